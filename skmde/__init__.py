@@ -1,0 +1,27 @@
+"""skmde: Minimum-Distortion Embedding for scikit-learn, on PyTorch.
+
+The core API mirrors PyMDE: build an :class:`MDE` problem from edges, a
+distortion function (:mod:`skmde.penalties`, :mod:`skmde.losses`) and a
+constraint, then call :meth:`MDE.embed`.
+"""
+
+from . import losses, penalties
+from ._problem import MDE, SolveStats
+from ._utils import align
+from .constraints import Anchored, Centered, Constraint, Standardized
+from .penalties import PushAndPull
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "MDE",
+    "Anchored",
+    "Centered",
+    "Constraint",
+    "PushAndPull",
+    "SolveStats",
+    "Standardized",
+    "align",
+    "losses",
+    "penalties",
+]

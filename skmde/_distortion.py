@@ -1,0 +1,159 @@
+"""The base class shared by penalties and losses.
+
+A distortion function maps the ``(p,)`` tensor of embedding distances of the
+``p`` edges to their ``(p,)`` distortions. Built-in functions also know their
+derivative, which the solver uses to assemble the gradient analytically; any
+other callable is differentiated by autograd on the ``(p,)`` distances only.
+"""
+
+import copy
+
+import torch
+
+from ._utils import as_float_tensor
+
+
+def safe_ratio(numerator, distances):
+    """``numerator / distances``, set to 0 where a distance is 0.
+
+    The gradient of an edge is ``f'(d)/d * (x_i - x_j)``; at ``d = 0`` the
+    difference vanishes, so any finite ratio gives the right (zero) contribution.
+    """
+    return torch.where(distances > 0, numerator / distances, 0.0)
+
+
+class DistortionFunction:
+    """Base class of the vectorized distortion functions.
+
+    A subclass stores one parameter per edge (``weights`` for penalties,
+    ``deviations`` for losses) and implements ``_value_and_derivative``. Instances
+    are callables: ``f(distances)`` returns the distortions.
+
+    Parameters
+    ----------
+    values : array-like or torch.Tensor of shape (n_edges,)
+        The per-edge parameter (weights or deviations).
+    """
+
+    #: name of the per-edge parameter ("weights" or "deviations")
+    _values_name = "values"
+    #: names of the scalar hyperparameters, shown by ``repr``
+    _hyperparameters = ()
+
+    def __init__(self, values):
+        values = as_float_tensor(values, self._values_name, ndim=1)
+        if values.numel() == 0:
+            raise ValueError(f"{self._values_name} must not be empty.")
+        self._check_values(values)
+        setattr(self, self._values_name, values)
+
+    def _check_values(self, values):
+        """Validate the per-edge parameter; subclasses add their requirements."""
+
+    # -- the interface a subclass implements ---------------------------------
+    def _value_and_derivative(self, distances):
+        """Return ``(f(d), f'(d))`` elementwise."""
+        raise NotImplementedError
+
+    def _value_and_ratio(self, distances):
+        """Return ``(f(d), f'(d) / d)``, the ratio set to 0 where ``d == 0``."""
+        value, derivative = self._value_and_derivative(distances)
+        return value, safe_ratio(derivative, distances)
+
+    # -- public API ----------------------------------------------------------
+    @property
+    def _values(self):
+        return getattr(self, self._values_name)
+
+    @property
+    def n_edges(self):
+        """The number of edges (length of the per-edge parameter)."""
+        return self._values.shape[0]
+
+    def __len__(self):
+        return self.n_edges
+
+    @property
+    def device(self):
+        """The device of the per-edge parameter."""
+        return self._values.device
+
+    @property
+    def dtype(self):
+        """The floating dtype of the per-edge parameter."""
+        return self._values.dtype
+
+    def _check_distances(self, distances):
+        if not isinstance(distances, torch.Tensor):
+            distances = torch.as_tensor(distances, dtype=self.dtype)
+        if distances.shape != (self.n_edges,):
+            raise ValueError(
+                f"distances must have shape ({self.n_edges},), one per edge; got "
+                f"{tuple(distances.shape)}."
+            )
+        return distances
+
+    def __call__(self, distances):
+        """Distortions of the edges at the given embedding distances."""
+        return self._value_and_derivative(self._check_distances(distances))[0]
+
+    def derivative(self, distances):
+        """The elementwise derivative ``f'(d)`` at the given distances."""
+        return self._value_and_derivative(self._check_distances(distances))[1]
+
+    def to(self, device=None, dtype=None):
+        """Return a copy whose tensors live on ``device`` with dtype ``dtype``.
+
+        Integer tensors keep their dtype. Returns ``self`` when nothing moves.
+        """
+        clone = copy.copy(self)
+        changed = False
+        for name, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                float_dtype = dtype if value.is_floating_point() else None
+                moved = value.to(device=device, dtype=float_dtype)
+            elif isinstance(value, DistortionFunction):
+                moved = value.to(device=device, dtype=dtype)
+            else:
+                continue
+            if moved is not value:
+                setattr(clone, name, moved)
+                changed = True
+        return clone if changed else self
+
+    def __repr__(self):
+        params = [f"n_edges={self.n_edges}"]
+        params += [f"{name}={getattr(self, name)!r}" for name in self._hyperparameters]
+        return f"{type(self).__name__}({', '.join(params)})"
+
+
+def resolve_function(spec, registry, kind):
+    """Return a factory ``values -> DistortionFunction`` for ``spec``.
+
+    ``spec`` is a lowercase name from ``registry`` (``"log1p"``), a subclass of
+    :class:`DistortionFunction`, or any callable that builds one from the
+    per-edge values (e.g. ``functools.partial(Log1p, exponent=2)``).
+    """
+    if isinstance(spec, str):
+        key = spec.lower()
+        if key not in registry:
+            raise ValueError(
+                f"unknown {kind} {spec!r}; expected one of {sorted(registry)}."
+            )
+        return registry[key]
+    if isinstance(spec, DistortionFunction):
+        raise TypeError(
+            f"{kind} must be a class, a name or a factory taking the per-edge "
+            f"values; got an instance {spec!r} that already holds its values."
+        )
+    if callable(spec):
+        return spec
+    raise TypeError(f"{kind} must be a name, a class or a callable; got {spec!r}.")
+
+
+def build_function(factory, values, kind):
+    """Call ``factory(values)`` and check that it made a distortion function."""
+    function = factory(values)
+    if not callable(function):
+        raise TypeError(f"{kind} factory returned {function!r}, which is not callable.")
+    return function

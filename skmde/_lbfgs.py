@@ -1,0 +1,240 @@
+"""Projected L-BFGS with a strong-Wolfe line search along a retraction.
+
+The solver minimizes a smooth function over a constraint set given by two maps:
+``retract(Y)`` brings a point back onto the set and ``tangent(X, G)`` projects a
+gradient onto the tangent space at ``X``. It knows nothing about embeddings.
+
+Each iteration builds the quasi-Newton direction ``p = -H g`` (two-loop
+recursion, projected onto the tangent space), then searches along the curve
+``t -> retract(X + t p)`` for a step satisfying the strong Wolfe conditions.
+A failed search resets the memory and retries along ``-g``; a second failure
+means no progress is possible at the working precision, and the solver stops.
+
+Stopping rule. The quasi-Newton step ``p`` estimates the displacement to the
+minimizer. The solver stops when ``||p||_F <= tol * ||X - mean(X)||_F``: the
+embedding would move by less than a fraction ``tol`` of its own size. This
+ratio does not depend on the number of items, on the units of the embedding or
+on the scale of the objective, unlike an absolute gradient norm.
+"""
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import torch
+
+C1 = 1e-4  # sufficient decrease
+C2 = 0.9  # curvature
+
+
+@dataclass
+class Iterate:
+    """A point with its objective value, gradient and projected gradient."""
+
+    x: torch.Tensor
+    value: float
+    grad: torch.Tensor
+    tangent_grad: torch.Tensor
+
+
+class LBFGS:
+    """Projected L-BFGS.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(X) -> (value, G)``: a 0-d tensor and the Euclidean gradient.
+    retract : callable
+        ``retract(Y) -> X`` on the constraint set; may overwrite ``Y``.
+    tangent : callable
+        ``tangent(X, G) -> G_t``, the projection onto the tangent space at ``X``.
+    memory_size : int
+        Number of curvature pairs kept.
+    """
+
+    def __init__(self, objective, retract, tangent, memory_size=10):
+        self.objective = objective
+        self.retract = retract
+        self.tangent = tangent
+        self.memory_size = memory_size
+        self.current = None  # the last accepted Iterate, readable after an error
+        self.evaluations = 0
+
+    def _evaluate(self, x):
+        value, grad = self.objective(x)
+        self.evaluations += 1
+        value = float(value)
+        tangent_grad = self.tangent(x, grad) if math.isfinite(value) else grad
+        return Iterate(x, value, grad, tangent_grad)
+
+    def minimize(self, x0, *, tol, max_iter, callback=None):
+        """Run from the feasible point ``x0``.
+
+        ``callback(iteration, iterate, info)`` is called after the start
+        (iteration 0) and after every accepted step; ``info`` holds the step
+        size, the relative step and the elapsed time of the iteration.
+
+        Returns ``(iterate, n_iterations, converged, message)``.
+        """
+        memory = deque(maxlen=self.memory_size)
+        current = self.current = self._evaluate(x0)
+        if not math.isfinite(current.value):
+            raise ValueError(
+                "the objective is not finite at the initial embedding "
+                f"(value {current.value}); with repulsive penalties this means two "
+                "items on a repulsive edge coincide."
+            )
+        if callback is not None:
+            callback(
+                0, current, {"step_size": 0.0, "relative_step": math.nan, "time": 0.0}
+            )
+        converged, message = False, "reached max_iter"
+        iteration = 0
+        while iteration < max_iter:
+            start = time.perf_counter()
+            g = current.tangent_grad
+            g_norm = float(torch.linalg.vector_norm(g))
+            if g_norm == 0.0:
+                converged, message = True, "projected gradient is zero"
+                break
+            scale = float(torch.linalg.vector_norm(current.x - current.x.mean(dim=0)))
+            direction = self._direction(current, memory)
+            if direction is None:
+                memory.clear()
+                direction = -g
+            elif float(torch.linalg.vector_norm(direction)) <= tol * scale:
+                converged, message = True, "quasi-Newton step below tol"
+                break
+            t0 = 1.0 if memory else _first_step(g_norm, scale)
+            accepted = self._line_search(current, direction, t0)
+            if accepted is None and memory:
+                memory.clear()  # bad curvature information: restart from -g
+                direction = -g
+                accepted = self._line_search(
+                    current, direction, _first_step(g_norm, scale)
+                )
+            if accepted is None:
+                converged, message = True, "no decrease possible at this precision"
+                break
+            t, new = accepted
+            if not new.value < current.value:
+                converged, message = True, "no decrease possible at this precision"
+                break
+            s = new.x - current.x
+            y = new.tangent_grad - g
+            sy = float(torch.vdot(s.flatten(), y.flatten()))
+            if sy > 1e-10 * float(torch.vdot(y.flatten(), y.flatten())):
+                memory.append((s, y, 1.0 / sy))
+            relative_step = float(torch.linalg.vector_norm(s)) / max(scale, 1e-300)
+            current = self.current = new
+            iteration += 1
+            if callback is not None:
+                info = {
+                    "step_size": t,
+                    "relative_step": relative_step,
+                    "time": time.perf_counter() - start,
+                }
+                if callback(iteration, current, info):
+                    message = "stopped by callback"
+                    break
+        return current, iteration, converged, message
+
+    def _direction(self, current, memory):
+        """``-H g`` by the two-loop recursion, projected; None if not descent."""
+        g = current.tangent_grad
+        if not memory:
+            return None
+        q = g.clone()
+        alphas = []
+        for s, y, rho in reversed(memory):
+            alpha = rho * float(torch.vdot(s.flatten(), q.flatten()))
+            q.add_(y, alpha=-alpha)
+            alphas.append(alpha)
+        s, y, rho = memory[-1]
+        q.mul_(1.0 / (rho * float(torch.vdot(y.flatten(), y.flatten()))))
+        for (s, y, rho), alpha in zip(memory, reversed(alphas)):
+            beta = rho * float(torch.vdot(y.flatten(), q.flatten()))
+            q.add_(s, alpha=alpha - beta)
+        direction = self.tangent(current.x, q.neg_())
+        if not float(torch.vdot(direction.flatten(), g.flatten())) < 0.0:
+            return None
+        return direction
+
+    def _line_search(self, current, direction, t):
+        """Strong-Wolfe search on ``t -> retract(x + t p)``; ``(t, Iterate)`` or None.
+
+        Non-finite trial values count as "too far" and shrink the step.
+        """
+        f0 = current.value
+        d0 = float(torch.vdot(current.tangent_grad.flatten(), direction.flatten()))
+
+        def phi(step):
+            point = self._evaluate(self.retract(current.x + step * direction))
+            slope = (
+                float(torch.vdot(point.tangent_grad.flatten(), direction.flatten()))
+                if math.isfinite(point.value)
+                else math.nan
+            )
+            return point, slope
+
+        def armijo(step, point):
+            return point.value <= f0 + C1 * step * d0
+
+        best = None  # the best point with sufficient decrease
+        lo_t, lo_f, lo_d = 0.0, f0, d0
+        hi = None  # (t, f, slope) bracketing from above, once known
+        for _ in range(30):
+            point, slope = phi(t)
+            finite = math.isfinite(point.value)
+            if (
+                finite
+                and armijo(t, point)
+                and (best is None or point.value < best[1].value)
+            ):
+                best = (t, point)
+            if not finite or not armijo(t, point) or point.value >= lo_f:
+                hi = (t, point.value, slope)
+            elif abs(slope) <= -C2 * d0:
+                return t, point
+            else:
+                # the minimizer lies between t and the old low end when the slope
+                # points back towards it: the old low end becomes the high end
+                toward = hi[0] - lo_t if hi is not None else 1.0
+                if slope * toward >= 0.0:
+                    hi = (lo_t, lo_f, lo_d)
+                lo_t, lo_f, lo_d = t, point.value, slope
+            if hi is None:
+                t = min(4.0 * t, 1e10)  # still descending: extrapolate
+                continue
+            hi_t, hi_f, hi_d = hi
+            width = abs(hi_t - lo_t)
+            if width <= 1e-12 * max(abs(lo_t), abs(hi_t)):
+                break
+            t = _interpolate(lo_t, lo_f, lo_d, hi_t, hi_f, hi_d)
+        return best
+
+
+def _first_step(g_norm, scale):
+    """First step along -g: move the embedding by about 1% of its size."""
+    if scale > 0.0:
+        return 0.01 * scale / g_norm
+    return 1.0 / g_norm
+
+
+def _interpolate(lo_t, lo_f, lo_d, hi_t, hi_f, hi_d):
+    """Minimizer of the cubic through both ends, kept well inside the bracket."""
+    low, high = min(lo_t, hi_t), max(lo_t, hi_t)
+    margin = 0.1 * (high - low)
+    t = None
+    if math.isfinite(hi_f) and math.isfinite(hi_d):
+        d1 = lo_d + hi_d - 3.0 * (lo_f - hi_f) / (lo_t - hi_t)
+        disc = d1 * d1 - lo_d * hi_d
+        if disc >= 0.0:
+            d2 = math.copysign(math.sqrt(disc), hi_t - lo_t)
+            denom = hi_d - lo_d + 2.0 * d2
+            if denom != 0.0:
+                t = hi_t - (hi_t - lo_t) * (hi_d + d2 - d1) / denom
+    if t is None or not math.isfinite(t) or not (low + margin <= t <= high - margin):
+        t = 0.5 * (lo_t + hi_t)
+    return t

@@ -1,0 +1,547 @@
+"""The MDE problem: items, edges, a distortion function and a constraint."""
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from ._distortion import DistortionFunction, safe_ratio
+from ._lbfgs import LBFGS
+from ._utils import (
+    as_float_tensor,
+    as_index_tensor,
+    check_float,
+    check_int,
+    make_generator,
+    resolve_device,
+)
+from .constraints import Centered, Constraint
+
+__all__ = ["MDE", "SolveStats"]
+
+
+@dataclass
+class SolveStats:
+    """What :meth:`MDE.embed` recorded, one entry per iteration (0 = the start).
+
+    Attributes
+    ----------
+    average_distortions : list of float
+        Average distortion after each iteration.
+    residual_norms : list of float
+        Frobenius norm of the gradient of the average distortion, projected onto
+        the tangent space of the constraint.
+    step_sizes : list of float
+        Line-search step length along the search direction (0 at the start).
+    relative_steps : list of float
+        ``||X_k - X_{k-1}||_F / ||X_{k-1} - mean||_F``: how much the embedding
+        moved, relative to its size (NaN at the start).
+    iteration_times : list of float
+        Seconds spent in each iteration.
+    iterations : int
+        Number of iterations taken.
+    evaluations : int
+        Number of objective and gradient evaluations.
+    converged : bool
+        Whether the stopping rule was met before ``max_iter``.
+    message : str
+        Why the solver stopped.
+    solve_time : float
+        Total seconds in the solver.
+    snapshots : list of torch.Tensor
+        CPU copies of the iterates taken every ``snapshot_every`` iterations
+        (and the final one), for :meth:`MDE.play`.
+    """
+
+    average_distortions: list = field(default_factory=list)
+    residual_norms: list = field(default_factory=list)
+    step_sizes: list = field(default_factory=list)
+    relative_steps: list = field(default_factory=list)
+    iteration_times: list = field(default_factory=list)
+    iterations: int = 0
+    evaluations: int = 0
+    converged: bool = False
+    message: str = ""
+    solve_time: float = 0.0
+    snapshots: list = field(default_factory=list)
+
+
+def _report(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+class MDE:
+    """A Minimum-Distortion Embedding problem.
+
+    Embeds ``n_items`` items in ``embedding_dim`` dimensions by minimizing the
+    average distortion ``(1/p) sum_k f_k(||x_i - x_j||)`` over the ``p`` edges
+    ``(i, j)``, subject to a constraint.
+
+    Parameters
+    ----------
+    n_items : int >= 2
+        Number of items; item ``i`` is row ``i`` of the embedding.
+    embedding_dim : int >= 1
+        Embedding dimension ``m``.
+    edges : array-like or torch.Tensor of shape (n_edges, 2)
+        Pairs of distinct item indices. Order and duplicates are kept.
+    distortion_function : callable
+        Maps the ``(n_edges,)`` tensor of embedding distances to the
+        ``(n_edges,)`` tensor of distortions: a penalty from
+        :mod:`skmde.penalties`, a loss from :mod:`skmde.losses`, or any function
+        written with differentiable torch operations.
+    constraint : Constraint, default=Centered()
+        :class:`~skmde.Centered`, :class:`~skmde.Standardized`,
+        :class:`~skmde.Anchored` or a user subclass of :class:`~skmde.Constraint`.
+    device : str or torch.device, optional
+        Where to compute: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+        Defaults to the device of ``edges`` when it is a tensor, else the CPU.
+    dtype : torch.dtype, optional
+        Floating dtype of the embedding. Defaults to the dtype of the built-in
+        distortion function's weights or deviations, else torch's default
+        (float32).
+
+    Attributes
+    ----------
+    X : torch.Tensor of shape (n_items, embedding_dim) or None
+        The embedding computed by the last call to :meth:`embed`.
+    solve_stats : SolveStats or None
+        Statistics of the last call to :meth:`embed`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import skmde
+    >>> edges = torch.tensor([[0, 1], [0, 4], [1, 2], [2, 3]])
+    >>> f = skmde.penalties.Quadratic(torch.tensor([1.0, 2.0, 5.0, 6.0]))
+    >>> mde = skmde.MDE(5, 2, edges, f, skmde.Standardized())
+    >>> X = mde.embed(random_state=0)
+    >>> X.shape
+    torch.Size([5, 2])
+    >>> torch.allclose(X.T @ X / 5, torch.eye(2), atol=1e-4)
+    True
+    """
+
+    def __init__(
+        self,
+        n_items,
+        embedding_dim,
+        edges,
+        distortion_function,
+        constraint=None,
+        device=None,
+        dtype=None,
+    ):
+        self.n_items = check_int(n_items, "n_items", min_value=2)
+        self.embedding_dim = check_int(embedding_dim, "embedding_dim", min_value=1)
+        if device is None and isinstance(edges, torch.Tensor):
+            device = edges.device
+        self.device = resolve_device(device)
+        self.edges = _check_edges(edges, self.n_items, self.device)
+        if constraint is None:
+            constraint = Centered()
+        if not isinstance(constraint, Constraint):
+            raise TypeError(
+                "constraint must be a skmde Constraint (Centered(), Standardized(), "
+                f"Anchored(...) or a subclass); got {type(constraint).__name__}."
+            )
+        constraint.check(self.n_items, self.embedding_dim)
+        if not callable(distortion_function):
+            raise TypeError(
+                "distortion_function must be callable (a penalty, a loss or a "
+                f"function of the distances); got {type(distortion_function).__name__}."
+            )
+        if dtype is None:
+            dtype = (
+                distortion_function.dtype
+                if isinstance(distortion_function, DistortionFunction)
+                else torch.get_default_dtype()
+            )
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(
+                f"dtype must be torch.float32 or torch.float64; got {dtype}."
+            )
+        self.dtype = dtype
+        if isinstance(distortion_function, DistortionFunction):
+            if distortion_function.n_edges != self.n_edges:
+                raise ValueError(
+                    f"the distortion function holds {distortion_function.n_edges} "
+                    f"{distortion_function._values_name}, but there are "
+                    f"{self.n_edges} edges; they must match one to one."
+                )
+            distortion_function = distortion_function.to(self.device, self.dtype)
+        self.distortion_function = distortion_function
+        self.constraint = constraint.to(self.device, self.dtype)
+        self.X = None
+        self.solve_stats = None
+        self._tail, self._head = self.edges[:, 0], self.edges[:, 1]
+        self._checked_callable = isinstance(distortion_function, DistortionFunction)
+
+    @property
+    def n_edges(self):
+        """The number of edges."""
+        return self.edges.shape[0]
+
+    def __repr__(self):
+        return (
+            f"MDE(n_items={self.n_items}, embedding_dim={self.embedding_dim}, "
+            f"n_edges={self.n_edges}, distortion_function="
+            f"{_describe(self.distortion_function)}, constraint={self.constraint!r}, "
+            f"device='{self.device}', dtype={self.dtype})"
+        )
+
+    # -- evaluation ----------------------------------------------------------
+    def _check_X(self, X, name="X"):
+        if X is None:
+            if self.X is None:
+                raise ValueError(
+                    f"no embedding: call embed() first or pass {name} explicitly."
+                )
+            return self.X
+        X = as_float_tensor(X, name, ndim=2, dtype=self.dtype, device=self.device)
+        if tuple(X.shape) != (self.n_items, self.embedding_dim):
+            raise ValueError(
+                f"{name} must have shape ({self.n_items}, {self.embedding_dim}); got "
+                f"{tuple(X.shape)}."
+            )
+        return X
+
+    def _differences(self, X):
+        return X.index_select(0, self._tail) - X.index_select(0, self._head)
+
+    def distances(self, X=None):
+        """Embedding distances of the edges, a ``(n_edges,)`` tensor.
+
+        ``X`` defaults to the last embedding computed by :meth:`embed`.
+        """
+        X = self._check_X(X)
+        return torch.linalg.vector_norm(self._differences(X), dim=1)
+
+    def distortions(self, X=None):
+        """Distortions of the edges, a ``(n_edges,)`` tensor."""
+        with torch.no_grad():
+            return self._call(self.distances(X))
+
+    def average_distortion(self, X=None):
+        """The average distortion ``(1/n_edges) sum_k f_k(d_k)``, a float."""
+        return float(self.distortions(X).mean())
+
+    def high_distortion_pairs(self, X=None):
+        """Edges and their distortions, sorted from most to least distorted.
+
+        Returns
+        -------
+        pairs : torch.Tensor of shape (n_edges, 2)
+        distortions : torch.Tensor of shape (n_edges,)
+        """
+        distortions = self.distortions(X)
+        order = torch.argsort(distortions, descending=True, stable=True)
+        return self.edges[order], distortions[order]
+
+    def _call(self, distances):
+        """Evaluate the distortion function, checking a user callable once."""
+        f = self.distortion_function(distances)
+        if not self._checked_callable:
+            if not isinstance(f, torch.Tensor) or tuple(f.shape) != (self.n_edges,):
+                shape = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f)
+                raise ValueError(
+                    "distortion_function must return a tensor of shape "
+                    f"({self.n_edges},), one distortion per edge; got {shape}."
+                )
+            self._checked_callable = True
+        return f
+
+    def _value_and_ratio(self, distances):
+        """Distortions and ``f'(d)/d``: analytic for built-ins, else autograd."""
+        if isinstance(self.distortion_function, DistortionFunction):
+            return self.distortion_function._value_and_ratio(distances)
+        d = distances.detach().requires_grad_(True)
+        with torch.enable_grad():
+            f = self._call(d)
+            if not f.requires_grad:
+                raise TypeError(
+                    "distortion_function must be built from differentiable torch "
+                    "operations on the distances; its output does not depend on "
+                    "them through autograd."
+                )
+            (derivative,) = torch.autograd.grad(f.sum(), d)
+        return f.detach(), safe_ratio(derivative, distances)
+
+    def _objective(self, X):
+        """Average distortion and its Euclidean gradient with respect to X."""
+        diff = self._differences(X)
+        distances = torch.linalg.vector_norm(diff, dim=1)
+        f, ratio = self._value_and_ratio(distances)
+        p = self.n_edges
+        value = f.sum() / p
+        v = float(value)
+        if math.isnan(v) or v == -math.inf:
+            raise FloatingPointError(self._describe_bad(distances, f, "distortion"))
+        if v == math.inf:
+            return value, None
+        diff.mul_((ratio * (1.0 / p)).unsqueeze(1))
+        G = torch.zeros_like(X)
+        G.index_add_(0, self._tail, diff).index_add_(0, self._head, diff, alpha=-1.0)
+        if not bool(torch.isfinite(G).all()):
+            raise FloatingPointError(
+                self._describe_bad(distances, ratio, "derivative of the distortion")
+            )
+        return value, G
+
+    def _describe_bad(self, distances, values, what):
+        bad = (~torch.isfinite(values)).nonzero().squeeze(1)
+        if bad.numel() == 0:  # -inf sum of finite terms cannot happen; be safe
+            return f"the average {what} is not finite."
+        k = int(bad[0])
+        i, j = (int(v) for v in self.edges[k])
+        shown = "NaN" if math.isnan(float(values[k])) else str(float(values[k]))
+        return (
+            f"the {what} is {shown} for {bad.numel()} of {self.n_edges} "
+            f"edges (first: edge {k}, items ({i}, {j}), at distance "
+            f"{float(distances[k]):.6g})."
+        )
+
+    # -- solving -------------------------------------------------------------
+    def embed(
+        self,
+        X=None,
+        eps=1e-5,
+        max_iter=300,
+        memory_size=10,
+        verbose=False,
+        print_every=None,
+        snapshot_every=None,
+        random_state=None,
+        callback=None,
+    ):
+        """Compute an embedding by projected L-BFGS; store it as ``self.X``.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_items, embedding_dim), optional
+            Initial embedding; it must satisfy the constraint. When None, a random
+            feasible embedding is drawn from ``constraint.initialization``.
+        eps : float > 0, default=1e-5
+            Relative tolerance. The solver stops when the quasi-Newton step (its
+            estimate of the remaining displacement to the minimizer) is smaller
+            than ``eps`` times the Frobenius norm of the centered embedding. The
+            rule does not depend on the number of items or the units of the
+            embedding.
+        max_iter : int >= 0, default=300
+            Maximum number of iterations.
+        memory_size : int >= 1, default=10
+            Number of L-BFGS curvature pairs.
+        verbose : bool, default=False
+            Print progress to standard error.
+        print_every : int, optional
+            With ``verbose``, report every ``print_every`` iterations (default:
+            about ten reports per solve).
+        snapshot_every : int, optional
+            Keep a CPU copy of the iterate every ``snapshot_every`` iterations in
+            ``solve_stats.snapshots`` (for :meth:`play`).
+        random_state : int, numpy or torch generator, optional
+            Seeds the random initial embedding when ``X`` is None.
+        callback : callable, optional
+            ``callback(iteration, X, stats)`` after each iteration; returning
+            True stops the solve.
+
+        Returns
+        -------
+        X : torch.Tensor of shape (n_items, embedding_dim)
+            The embedding, also stored in ``self.X``.
+
+        Raises
+        ------
+        FloatingPointError
+            If the distortion function returns NaN (or minus infinity) at some
+            iterate; the message names the first bad edge and ``self.X`` keeps
+            the last finite iterate.
+        """
+        eps = check_float(eps, "eps", low=0.0, low_open=True)
+        max_iter = check_int(max_iter, "max_iter", min_value=0)
+        memory_size = check_int(memory_size, "memory_size", min_value=1)
+        if print_every is not None:
+            print_every = check_int(print_every, "print_every", min_value=1)
+        if snapshot_every is not None:
+            snapshot_every = check_int(snapshot_every, "snapshot_every", min_value=1)
+        if X is None:
+            X = self.constraint.initialization(
+                self.n_items,
+                self.embedding_dim,
+                device=self.device,
+                generator=make_generator(random_state),
+                dtype=self.dtype,
+            )
+        else:
+            X = self._check_X(X).clone()
+            if not self.constraint.is_feasible(X, rtol=1e-3):
+                raise ValueError(
+                    f"X does not satisfy the constraint {self.constraint!r}; project "
+                    "it first with constraint.project_onto_constraint(X)."
+                )
+        if print_every is None:
+            print_every = max(1, max_iter // 10)
+        stats = SolveStats()
+        if verbose:
+            _report(f"skmde: solving {self!r}")
+
+        def record(iteration, iterate, info):
+            stats.average_distortions.append(iterate.value)
+            stats.residual_norms.append(
+                float(torch.linalg.vector_norm(iterate.tangent_grad))
+            )
+            stats.step_sizes.append(info["step_size"])
+            stats.relative_steps.append(info["relative_step"])
+            stats.iteration_times.append(info["time"])
+            if snapshot_every is not None and iteration % snapshot_every == 0:
+                stats.snapshots.append(iterate.x.detach().cpu().clone())
+            if verbose and (iteration % print_every == 0):
+                _report(
+                    f"iteration {iteration:5d} | distortion {iterate.value:.6g} | "
+                    f"residual {stats.residual_norms[-1]:.3e} | step "
+                    f"{info['step_size']:.2e} | {1e3 * info['time']:.2f} ms"
+                )
+            return bool(callback(iteration, iterate.x, stats)) if callback else False
+
+        solver = LBFGS(
+            self._objective,
+            lambda Y: self.constraint.project_onto_constraint(Y, inplace=True),
+            lambda X_, G: self.constraint.project_onto_tangent_space(X_, G),
+            memory_size=memory_size,
+        )
+        start = time.perf_counter()
+        try:
+            with torch.no_grad():
+                final, iterations, converged, message = solver.minimize(
+                    X, tol=eps, max_iter=max_iter, callback=record
+                )
+        except FloatingPointError as exc:
+            if solver.current is not None:
+                self.X = solver.current.x
+            if solver.current is None:
+                raise FloatingPointError(f"{exc} (at the initial embedding)") from None
+            raise FloatingPointError(
+                f"{exc} The solve stopped at iteration {len(stats.step_sizes)}; "
+                "mde.X holds the last finite iterate."
+            ) from None
+        stats.iterations = iterations
+        stats.evaluations = solver.evaluations
+        stats.converged = converged
+        stats.message = message
+        stats.solve_time = time.perf_counter() - start
+        if snapshot_every is not None and iterations % snapshot_every != 0:
+            stats.snapshots.append(final.x.detach().cpu().clone())
+        self.X = final.x
+        self.solve_stats = stats
+        if verbose:
+            _report(
+                f"skmde: {message} after {iterations} iterations in "
+                f"{stats.solve_time:.3f} s; average distortion {final.value:.6g}"
+            )
+        return self.X
+
+    # -- pictures (matplotlib imported lazily) ------------------------------
+    def plot(
+        self,
+        color_by=None,
+        color_map="Spectral",
+        colors=None,
+        edges=None,
+        axis_limits=None,
+        background_color=None,
+        marker_size=1.0,
+        figsize_inches=(8.0, 8.0),
+        savepath=None,
+    ):
+        """Scatter plot of the embedding (dimension 1 to 3); see :func:`skmde.plot`."""
+        from .plotting import plot
+
+        return plot(
+            self._check_X(None),
+            color_by=color_by,
+            color_map=color_map,
+            colors=colors,
+            edges=edges,
+            axis_limits=axis_limits,
+            background_color=background_color,
+            marker_size=marker_size,
+            figsize_inches=figsize_inches,
+            savepath=savepath,
+        )
+
+    def distortions_cdf(self, figsize_inches=(8.0, 3.0), savepath=None):
+        """Plot the cumulative distribution of the distortions; returns the Axes."""
+        from .plotting import distortions_cdf
+
+        return distortions_cdf(
+            self.distortions(), figsize_inches=figsize_inches, savepath=savepath
+        )
+
+    def play(
+        self,
+        color_by=None,
+        color_map="Spectral",
+        colors=None,
+        edges=None,
+        axis_limits=None,
+        background_color=None,
+        marker_size=1.0,
+        figsize_inches=(8.0, 8.0),
+        fps=None,
+        savepath=None,
+    ):
+        """Animate the snapshots of the last solve as a GIF written to ``savepath``.
+
+        Call :meth:`embed` with ``snapshot_every`` first.
+        """
+        from .plotting import play
+
+        if self.solve_stats is None or not self.solve_stats.snapshots:
+            raise ValueError(
+                "no snapshots: call embed(snapshot_every=k) before play()."
+            )
+        return play(
+            self.solve_stats.snapshots,
+            color_by=color_by,
+            color_map=color_map,
+            colors=colors,
+            edges=edges,
+            axis_limits=axis_limits,
+            background_color=background_color,
+            marker_size=marker_size,
+            figsize_inches=figsize_inches,
+            fps=fps,
+            savepath=savepath,
+        )
+
+
+def _describe(function):
+    if isinstance(function, DistortionFunction):
+        return repr(function)
+    return getattr(function, "__qualname__", type(function).__name__)
+
+
+def _check_edges(edges, n_items, device):
+    edges = as_index_tensor(edges, "edges", device=device)
+    if edges.dim() != 2 or edges.shape[1] != 2:
+        raise ValueError(
+            f"edges must have shape (n_edges, 2); got {tuple(edges.shape)}."
+        )
+    if edges.shape[0] == 0:
+        raise ValueError("edges must not be empty: an MDE problem needs >= 1 edge.")
+    low, high = int(edges.min()), int(edges.max())
+    if low < 0 or high >= n_items:
+        raise ValueError(
+            f"edges must index items in [0, {n_items - 1}]; got values from {low} "
+            f"to {high}."
+        )
+    loops = edges[:, 0] == edges[:, 1]
+    if bool(loops.any()):
+        k = int(loops.nonzero()[0])
+        raise ValueError(
+            f"edges must pair distinct items; edge {k} is the self-loop "
+            f"({int(edges[k, 0])}, {int(edges[k, 0])})."
+        )
+    return edges.contiguous()

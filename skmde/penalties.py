@@ -1,0 +1,370 @@
+"""Penalties: distortion functions built from edge weights.
+
+A penalty ``p`` and weights ``w_k`` give the distortions ``f_k(d) = w_k p(d)``.
+Positive weights attract (small distances are cheap), negative weights repel.
+Attractive penalties are zero at zero and increase; the repulsive ones (``Log``,
+``LogRatio``, ``InvPower``) tend to minus infinity at zero and to zero at infinity,
+so that with a negative weight the distortion blows up when two items collide.
+
+Examples
+--------
+>>> import torch
+>>> from skmde import penalties
+>>> f = penalties.Quadratic(torch.tensor([1.0, 2.0, 3.0]))
+>>> f(torch.tensor([2.0, 1.0, 4.0]))
+tensor([ 4.,  2., 48.])
+"""
+
+import copy
+
+import torch
+
+from ._distortion import DistortionFunction, build_function, resolve_function
+from ._utils import check_float
+
+__all__ = [
+    "Cubic",
+    "Huber",
+    "InvPower",
+    "Linear",
+    "Log",
+    "Log1p",
+    "LogRatio",
+    "Logistic",
+    "Penalty",
+    "Power",
+    "PushAndPull",
+    "Quadratic",
+]
+
+
+class Penalty(DistortionFunction):
+    """Base class of penalties: ``f_k(d) = w_k p(d)``.
+
+    Parameters
+    ----------
+    weights : array-like or torch.Tensor of shape (n_edges,)
+        One finite weight per edge; positive attracts, negative repels.
+    """
+
+    _values_name = "weights"
+
+
+class Linear(Penalty):
+    """``p(d) = d``."""
+
+    def _value_and_derivative(self, d):
+        return self.weights * d, self.weights.expand_as(d)
+
+
+class Quadratic(Penalty):
+    """``p(d) = d**2``."""
+
+    def _value_and_derivative(self, d):
+        return self.weights * d.square(), 2.0 * self.weights * d
+
+    def _value_and_ratio(self, d):
+        return self.weights * d.square(), 2.0 * self.weights.expand_as(d)
+
+
+class Cubic(Penalty):
+    """``p(d) = d**3``."""
+
+    def _value_and_derivative(self, d):
+        d2 = d.square()
+        return self.weights * d2 * d, 3.0 * self.weights * d2
+
+    def _value_and_ratio(self, d):
+        return self.weights * d.pow(3), 3.0 * self.weights * d
+
+
+class Power(Penalty):
+    """``p(d) = d**exponent``.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_edges,)
+    exponent : float > 0
+    """
+
+    _hyperparameters = ("exponent",)
+
+    def __init__(self, weights, exponent):
+        self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
+        super().__init__(weights)
+
+    def _value_and_derivative(self, d):
+        e = self.exponent
+        return self.weights * d.pow(e), e * self.weights * d.pow(e - 1.0)
+
+
+class Huber(Penalty):
+    """``p(d) = d**2 / 2`` below ``threshold``, ``threshold (d - threshold/2)`` above.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_edges,)
+    threshold : float >= 0, default=0.5
+    """
+
+    _hyperparameters = ("threshold",)
+
+    def __init__(self, weights, threshold=0.5):
+        self.threshold = check_float(threshold, "threshold", low=0.0)
+        super().__init__(weights)
+
+    def _value_and_derivative(self, d):
+        t = self.threshold
+        small = d < t
+        value = torch.where(small, 0.5 * d.square(), t * (d - 0.5 * t))
+        derivative = torch.where(small, d, torch.full_like(d, t))
+        return self.weights * value, self.weights * derivative
+
+
+class Logistic(Penalty):
+    """``p(d) = log(1 + exp(alpha (d - threshold)))``.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_edges,)
+    threshold : float, default=0.0
+    alpha : float > 0, default=3.0
+    """
+
+    _hyperparameters = ("threshold", "alpha")
+
+    def __init__(self, weights, threshold=0.0, alpha=3.0):
+        self.threshold = check_float(threshold, "threshold")
+        self.alpha = check_float(alpha, "alpha", low=0.0, low_open=True)
+        super().__init__(weights)
+
+    def _value_and_derivative(self, d):
+        z = self.alpha * (d - self.threshold)
+        value = torch.nn.functional.softplus(z)
+        return self.weights * value, self.alpha * self.weights * torch.sigmoid(z)
+
+
+class Log1p(Penalty):
+    """``p(d) = log(1 + d**exponent)``: an attractive penalty that grows slowly.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_edges,)
+    exponent : float > 0, default=1.5
+    """
+
+    _hyperparameters = ("exponent",)
+
+    def __init__(self, weights, exponent=1.5):
+        self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
+        super().__init__(weights)
+
+    def _value_and_derivative(self, d):
+        e = self.exponent
+        de = d.pow(e)
+        derivative = e * self.weights * d.pow(e - 1.0) / (1.0 + de)
+        return self.weights * torch.log1p(de), derivative
+
+    def _value_and_ratio(self, d):
+        e = self.exponent
+        de = d.pow(e)
+        one_de = 1.0 + de
+        # f'(d)/d = w e d^(e-2) / (1 + d^e); written with d^e to avoid a pow
+        ratio = torch.where(d > 0, (e * self.weights) * de / (d.square() * one_de), 0.0)
+        return self.weights * torch.log(one_de), ratio
+
+
+class Log(Penalty):
+    """``p(d) = log(1 - exp(-d**exponent))``: a repulsive penalty (use with w < 0).
+
+    Tends to minus infinity at 0 and to 0 at infinity.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_edges,)
+    exponent : float > 0, default=1.0
+    """
+
+    _hyperparameters = ("exponent",)
+
+    def __init__(self, weights, exponent=1.0):
+        self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
+        super().__init__(weights)
+
+    def _value_and_derivative(self, d):
+        e = self.exponent
+        de = d.pow(e)
+        value = self.weights * torch.log(-torch.expm1(-de))
+        derivative = e * self.weights * d.pow(e - 1.0) / torch.expm1(de)
+        return value, derivative
+
+    def _value_and_ratio(self, d):
+        e = self.exponent
+        de = d.pow(e)
+        value = self.weights * torch.log(-torch.expm1(-de))
+        ratio = torch.where(
+            d > 0, (e * self.weights) * de / (d.square() * torch.expm1(de)), 0.0
+        )
+        return value, ratio
+
+
+class LogRatio(Penalty):
+    """``p(d) = log(d**exponent / (1 + d**exponent))``: repulsive (use with w < 0).
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_edges,)
+    exponent : float > 0, default=2.0
+    """
+
+    _hyperparameters = ("exponent",)
+
+    def __init__(self, weights, exponent=2.0):
+        self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
+        super().__init__(weights)
+
+    def _value_and_derivative(self, d):
+        e = self.exponent
+        value = -self.weights * torch.log1p(d.pow(-e))
+        derivative = e * self.weights / (d * (1.0 + d.pow(e)))
+        return value, derivative
+
+
+class InvPower(Penalty):
+    """``f(d) = |w| / d**exponent``: repulsive whatever the sign of the weight.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_edges,)
+    exponent : float > 0, default=1.0
+    """
+
+    _hyperparameters = ("exponent",)
+
+    def __init__(self, weights, exponent=1.0):
+        self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
+        super().__init__(weights)
+
+    def _value_and_derivative(self, d):
+        e = self.exponent
+        w = self.weights.abs()
+        return w * d.pow(-e), -e * w * d.pow(-e - 1.0)
+
+
+_REGISTRY = {
+    cls.__name__.lower(): cls
+    for cls in (
+        Linear,
+        Quadratic,
+        Cubic,
+        Power,
+        Huber,
+        Logistic,
+        Log1p,
+        Log,
+        LogRatio,
+        InvPower,
+    )
+}
+
+
+class PushAndPull(Penalty):
+    """An attractive penalty for positive weights and a repulsive one for negative.
+
+    ``f_k(d) = w_k p_attractive(d)`` when ``w_k > 0`` and ``w_k p_repulsive(d)``
+    when ``w_k < 0``; edges of weight zero have zero distortion.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_edges,)
+        Edge weights of either sign.
+    attractive_penalty : str, Penalty subclass or callable, default=Log1p
+        Built from the positive weights. A name (``"log1p"``), a class, or a
+        factory such as ``functools.partial(Log1p, exponent=2)``.
+    repulsive_penalty : str, Penalty subclass or callable, default=Log
+        Built from the negative weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmde import PushAndPull, penalties
+    >>> f = PushAndPull(torch.tensor([1.0, -1.0]), penalties.Quadratic, penalties.Log)
+    >>> f(torch.tensor([2.0, 1.0]))
+    tensor([4.0000, 0.4587])
+    """
+
+    def __init__(self, weights, attractive_penalty=Log1p, repulsive_penalty=Log):
+        super().__init__(weights)
+        w = self.weights
+        self._parts = {}
+        for kind, spec, mask in (
+            ("attractive", attractive_penalty, w > 0),
+            ("repulsive", repulsive_penalty, w < 0),
+        ):
+            factory = resolve_function(spec, _REGISTRY, f"{kind}_penalty")
+            index = mask.nonzero().squeeze(1)
+            if index.numel() == 0:
+                continue
+            start, stop = int(index[0]), int(index[-1]) + 1
+            if stop - start == index.numel():  # a contiguous block: slice, no gather
+                index = slice(start, stop)
+            self._parts[kind] = (index, build_function(factory, w[index], kind))
+        covered = sum(_length(index) for index, _ in self._parts.values())
+        self._contiguous = covered == w.numel() and all(
+            isinstance(index, slice) for index, _ in self._parts.values()
+        )
+
+    @property
+    def attractive_penalty(self):
+        """The penalty built from the positive weights (None if there are none)."""
+        return self._parts.get("attractive", (None, None))[1]
+
+    @property
+    def repulsive_penalty(self):
+        """The penalty built from the negative weights (None if there are none)."""
+        return self._parts.get("repulsive", (None, None))[1]
+
+    def _combine(self, d, method):
+        pieces = [
+            (index, getattr(f, method)(d[index])) for index, f in self._parts.values()
+        ]
+        if self._contiguous:
+            return tuple(torch.cat(parts) for parts in zip(*(p for _, p in pieces)))
+        outputs = (torch.zeros_like(d), torch.zeros_like(d))
+        for index, parts in pieces:
+            for out, part in zip(outputs, parts):
+                out[index] = part
+        return outputs
+
+    def _value_and_derivative(self, d):
+        return self._combine(d, "_value_and_derivative")
+
+    def _value_and_ratio(self, d):
+        return self._combine(d, "_value_and_ratio")
+
+    def to(self, device=None, dtype=None):
+        weights = self.weights.to(device=device, dtype=dtype)
+        parts = {
+            kind: (
+                index.to(device) if isinstance(index, torch.Tensor) else index,
+                function.to(device=device, dtype=dtype),
+            )
+            for kind, (index, function) in self._parts.items()
+        }
+        unchanged = weights is self.weights and all(
+            parts[k][0] is self._parts[k][0] and parts[k][1] is self._parts[k][1]
+            for k in parts
+        )
+        if unchanged:
+            return self
+        clone = copy.copy(self)
+        clone.weights, clone._parts = weights, parts
+        return clone
+
+    def __repr__(self):
+        parts = "".join(f", {kind}={f!r}" for kind, (_, f) in self._parts.items())
+        return f"PushAndPull(n_edges={self.n_edges}{parts})"
+
+
+def _length(index):
+    return index.stop - index.start if isinstance(index, slice) else index.numel()

@@ -1,0 +1,155 @@
+import math
+
+import pytest
+import torch
+
+from skmde import Anchored, Centered, Constraint, Standardized
+
+
+class Sphere(Constraint):
+    """Every embedding vector on the unit sphere (a user-defined constraint)."""
+
+    name = "sphere"
+
+    def initialization(
+        self, n_items, embedding_dim, device=None, generator=None, dtype=None
+    ):
+        X = torch.randn(n_items, embedding_dim, generator=generator, dtype=dtype)
+        return self.project_onto_constraint(X.to(device))
+
+    def project_onto_constraint(self, X, inplace=False):
+        return X / X.norm(dim=1, keepdim=True)
+
+    def project_onto_tangent_space(self, X, G, inplace=False):
+        return G - (G * X).sum(dim=1, keepdim=True) * X
+
+
+def anchored():
+    return Anchored(
+        torch.tensor([0, 3, 5]), torch.tensor([[0.0, 0.0], [1.0, 2.0], [-1.0, -1.0]])
+    )
+
+
+CONSTRAINTS = [Centered, Standardized, anchored, Sphere]
+
+
+def feasible(constraint, X):
+    n = X.shape[0]
+    if isinstance(constraint, Centered):
+        return torch.allclose(
+            X.mean(0), torch.zeros(X.shape[1], dtype=X.dtype), atol=1e-10
+        )
+    if isinstance(constraint, Standardized):
+        return torch.allclose(
+            X.T @ X / n, torch.eye(X.shape[1], dtype=X.dtype), atol=1e-10
+        ) and torch.allclose(
+            X.mean(0), torch.zeros(X.shape[1], dtype=X.dtype), atol=1e-10
+        )
+    if isinstance(constraint, Anchored):
+        return torch.equal(X[constraint.anchors], constraint.values.to(X.dtype))
+    return torch.allclose(X.norm(dim=1), torch.ones(n, dtype=X.dtype))
+
+
+def in_tangent_space(constraint, X, Z):
+    n = X.shape[0]
+    if isinstance(constraint, Centered):
+        return torch.allclose(
+            Z.sum(0), torch.zeros(X.shape[1], dtype=X.dtype), atol=1e-10
+        )
+    if isinstance(constraint, Standardized):
+        sym = X.T @ Z + Z.T @ X
+        return torch.allclose(sym, torch.zeros_like(sym), atol=1e-9) and torch.allclose(
+            Z.sum(0), torch.zeros(X.shape[1], dtype=X.dtype), atol=1e-9
+        )
+    if isinstance(constraint, Anchored):
+        return bool((Z[constraint.anchors] == 0).all())
+    return torch.allclose((Z * X).sum(1), torch.zeros(n, dtype=X.dtype), atol=1e-12)
+
+
+@pytest.mark.parametrize("make", CONSTRAINTS)
+def test_initialization_is_feasible(make):
+    c = make()
+    X = c.initialization(
+        20, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
+    assert X.shape == (20, 2)
+    assert feasible(c, X)
+    assert c.is_feasible(X)
+
+
+@pytest.mark.parametrize("make", CONSTRAINTS)
+def test_projection_is_feasible_and_idempotent(make):
+    c = make()
+    Y = torch.randn(20, 2, dtype=torch.float64) * 3 + 1
+    P = c.project_onto_constraint(Y)
+    assert feasible(c, P)
+    torch.testing.assert_close(c.project_onto_constraint(P), P)
+    assert not torch.equal(P, Y)  # not in place by default
+
+
+@pytest.mark.parametrize("make", CONSTRAINTS)
+def test_tangent_projection(make):
+    c = make()
+    X = c.initialization(20, 2, dtype=torch.float64)
+    G = torch.randn(20, 2, dtype=torch.float64)
+    Z = c.project_onto_tangent_space(X, G)
+    assert in_tangent_space(c, X, Z)
+    torch.testing.assert_close(c.project_onto_tangent_space(X, Z), Z)
+    # an orthogonal projection: the residual is orthogonal to the tangent vector
+    assert abs(float(((G - Z) * Z).sum())) < 1e-9
+
+
+def test_standardized_natural_length():
+    n, m = 50, 3
+    X = Standardized().initialization(n, m, dtype=torch.float64)
+    d = torch.pdist(X)
+    rms = math.sqrt(float((d**2).mean()))
+    assert math.isclose(rms, Standardized().natural_length(n, m), rel_tol=1e-9)
+
+
+def test_standardized_projection_is_the_polar_factor():
+    Y = torch.randn(30, 2, dtype=torch.float64)
+    Yc = Y - Y.mean(0)
+    U, _, Vh = torch.linalg.svd(Yc, full_matrices=False)
+    torch.testing.assert_close(
+        Standardized().project_onto_constraint(Y), math.sqrt(30) * U @ Vh
+    )
+
+
+def test_standardized_float32():
+    X = Standardized().project_onto_constraint(torch.randn(1000, 2) * 1e3)
+    torch.testing.assert_close(X.T @ X / 1000, torch.eye(2), atol=1e-5, rtol=0)
+
+
+def test_standardized_needs_more_items_than_dimensions():
+    with pytest.raises(ValueError, match="n_items > embedding_dim"):
+        Standardized().check(3, 3)
+
+
+class TestAnchoredValidation:
+    def test_float_anchors_from_the_tutorial(self):
+        c = Anchored(torch.tensor([0.0, 1.0, 3.0]), torch.zeros(3, 2))
+        assert c.anchors.dtype == torch.int64
+
+    @pytest.mark.parametrize(
+        ("anchors", "values", "error", "match"),
+        [
+            ([0, 0], [[0.0], [1.0]], ValueError, "duplicates"),
+            ([-1], [[0.0]], ValueError, "nonnegative"),
+            ([0.5], [[0.0]], TypeError, "anchors must hold integers"),
+            ([0, 1], [[0.0]], ValueError, "one row per anchor"),
+            ([0], [0.0], ValueError, "values must be a 2-D"),
+            ([], np_empty := [], ValueError, "non-empty"),
+            ([0], [[float("nan")]], ValueError, "values must be finite"),
+        ],
+    )
+    def test_bad_input(self, anchors, values, error, match):
+        with pytest.raises(error, match=match):
+            Anchored(anchors, values)
+
+    def test_check_against_problem(self):
+        c = Anchored([0, 7], [[0.0, 0.0], [1.0, 1.0]])
+        with pytest.raises(ValueError, match="anchors must be < n_items=5"):
+            c.check(5, 2)
+        with pytest.raises(ValueError, match="embedding_dim=3 columns"):
+            c.check(10, 3)

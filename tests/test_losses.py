@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+import torch
+
+from skmde import losses
+
+DELTA = torch.tensor([0.5, 1.0, 1.0, 2.0, 3.0, 0.7], dtype=torch.float64)
+D = torch.tensor([0.1, 0.4, 1.8, 2.2, 4.5, 3.0], dtype=torch.float64)
+
+
+def expected(name, d, delta, **kw):
+    d, delta = d.numpy(), delta.numpy()
+    r = d - delta
+    return {
+        "Absolute": lambda: np.abs(r),
+        "Quadratic": lambda: r**2,
+        "WeightedQuadratic": lambda: r**2 / delta**2,
+        "Cubic": lambda: np.abs(r) ** 3,
+        "Power": lambda: np.abs(r) ** kw["exponent"],
+        "Huber": lambda: np.where(np.abs(r) < 1.0, r**2, 2 * np.abs(r) - 1.0),
+        "Logistic": lambda: np.log1p(np.exp(np.abs(r))) - np.log(2),
+        "Fractional": lambda: np.maximum(delta / d, d / delta) - 1,
+        "SoftFractional": lambda: (
+            (np.logaddexp(10 * delta / d, 10 * d / delta) - np.log(2)) / 10 - 1
+        ),
+    }[name]()
+
+
+NAMES = [
+    ("Absolute", {}),
+    ("Quadratic", {}),
+    ("WeightedQuadratic", {}),
+    ("Cubic", {}),
+    ("Power", {"exponent": 1.7}),
+    ("Huber", {}),
+    ("Logistic", {}),
+    ("Fractional", {}),
+    ("SoftFractional", {}),
+]
+
+
+@pytest.mark.parametrize(("name", "kw"), NAMES)
+def test_values_match_hand_formulas(name, kw):
+    f = getattr(losses, name)(DELTA, **kw)
+    np.testing.assert_allclose(
+        f(D).numpy(), expected(name, D, DELTA, **kw), rtol=1e-10, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("name", "kw"), NAMES)
+def test_zero_at_the_deviation(name, kw):
+    f = getattr(losses, name)(DELTA, **kw)
+    np.testing.assert_allclose(f(DELTA).numpy(), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "kw"), NAMES)
+def test_derivative_matches_finite_differences(name, kw):
+    f = getattr(losses, name)(DELTA, **kw)
+    h = 1e-6
+    numeric = (f(D + h) - f(D - h)) / (2 * h)
+    np.testing.assert_allclose(
+        f.derivative(D).numpy(), numeric.numpy(), rtol=1e-6, atol=1e-8
+    )
+
+
+def test_seed_example():
+    f = losses.Quadratic(torch.tensor([1.0, 2.0, 3.0]))
+    torch.testing.assert_close(
+        f(torch.tensor([2.0, 5.0, 4.0])), torch.tensor([1.0, 9.0, 1.0])
+    )
+
+
+def test_weighted_quadratic_explicit_weights():
+    f = losses.WeightedQuadratic([0.0, 1.0], weights=[2.0, 3.0])
+    torch.testing.assert_close(f(torch.tensor([1.0, 3.0])), torch.tensor([2.0, 12.0]))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: losses.Absolute([1.0, -1.0]), ValueError, "deviations must be >= 0"),
+        (lambda: losses.Absolute([1.0, float("inf")]), ValueError, "finite"),
+        (lambda: losses.Fractional([0.0, 1.0]), ValueError, "must be > 0"),
+        (
+            lambda: losses.WeightedQuadratic([0.0, 1.0]),
+            ValueError,
+            "pass weights explicitly",
+        ),
+        (
+            lambda: losses.WeightedQuadratic([1.0], weights=[1.0, 2.0]),
+            ValueError,
+            "one entry per deviation",
+        ),
+        (
+            lambda: losses.SoftFractional([1.0], gamma=0),
+            ValueError,
+            "gamma must be > 0",
+        ),
+        (lambda: losses.Huber([1.0], threshold=0), ValueError, "threshold must be > 0"),
+    ],
+)
+def test_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -1,0 +1,200 @@
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skmde import PushAndPull, penalties
+
+D = torch.tensor([0.0, 0.05, 0.4, 0.5, 0.9, 1.0, 2.3, 7.0], dtype=torch.float64)
+POS = D[1:]  # repulsive penalties are infinite at 0
+
+
+def expected(name, d, w, **kw):
+    """Hand formulas from the reference, in numpy."""
+    d = d.numpy()
+    p = {
+        "Linear": lambda: d,
+        "Quadratic": lambda: d**2,
+        "Cubic": lambda: d**3,
+        "Power": lambda: d ** kw["exponent"],
+        "Huber": lambda: np.where(d < 0.5, d**2 / 2, 0.5 * (d - 0.25)),
+        "Logistic": lambda: np.log1p(np.exp(3.0 * d)),
+        "Log1p": lambda: np.log1p(d**1.5),
+        "Log": lambda: np.log(1 - np.exp(-d)),
+        "LogRatio": lambda: np.log(d**2 / (1 + d**2)),
+        "InvPower": lambda: 1 / d,
+    }[name]()
+    if name == "InvPower":
+        return np.abs(w) * p
+    return w * p
+
+
+CASES = [
+    ("Linear", {}, D),
+    ("Quadratic", {}, D),
+    ("Cubic", {}, D),
+    ("Power", {"exponent": 2.5}, D),
+    ("Huber", {}, D),
+    ("Logistic", {}, D),
+    ("Log1p", {}, D),
+    ("Log", {}, POS),
+    ("LogRatio", {}, POS),
+    ("InvPower", {}, POS),
+]
+
+
+@pytest.mark.parametrize(("name", "kw", "d"), CASES)
+def test_values_match_hand_formulas(name, kw, d):
+    w = torch.linspace(-2.0, 3.0, d.numel(), dtype=torch.float64)
+    f = getattr(penalties, name)(w, **kw)
+    np.testing.assert_allclose(
+        f(d).numpy(), expected(name, d, w.numpy(), **kw), rtol=1e-9, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("name", "kw", "d"), CASES)
+def test_derivative_matches_finite_differences(name, kw, d):
+    d = d[d > 0.01]
+    d = d[(d - 0.5).abs() > 1e-3]  # Huber's kink
+    w = torch.linspace(0.5, 2.0, d.numel(), dtype=torch.float64)
+    f = getattr(penalties, name)(w, **kw)
+    h = 1e-6
+    numeric = (f(d + h) - f(d - h)) / (2 * h)
+    np.testing.assert_allclose(
+        f.derivative(d).numpy(), numeric.numpy(), rtol=1e-6, atol=1e-8
+    )
+
+
+@pytest.mark.parametrize(("name", "kw", "d"), CASES)
+def test_ratio_is_derivative_over_distance(name, kw, d):
+    w = torch.linspace(0.5, 2.0, d.numel(), dtype=torch.float64)
+    f = getattr(penalties, name)(w, **kw)
+    value, ratio = f._value_and_ratio(d)
+    np.testing.assert_allclose(value.numpy(), f(d).numpy())
+    positive = d > 0
+    np.testing.assert_allclose(
+        ratio[positive].numpy(),
+        (f.derivative(d)[positive] / d[positive]).numpy(),
+        rtol=1e-10,
+    )
+    assert torch.isfinite(ratio).all()
+
+
+@pytest.mark.parametrize(
+    "name", ["Linear", "Quadratic", "Cubic", "Huber", "Log1p", "Logistic"]
+)
+def test_attractive_penalties_are_finite_at_zero(name):
+    f = getattr(penalties, name)(torch.ones(2))
+    zero = torch.zeros(2)
+    value, ratio = f._value_and_ratio(zero)
+    assert torch.isfinite(value).all() and torch.isfinite(ratio).all()
+    assert torch.isfinite(f.derivative(zero)).all()
+
+
+def test_seed_example():
+    f = penalties.Quadratic(torch.tensor([1.0, 2.0, 3.0]))
+    torch.testing.assert_close(
+        f(torch.tensor([2.0, 1.0, 4.0])), torch.tensor([4.0, 2.0, 48.0])
+    )
+
+
+def test_weights_from_numpy_and_lists():
+    f = penalties.Quadratic([1, 2, 3])
+    assert f.dtype == torch.float32
+    g = penalties.Quadratic(np.array([1.0, 2.0, 3.0]))
+    assert g.dtype == torch.float64
+    assert len(g) == 3 and g.n_edges == 3
+
+
+def test_repr_shows_hyperparameters():
+    assert repr(penalties.Log1p([1.0], exponent=2)) == "Log1p(n_edges=1, exponent=2.0)"
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    [
+        (([1.0, float("nan")],), {}, ValueError, "weights must be finite"),
+        (([],), {}, ValueError, "weights must not be empty"),
+        (([[1.0, 2.0]],), {}, ValueError, "weights must be a 1-D"),
+        ((["a", "b"],), {}, TypeError, "weights must be numeric"),
+        (([1.0],), {"exponent": -1.0}, ValueError, "exponent must be > 0"),
+        (([1.0],), {"exponent": "x"}, TypeError, "exponent must be a real"),
+    ],
+)
+def test_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        penalties.Log1p(*args, **kwargs)
+
+
+def test_power_needs_exponent():
+    with pytest.raises(TypeError):
+        penalties.Power([1.0])
+
+
+def test_huber_threshold_validated():
+    with pytest.raises(ValueError, match="threshold must be >= 0"):
+        penalties.Huber([1.0], threshold=-1)
+
+
+def test_distances_shape_checked():
+    f = penalties.Quadratic([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"distances must have shape \(2,\)"):
+        f(torch.ones(3))
+
+
+class TestPushAndPull:
+    def test_seed_example_mixed_signs(self):
+        w = torch.tensor([1.0, 1.0, -1.0, 1.0, -1.0])
+        f = PushAndPull(
+            w, attractive_penalty=penalties.Log1p, repulsive_penalty=penalties.Log
+        )
+        d = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
+        attract = penalties.Log1p(w[[0, 1, 3]])(d[[0, 1, 3]])
+        repel = penalties.Log(w[[2, 4]])(d[[2, 4]])
+        out = f(d)
+        torch.testing.assert_close(out[[0, 1, 3]], attract)
+        torch.testing.assert_close(out[[2, 4]], repel)
+        assert (out[[2, 4]] > 0).all()  # repulsive distortions are positive
+
+    @pytest.mark.parametrize("layout", ["contiguous", "interleaved"])
+    def test_derivative_and_ratio(self, layout):
+        w = torch.tensor([2.0, 1.0, -1.0, -0.5, 0.0], dtype=torch.float64)
+        if layout == "interleaved":
+            w = w[[2, 0, 4, 3, 1]]
+        f = PushAndPull(w, "quadratic", "logratio")
+        d = torch.tensor([0.3, 1.0, 1.5, 2.0, 0.7], dtype=torch.float64)
+        h = 1e-6
+        numeric = (f(d + h) - f(d - h)) / (2 * h)
+        torch.testing.assert_close(f.derivative(d), numeric, rtol=1e-6, atol=1e-9)
+        _, ratio = f._value_and_ratio(d)
+        torch.testing.assert_close(ratio, f.derivative(d) / d)
+        assert f(d)[w == 0].item() == 0.0
+
+    def test_names_classes_and_factories(self):
+        w = torch.tensor([1.0, -1.0])
+        d = torch.tensor([1.0, 1.0])
+        by_name = PushAndPull(w, "log1p", "log")(d)
+        by_class = PushAndPull(w, penalties.Log1p, penalties.Log)(d)
+        torch.testing.assert_close(by_name, by_class)
+        custom = PushAndPull(w, functools.partial(penalties.Log1p, exponent=2.0))
+        assert custom.attractive_penalty.exponent == 2.0
+        assert isinstance(custom.repulsive_penalty, penalties.Log)
+        assert math.isclose(float(custom(d)[0]), math.log(2.0), rel_tol=1e-6)
+
+    def test_bad_penalties(self):
+        with pytest.raises(ValueError, match="unknown attractive_penalty 'nope'"):
+            PushAndPull([1.0], "nope")
+        with pytest.raises(TypeError, match="already holds its values"):
+            PushAndPull([1.0], penalties.Log1p([1.0]))
+        with pytest.raises(TypeError, match="repulsive_penalty must be"):
+            PushAndPull([1.0], "log1p", 3)
+
+    def test_to_moves_parts(self):
+        f = PushAndPull(torch.tensor([1.0, -1.0]))
+        g = f.to(dtype=torch.float64)
+        assert g is not f and g.dtype == torch.float64
+        assert g.attractive_penalty.dtype == torch.float64
+        assert f.dtype == torch.float32
+        assert f.to(dtype=torch.float32) is f

@@ -1,0 +1,412 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+import skmde
+from skmde import MDE, Anchored, Centered, Standardized, losses, penalties
+
+from .test_constraints import Sphere
+
+EDGES = torch.tensor([[0, 1], [0, 4], [1, 2], [2, 3]])
+WEIGHTS = torch.tensor([1.0, 2.0, 5.0, 6.0])
+
+
+def tutorial_problem(constraint=None):
+    return MDE(
+        5,
+        2,
+        EDGES,
+        penalties.Quadratic(WEIGHTS),
+        Standardized() if constraint is None else constraint,
+    )
+
+
+def random_graph(n, k, seed=0):
+    rng = np.random.default_rng(seed)
+    points = rng.normal(size=(n, 3))
+    d = ((points[:, None] - points[None]) ** 2).sum(-1)
+    nbrs = np.argsort(d, axis=1)[:, 1 : k + 1]
+    pairs = {(min(i, j), max(i, j)) for i in range(n) for j in nbrs[i]}
+    edges = np.array(sorted(pairs))
+    return edges, rng.uniform(0.5, 2.0, size=len(edges))
+
+
+class TestTutorial:
+    def test_five_items_standardized(self):
+        mde = tutorial_problem()
+        X = mde.embed()
+        assert isinstance(X, torch.Tensor) and X.shape == (5, 2)
+        assert mde.X is X
+        torch.testing.assert_close(
+            X.T @ X / mde.n_items, torch.eye(2), atol=1e-4, rtol=0
+        )
+        torch.testing.assert_close(X.mean(0), torch.zeros(2), atol=1e-5, rtol=0)
+        assert isinstance(mde.average_distortion(), float)
+        assert mde.average_distortion() == pytest.approx(
+            float(mde.distortions().mean())
+        )
+
+    def test_attributes_keep_the_arguments(self):
+        mde = tutorial_problem()
+        assert (mde.n_items, mde.embedding_dim, mde.n_edges) == (5, 2, 4)
+        assert torch.equal(mde.edges, EDGES)
+        assert isinstance(mde.distortion_function, penalties.Quadratic)
+        assert isinstance(mde.constraint, Standardized)
+        assert mde.X is None and mde.solve_stats is None
+        assert repr(mde) == (
+            "MDE(n_items=5, embedding_dim=2, n_edges=4, distortion_function="
+            "Quadratic(n_edges=4), constraint=Standardized(), device='cpu', "
+            "dtype=torch.float32)"
+        )
+
+    def test_reaches_the_global_minimum(self):
+        # Quadratic + Standardized: the Laplacian eigenmap is optimal
+        mde = tutorial_problem()
+        mde.embed(eps=1e-7, random_state=1)
+        L = np.zeros((5, 5))
+        for (i, j), w in zip(EDGES.tolist(), WEIGHTS.tolist()):
+            L[[i, j], [j, i]] -= w
+            L[i, i] += w
+            L[j, j] += w
+        optimum = 5 * scipy.linalg.eigvalsh(L)[1:3].sum() / 4
+        assert mde.average_distortion() == pytest.approx(optimum, rel=1e-5)
+
+    def test_inputs_as_lists_and_numpy(self):
+        a = MDE(
+            5, 2, EDGES.tolist(), penalties.Quadratic(WEIGHTS.tolist()), Standardized()
+        )
+        b = MDE(
+            5,
+            2,
+            EDGES.numpy(),
+            penalties.Quadratic(WEIGHTS.numpy().astype(float)),
+            Standardized(),
+        )
+        assert a.edges.dtype == b.edges.dtype == torch.int64
+        assert a.dtype == torch.float32 and b.dtype == torch.float64
+        a.embed(random_state=0)
+        assert b.embed(random_state=0).dtype == torch.float64
+        assert a.average_distortion() == pytest.approx(b.average_distortion(), rel=1e-4)
+
+    def test_custom_callables(self):
+        weights = WEIGHTS.clone()
+        deviations = torch.tensor([1.0, 2.0, 5.0, 6.0])
+
+        def quadratic(distances):
+            return weights * distances.pow(2)
+
+        def deviation_loss(distances):
+            return (distances - deviations).pow(2)
+
+        builtin = tutorial_problem()
+        custom = MDE(5, 2, EDGES, quadratic, Standardized())
+        X0 = Standardized().initialization(
+            5, 2, generator=torch.Generator().manual_seed(3)
+        )
+        torch.testing.assert_close(
+            custom.embed(X0, eps=1e-7), builtin.embed(X0, eps=1e-7), atol=2e-3, rtol=0
+        )
+        loss = MDE(5, 2, EDGES, deviation_loss)
+        loss.embed(random_state=0)
+        assert isinstance(loss.constraint, Centered)
+        ref = MDE(5, 2, EDGES, losses.Quadratic(deviations))
+        ref.embed(random_state=0)
+        assert loss.average_distortion() == pytest.approx(
+            ref.average_distortion(), abs=1e-4
+        )
+
+    def test_anchored_example(self):
+        anchors = torch.tensor([0.0, 1.0, 3.0])
+        values = torch.tensor([[0.0, 0.0], [1.0, 2.0], [-1.0, -1.0]])
+        mde = MDE(5, 2, EDGES, penalties.Quadratic(WEIGHTS), Anchored(anchors, values))
+        X = mde.embed()
+        assert torch.equal(X[[0, 1, 3]], values)
+        # free items sit at the weighted means of their neighbours (the optimum)
+        torch.testing.assert_close(X[2], (5 * X[1] + 6 * X[3]) / 11, atol=1e-4, rtol=0)
+        torch.testing.assert_close(X[4], X[0], atol=1e-4, rtol=0)
+
+    def test_binary_tree_with_leaves_on_a_circle(self):
+        depth = 7
+        n = 2 ** (depth + 1) - 1
+        edges = torch.tensor([[(i - 1) // 2, i] for i in range(1, n)])
+        leaves = torch.arange(2**depth - 1, n)
+        angles = torch.linspace(0, 2 * math.pi, leaves.numel() + 1)[:-1]
+        circle = 20 * torch.stack([angles.cos(), angles.sin()], dim=1)
+        mde = MDE(
+            n,
+            2,
+            edges,
+            penalties.Quadratic(torch.ones(n - 1)),
+            Anchored(leaves, circle),
+        )
+        X = mde.embed(snapshot_every=5)
+        stats = mde.solve_stats
+        assert stats.converged, stats.message
+        assert torch.equal(X[leaves], circle)
+        assert X[: leaves[0]].norm(dim=1).max() < 20  # inner nodes inside
+        assert len(stats.snapshots) >= 2
+        torch.testing.assert_close(stats.snapshots[-1], X)
+
+
+class TestSolver:
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_laplacian_eigenmap(self, dtype):
+        edges, w = random_graph(150, 8)
+        mde = MDE(
+            150,
+            2,
+            edges,
+            penalties.Quadratic(torch.tensor(w, dtype=dtype)),
+            Standardized(),
+        )
+        X = mde.embed(eps=1e-8, max_iter=1000, random_state=0).double().numpy()
+        L = np.zeros((150, 150))
+        np.add.at(L, (edges[:, 0], edges[:, 1]), -w)
+        np.add.at(L, (edges[:, 1], edges[:, 0]), -w)
+        L[np.diag_indices(150)] = -L.sum(1)
+        _, V = scipy.linalg.eigh(L, subset_by_index=[1, 2])
+        U = V * math.sqrt(150)
+        err = np.linalg.norm(skmde.align(X, U) - U) / np.linalg.norm(U)
+        assert err < (1e-5 if dtype == torch.float64 else 1e-2)
+
+    def test_solve_stats(self):
+        mde = tutorial_problem()
+        mde.embed(max_iter=7, eps=1e-12, random_state=0)
+        s = mde.solve_stats
+        assert s.iterations <= 7 and s.evaluations >= s.iterations
+        for name in (
+            "average_distortions",
+            "residual_norms",
+            "step_sizes",
+            "relative_steps",
+            "iteration_times",
+        ):
+            assert len(getattr(s, name)) == s.iterations + 1
+        assert s.average_distortions[-1] <= s.average_distortions[0]
+        assert s.solve_time > 0 and s.snapshots == []
+
+    def test_eps_is_scale_free(self):
+        # the same problem at two sizes and two units stops alike
+        counts = []
+        for n, scale in [(100, 1.0), (800, 1.0), (800, 100.0)]:
+            edges, w = random_graph(n, 6, seed=1)
+            deviations = torch.tensor(w * scale, dtype=torch.float64)
+            mde = MDE(n, 2, edges, losses.Quadratic(deviations))
+            mde.embed(eps=1e-4, max_iter=2000, random_state=0)
+            assert mde.solve_stats.converged
+            counts.append(mde.solve_stats.iterations)
+        assert max(counts) < 3 * min(counts)
+
+    def test_max_iter_zero_returns_the_start(self):
+        mde = tutorial_problem()
+        X0 = Standardized().initialization(5, 2)
+        torch.testing.assert_close(mde.embed(X0, max_iter=0), X0)
+
+    def test_seeded_random_init_is_reproducible(self):
+        a = tutorial_problem().embed(random_state=4, max_iter=3)
+        b = tutorial_problem().embed(random_state=4, max_iter=3)
+        assert torch.equal(a, b)
+
+    def test_verbose_prints_progress(self, capsys):
+        tutorial_problem().embed(verbose=True, print_every=1, max_iter=3)
+        err = capsys.readouterr().err
+        assert "iteration     1" in err and "average distortion" in err
+
+    def test_silent_by_default(self, capsys):
+        tutorial_problem().embed()
+        assert capsys.readouterr() == ("", "")
+
+    def test_callback_can_stop(self):
+        seen = []
+        mde = tutorial_problem()
+        mde.embed(callback=lambda it, X, stats: seen.append(it) or it == 2, eps=1e-12)
+        assert seen == [0, 1, 2]
+        assert mde.solve_stats.message == "stopped by callback"
+
+    def test_custom_constraint(self):
+        edges, w = random_graph(60, 5)
+        mde = MDE(60, 3, edges, penalties.Quadratic(w), Sphere())
+        X = mde.embed(random_state=0)
+        torch.testing.assert_close(X.norm(dim=1), torch.ones(60, dtype=X.dtype))
+        start = Sphere().initialization(
+            60, 3, generator=torch.Generator().manual_seed(0), dtype=X.dtype
+        )
+        assert mde.average_distortion() < mde.average_distortion(start)
+
+    def test_push_and_pull_centered(self):
+        edges, _ = random_graph(80, 5)
+        rng = np.random.default_rng(0)
+        neg = rng.integers(0, 80, size=(300, 2))
+        neg = neg[neg[:, 0] != neg[:, 1]]
+        all_edges = np.vstack([edges, neg])
+        w = np.concatenate([np.ones(len(edges)), -np.ones(len(neg))]).astype(np.float32)
+        mde = MDE(80, 2, all_edges, skmde.PushAndPull(w))
+        X = mde.embed(random_state=0)
+        assert torch.isfinite(X).all()
+        torch.testing.assert_close(X.mean(0), torch.zeros(2), atol=1e-5, rtol=0)
+        assert (
+            mde.solve_stats.average_distortions[-1]
+            < mde.solve_stats.average_distortions[0]
+        )
+
+
+class TestDiagnostics:
+    def test_distances_and_distortions(self):
+        mde = tutorial_problem()
+        X = torch.tensor([[0.0, 0.0], [3.0, 4.0], [3.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+        torch.testing.assert_close(mde.distances(X), torch.tensor([5.0, 1.0, 4.0, 3.0]))
+        torch.testing.assert_close(
+            mde.distortions(X), WEIGHTS * torch.tensor([25.0, 1.0, 16.0, 9.0])
+        )
+        assert mde.average_distortion(X) == pytest.approx((25 + 2 + 80 + 54) / 4)
+
+    def test_high_distortion_pairs_sorted(self):
+        mde = tutorial_problem()
+        X = torch.tensor([[0.0, 0.0], [3.0, 4.0], [3.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+        pairs, distortions = mde.high_distortion_pairs(X)
+        assert distortions.tolist() == [80.0, 54.0, 25.0, 2.0]
+        assert pairs.tolist() == [[1, 2], [2, 3], [0, 1], [0, 4]]
+
+    def test_need_an_embedding(self):
+        with pytest.raises(ValueError, match="call embed"):
+            tutorial_problem().distortions()
+
+    def test_X_shape_checked(self):
+        with pytest.raises(ValueError, match=r"X must have shape \(5, 2\)"):
+            tutorial_problem().distances(torch.zeros(4, 2))
+
+
+class TestFaults:
+    def test_nan_mid_solve_says_where(self):
+        calls = []
+
+        def flaky(distances):
+            calls.append(1)
+            out = 1.0 * distances.pow(2)
+            if len(calls) > 3:  # goes bad after a few evaluations
+                out = torch.where(distances > 1.0, torch.nan, out)
+            return out
+
+        mde = MDE(5, 2, EDGES, flaky, Standardized())
+        with pytest.raises(
+            FloatingPointError,
+            match=r"is NaN for \d+ of 4 edges \(first: edge \d+, items "
+            r"\(\d, \d\), at distance .*iteration \d+; mde.X",
+        ):
+            mde.embed(random_state=0)
+        assert mde.X is not None and torch.isfinite(mde.X).all()
+        assert mde.constraint.is_feasible(mde.X)
+
+    def test_nan_at_the_start(self):
+        mde = MDE(5, 2, EDGES, lambda d: d * torch.nan, Standardized())
+        with pytest.raises(FloatingPointError, match="at the initial embedding"):
+            mde.embed()
+        assert mde.X is None
+
+    def test_unbounded_below_is_an_error(self):
+        mde = MDE(5, 2, EDGES, penalties.Log(WEIGHTS))  # attractive Log: -inf at 0
+        with pytest.raises(FloatingPointError, match="-inf"):
+            mde.embed(random_state=0)
+
+    def test_non_differentiable_callable(self):
+        mde = MDE(
+            5, 2, EDGES, lambda d: torch.tensor(d.detach().numpy() ** 2), Standardized()
+        )
+        with pytest.raises(TypeError, match="differentiable torch operations"):
+            mde.embed()
+
+    def test_callable_with_wrong_output_shape(self):
+        mde = MDE(5, 2, EDGES, lambda d: d.sum(), Standardized())
+        with pytest.raises(ValueError, match=r"shape \(4,\)"):
+            mde.embed()
+
+    def test_coincident_repulsive_items_at_start(self):
+        mde = MDE(3, 2, [[0, 1], [1, 2]], penalties.Log(torch.tensor([-1.0, -1.0])))
+        with pytest.raises(ValueError, match="not finite at the initial embedding"):
+            mde.embed(torch.zeros(3, 2))
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "match"),
+        [
+            ({"edges": [[0, 5]]}, ValueError, r"edges must index items in \[0, 4\]"),
+            ({"edges": [[-1, 2]]}, ValueError, "edges must index items"),
+            ({"edges": [[1, 1], [0, 2]]}, ValueError, "self-loop"),
+            ({"edges": [0, 1, 2]}, ValueError, r"shape \(n_edges, 2\)"),
+            ({"edges": [[0, 1, 2]]}, ValueError, r"shape \(n_edges, 2\)"),
+            ({"edges": [[0.5, 1.0]]}, TypeError, "edges must hold integers"),
+            ({"edges": [[True, False]]}, TypeError, "edges must hold integers"),
+            ({"edges": np.zeros((0, 2), dtype=int)}, ValueError, "must not be empty"),
+            ({"edges": "0,1"}, TypeError, "edges must be numeric"),
+            ({"n_items": 1}, ValueError, "n_items must be >= 2"),
+            ({"n_items": 5.0}, TypeError, "n_items must be an integer"),
+            ({"embedding_dim": 0}, ValueError, "embedding_dim must be >= 1"),
+            (
+                {"distortion_function": penalties.Quadratic([1.0, 2.0])},
+                ValueError,
+                "holds 2 weights, but there are 4 edges",
+            ),
+            ({"distortion_function": 3}, TypeError, "distortion_function must be"),
+            ({"constraint": "standardized"}, TypeError, "constraint must be"),
+            (
+                {
+                    "n_items": 2,
+                    "edges": [[0, 1]],
+                    "distortion_function": penalties.Quadratic([1.0]),
+                    "constraint": Standardized(),
+                },
+                ValueError,
+                "n_items > embedding_dim",
+            ),
+            (
+                {"constraint": Anchored([0, 9], [[0.0, 0.0], [1, 1]])},
+                ValueError,
+                "anchors must be < n_items=5",
+            ),
+            (
+                {"constraint": Anchored([0], [[0.0, 0.0, 0.0]])},
+                ValueError,
+                "embedding_dim=2 columns",
+            ),
+            ({"device": "tpu:7"}, ValueError, "device must be"),
+            ({"device": 3}, TypeError, "device must be"),
+            ({"dtype": torch.int32}, ValueError, "dtype must be"),
+        ],
+    )
+    def test_constructor(self, kwargs, error, match):
+        args = {
+            "n_items": 5,
+            "embedding_dim": 2,
+            "edges": EDGES,
+            "distortion_function": penalties.Quadratic(WEIGHTS),
+        }
+        args.update(kwargs)
+        with pytest.raises(error, match=match):
+            MDE(**args)
+
+    def test_nan_in_weights(self):
+        with pytest.raises(ValueError, match="weights must be finite; it contains NaN"):
+            penalties.Quadratic(torch.tensor([1.0, float("nan"), 1.0, 1.0]))
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "match"),
+        [
+            ({"X": torch.zeros(4, 2)}, ValueError, r"X must have shape \(5, 2\)"),
+            ({"X": torch.ones(5, 2)}, ValueError, "does not satisfy the constraint"),
+            ({"X": torch.full((5, 2), float("nan"))}, ValueError, "X must be finite"),
+            ({"eps": 0}, ValueError, "eps must be > 0"),
+            ({"max_iter": -1}, ValueError, "max_iter must be >= 0"),
+            ({"max_iter": 2.5}, TypeError, "max_iter must be an integer"),
+            ({"memory_size": 0}, ValueError, "memory_size must be >= 1"),
+            ({"snapshot_every": 0}, ValueError, "snapshot_every must be >= 1"),
+            ({"print_every": 0}, ValueError, "print_every must be >= 1"),
+            ({"random_state": -3}, ValueError, "random_state must be >= 0"),
+        ],
+    )
+    def test_embed(self, kwargs, error, match):
+        with pytest.raises(error, match=match):
+            tutorial_problem().embed(**kwargs)

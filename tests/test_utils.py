@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+
+from skmde import align
+from skmde._utils import (
+    as_float_tensor,
+    as_index_tensor,
+    make_generator,
+    resolve_device,
+)
+
+
+class TestAlign:
+    def test_recovers_a_rotated_reflected_copy(self, rng):
+        target = rng.normal(size=(50, 2)) * [3.0, 0.5]  # unequal column scales
+        theta = 0.7
+        rot = np.array(
+            [[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]
+        )
+        source = (target @ rot) * [1.0, -1.0] + [5.0, -2.0]
+        aligned = align(source, target)
+        np.testing.assert_allclose(aligned, target, atol=1e-10)
+
+    def test_is_an_isometry(self, rng):
+        source, target = rng.normal(size=(40, 3)), rng.normal(size=(40, 3))
+        aligned = align(source, target)
+        d = lambda Z: np.linalg.norm(Z[:, None] - Z[None], axis=-1)  # noqa: E731
+        np.testing.assert_allclose(d(aligned), d(source), atol=1e-10)
+        # and it is the best rotation: no worse than the identity or a flip
+        for candidate in (
+            source - source.mean(0) + target.mean(0),
+            (source - source.mean(0)) * [-1, 1, 1] + target.mean(0),
+        ):
+            assert (
+                np.linalg.norm(aligned - target)
+                <= np.linalg.norm(candidate - target) + 1e-12
+            )
+
+    def test_types_follow_the_source(self):
+        src = torch.randn(10, 2)
+        out = align(src, torch.randn(10, 2, dtype=torch.float64))
+        assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+        assert isinstance(align(src.numpy(), src.numpy()), np.ndarray)
+
+    def test_shape_mismatch(self):
+        with pytest.raises(ValueError, match="same shape"):
+            align(np.zeros((3, 2)), np.zeros((4, 2)))
+
+
+def test_resolve_device():
+    assert resolve_device(None) == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            resolve_device("cuda")
+
+
+def test_as_float_tensor():
+    assert as_float_tensor([1, 2], "x").dtype == torch.float32
+    assert as_float_tensor([1.5, 2], "x").dtype == torch.float32
+    assert as_float_tensor(np.array([1.5]), "x").dtype == torch.float64
+    assert (
+        as_float_tensor(np.array([1.5], dtype=np.float16), "x").dtype == torch.float32
+    )
+    with pytest.raises(TypeError, match="x must be real-valued"):
+        as_float_tensor([True], "x")
+    with pytest.raises(ValueError, match="x must be finite; it contains inf"):
+        as_float_tensor([np.inf], "x")
+
+
+def test_as_index_tensor():
+    assert as_index_tensor([1.0, 2.0], "i").tolist() == [1, 2]
+    with pytest.raises(TypeError, match="i must hold integers"):
+        as_index_tensor([1.5], "i")
+
+
+def test_make_generator_is_local_and_seeded():
+    state = torch.random.get_rng_state()
+    a = torch.randn(3, generator=make_generator(7))
+    b = torch.randn(3, generator=make_generator(np.random.RandomState(1)))
+    c = torch.randn(3, generator=make_generator(np.random.RandomState(1)))
+    assert torch.equal(a, torch.randn(3, generator=make_generator(7)))
+    assert torch.equal(b, c)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert make_generator(None) is None
