@@ -26,6 +26,12 @@ import torch
 
 C1 = 1e-4  # sufficient decrease
 C2 = 0.9  # curvature
+# Approximate Wolfe conditions (Hager & Zhang, 2005): near a minimizer, float32
+# cannot resolve f(x + t p) - f(x), so a step is also accepted when the slope
+# says it brackets the 1-D minimizer and f has not grown beyond its rounding.
+APPROX_SLOPE = 0.8  # accept slopes in [C2 * d0, -APPROX_SLOPE * d0]
+NOISE_ULPS = 64.0  # rise of f attributed to rounding, in units of eps * |f|
+STALL_LIMIT = 10
 
 
 @dataclass
@@ -91,6 +97,8 @@ class LBFGS:
             )
         converged, message = False, "reached max_iter"
         iteration = 0
+        best_value, best_g_norm = current.value, math.inf
+        stalled = 0  # iterations improving neither the value nor the gradient
         while iteration < max_iter:
             start = time.perf_counter()
             g = current.tangent_grad
@@ -118,9 +126,13 @@ class LBFGS:
                 converged, message = True, "no decrease possible at this precision"
                 break
             t, new = accepted
-            if not new.value < current.value:
-                converged, message = True, "no decrease possible at this precision"
-                break
+            new_g_norm = float(torch.linalg.vector_norm(new.tangent_grad))
+            if new.value < best_value or new_g_norm < best_g_norm:
+                best_value = min(best_value, new.value)
+                best_g_norm = min(best_g_norm, new_g_norm)
+                stalled = 0
+            else:
+                stalled += 1
             s = new.x - current.x
             y = new.tangent_grad - g
             sy = float(torch.vdot(s.flatten(), y.flatten()))
@@ -129,6 +141,9 @@ class LBFGS:
             relative_step = float(torch.linalg.vector_norm(s)) / max(scale, 1e-300)
             current = self.current = new
             iteration += 1
+            if stalled >= STALL_LIMIT:
+                converged, message = True, "stalled at the working precision"
+                break
             if callback is not None:
                 info = {
                     "step_size": t,
@@ -181,22 +196,26 @@ class LBFGS:
         def armijo(step, point):
             return point.value <= f0 + C1 * step * d0
 
+        noise = abs(f0) * NOISE_ULPS * torch.finfo(current.x.dtype).eps
+
+        def approximate_wolfe(point, slope):
+            return point.value <= f0 + noise and C2 * d0 <= slope <= -APPROX_SLOPE * d0
+
         best = None  # the best point with sufficient decrease
         lo_t, lo_f, lo_d = 0.0, f0, d0
         hi = None  # (t, f, slope) bracketing from above, once known
         for _ in range(30):
             point, slope = phi(t)
             finite = math.isfinite(point.value)
-            if (
-                finite
-                and armijo(t, point)
-                and (best is None or point.value < best[1].value)
-            ):
-                best = (t, point)
+            if finite and armijo(t, point):
+                if abs(slope) <= -C2 * d0:
+                    return t, point
+                if best is None or point.value < best[1].value:
+                    best = (t, point)
+            if finite and approximate_wolfe(point, slope):
+                return t, point
             if not finite or not armijo(t, point) or point.value >= lo_f:
                 hi = (t, point.value, slope)
-            elif abs(slope) <= -C2 * d0:
-                return t, point
             else:
                 # the minimizer lies between t and the old low end when the slope
                 # points back towards it: the old low end becomes the high end

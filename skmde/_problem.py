@@ -3,6 +3,7 @@
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -177,6 +178,7 @@ class MDE:
         self.X = None
         self.solve_stats = None
         self._tail, self._head = self.edges[:, 0], self.edges[:, 1]
+        self._incidence = None
         self._checked_callable = isinstance(distortion_function, DistortionFunction)
 
     @property
@@ -209,7 +211,7 @@ class MDE:
         return X
 
     def _differences(self, X):
-        return X.index_select(0, self._tail) - X.index_select(0, self._head)
+        return _gather_rows(X, self._tail) - _gather_rows(X, self._head)
 
     def distances(self, X=None):
         """Embedding distances of the edges, a ``(n_edges,)`` tensor.
@@ -269,10 +271,38 @@ class MDE:
             (derivative,) = torch.autograd.grad(f.sum(), d)
         return f.detach(), safe_ratio(derivative, distances)
 
+    def _incidence_matrix(self):
+        """The signed (n_items, n_edges) incidence matrix, in CSR, built once.
+
+        Row ``i`` holds +1 for the edges whose tail is ``i`` and -1 for those
+        whose head is ``i``, so the gradient rows are ``S @ (c * (x_i - x_j))``:
+        one sparse product instead of two scattered additions.
+        """
+        if self._incidence is None:
+            n, p = self.n_items, self.n_edges
+            index_dtype = torch.int32 if 2 * p < 2**31 else torch.int64
+            rows = torch.cat([self._tail, self._head])
+            order = torch.argsort(rows, stable=True)
+            counts = torch.bincount(rows, minlength=n)
+            crow = torch.zeros(n + 1, dtype=torch.int64, device=self.device)
+            torch.cumsum(counts, 0, out=crow[1:])
+            columns = torch.remainder(order, p)
+            signs = torch.where(order < p, 1.0, -1.0).to(self.dtype)
+            del rows, counts
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "beta" notice
+                self._incidence = torch.sparse_csr_tensor(
+                    crow.to(index_dtype), columns.to(index_dtype), signs, (n, p)
+                )
+        return self._incidence
+
     def _objective(self, X):
         """Average distortion and its Euclidean gradient with respect to X."""
         diff = self._differences(X)
-        distances = torch.linalg.vector_norm(diff, dim=1)
+        if diff.shape[1] == 2:
+            distances = torch.hypot(diff[:, 0], diff[:, 1])
+        else:
+            distances = torch.linalg.vector_norm(diff, dim=1)
         f, ratio = self._value_and_ratio(distances)
         p = self.n_edges
         value = f.sum() / p
@@ -282,8 +312,7 @@ class MDE:
         if v == math.inf:
             return value, None
         diff.mul_((ratio * (1.0 / p)).unsqueeze(1))
-        G = torch.zeros_like(X)
-        G.index_add_(0, self._tail, diff).index_add_(0, self._head, diff, alpha=-1.0)
+        G = self._incidence_matrix() @ diff
         if not bool(torch.isfinite(G).all()):
             raise FloatingPointError(
                 self._describe_bad(distances, ratio, "derivative of the distortion")
@@ -515,6 +544,21 @@ class MDE:
             fps=fps,
             savepath=savepath,
         )
+
+
+def _gather_rows(X, index):
+    """``X[index]`` for an (n, m) tensor, fast for rows of 4 or 8 bytes.
+
+    A row of two float32 (the common 2-D embedding) is moved as one int64: a
+    1-D gather of machine words is several times faster than a 2-D row gather
+    on the CPU, and bit-exact.
+    """
+    row_bytes = X.shape[1] * X.element_size()
+    if X.is_contiguous() and row_bytes in (4, 8):
+        word = torch.int32 if row_bytes == 4 else torch.int64
+        words = X.view(word).view(-1).index_select(0, index)
+        return words.view(X.dtype).view(-1, X.shape[1])
+    return torch.gather(X, 0, index.unsqueeze(1).expand(-1, X.shape[1]))
 
 
 def _describe(function):

@@ -38,6 +38,19 @@ __all__ = [
 ]
 
 
+def _power(d, e):
+    """``d ** e``, with cheap special cases for the common exponents."""
+    if e == 1.0:
+        return d
+    if e == 2.0:
+        return d.square()
+    if e == 1.5:
+        return d * d.sqrt()
+    if e == 0.5:
+        return d.sqrt()
+    return d.pow(e)
+
+
 class Penalty(DistortionFunction):
     """Base class of penalties: ``f_k(d) = w_k p(d)``.
 
@@ -161,17 +174,20 @@ class Log1p(Penalty):
 
     def _value_and_derivative(self, d):
         e = self.exponent
-        de = d.pow(e)
+        de = _power(d, e)
         derivative = e * self.weights * d.pow(e - 1.0) / (1.0 + de)
         return self.weights * torch.log1p(de), derivative
 
     def _value_and_ratio(self, d):
-        e = self.exponent
-        de = d.pow(e)
+        e, w = self.exponent, self.weights
+        de = _power(d, e)
         one_de = 1.0 + de
-        # f'(d)/d = w e d^(e-2) / (1 + d^e); written with d^e to avoid a pow
-        ratio = torch.where(d > 0, (e * self.weights) * de / (d.square() * one_de), 0.0)
-        return self.weights * torch.log(one_de), ratio
+        # f'(d)/d = w e d^(e-2) / (1 + d^e)
+        if e == 1.5:
+            ratio = (1.5 * w) / (d.sqrt() * one_de)
+        else:
+            ratio = (e * w) * de / (d.square() * one_de)
+        return w * torch.log(one_de), torch.where(d > 0, ratio, 0.0)
 
 
 class Log(Penalty):
@@ -193,19 +209,21 @@ class Log(Penalty):
 
     def _value_and_derivative(self, d):
         e = self.exponent
-        de = d.pow(e)
+        de = _power(d, e)
         value = self.weights * torch.log(-torch.expm1(-de))
         derivative = e * self.weights * d.pow(e - 1.0) / torch.expm1(de)
         return value, derivative
 
     def _value_and_ratio(self, d):
-        e = self.exponent
-        de = d.pow(e)
-        value = self.weights * torch.log(-torch.expm1(-de))
-        ratio = torch.where(
-            d > 0, (e * self.weights) * de / (d.square() * torch.expm1(de)), 0.0
-        )
-        return value, ratio
+        e, w = self.exponent, self.weights
+        de = _power(d, e)
+        em = -torch.expm1(-de)  # 1 - exp(-d^e), accurate for small and large d
+        # f'(d)/d = w e d^(e-2) exp(-d^e) / (1 - exp(-d^e))
+        if e == 1.0:
+            ratio = w * (1.0 - em) / (d * em)
+        else:
+            ratio = (e * w) * de * (1.0 - em) / (d.square() * em)
+        return w * torch.log(em), torch.where(d > 0, ratio, 0.0)
 
 
 class LogRatio(Penalty):

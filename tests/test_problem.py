@@ -124,6 +124,8 @@ class TestTutorial:
         mde = MDE(5, 2, EDGES, penalties.Quadratic(WEIGHTS), Anchored(anchors, values))
         X = mde.embed()
         assert torch.equal(X[[0, 1, 3]], values)
+        X = mde.embed(eps=1e-8)
+        assert torch.equal(X[[0, 1, 3]], values)
         # free items sit at the weighted means of their neighbours (the optimum)
         torch.testing.assert_close(X[2], (5 * X[1] + 6 * X[3]) / 11, atol=1e-4, rtol=0)
         torch.testing.assert_close(X[4], X[0], atol=1e-4, rtol=0)

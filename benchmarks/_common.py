@@ -1,0 +1,62 @@
+"""Helpers shared by the benchmark scripts (not part of the package)."""
+
+import gc
+import os
+import pathlib
+import resource
+import statistics
+import time
+
+SHARED_MNIST = (
+    pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+)
+
+
+def load_mnist10k(path=None):
+    """MNIST-10k (the test set) as float32 (n, 784) data and int labels."""
+    from skmde.datasets import load_mnist
+
+    folder = pathlib.Path(path) if path else SHARED_MNIST.resolve()
+    bunch = load_mnist(folder, subset="test", download=False)
+    return bunch.data, bunch.target
+
+
+def timed(fn, *args, repeats=1, **kwargs):
+    """Run fn repeats times; return (median seconds, all seconds, last result)."""
+    times, result = [], None
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times, result
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def table(rows, columns):
+    """Format rows (dicts) as a plain-text table with the given columns."""
+    cells = [[_fmt(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(out)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def machine():
+    import torch
+
+    return (
+        f"{os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch threads"
+    )
