@@ -5,11 +5,13 @@ distortion function (:mod:`skmde.penalties`, :mod:`skmde.losses`) and a
 constraint, then call :meth:`MDE.embed`.
 """
 
-from . import losses, penalties
+from . import datasets, losses, penalties
+from ._graph import Graph
 from ._problem import MDE, SolveStats
 from ._utils import align
 from .constraints import Anchored, Centered, Constraint, Standardized
 from .penalties import PushAndPull
+from .recipes import preserve_distances, preserve_neighbors
 
 __version__ = "0.1.0.dev0"
 
@@ -18,10 +20,14 @@ __all__ = [
     "Anchored",
     "Centered",
     "Constraint",
+    "Graph",
     "PushAndPull",
     "SolveStats",
     "Standardized",
     "align",
+    "datasets",
     "losses",
     "penalties",
+    "preserve_distances",
+    "preserve_neighbors",
 ]

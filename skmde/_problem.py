@@ -3,7 +3,6 @@
 import math
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -17,6 +16,7 @@ from ._utils import (
     check_int,
     make_generator,
     resolve_device,
+    sparse_csr,
 )
 from .constraints import Centered, Constraint
 
@@ -108,6 +108,9 @@ class MDE:
     ----------
     X : torch.Tensor of shape (n_items, embedding_dim) or None
         The embedding computed by the last call to :meth:`embed`.
+    X_init : torch.Tensor of shape (n_items, embedding_dim) or None
+        The initial embedding :meth:`embed` starts from when called without
+        ``X`` (the recipes set it); None means a random feasible start.
     solve_stats : SolveStats or None
         Statistics of the last call to :meth:`embed`.
 
@@ -176,6 +179,7 @@ class MDE:
         self.distortion_function = distortion_function
         self.constraint = constraint.to(self.device, self.dtype)
         self.X = None
+        self.X_init = None
         self.solve_stats = None
         self._tail, self._head = self.edges[:, 0], self.edges[:, 1]
         self._incidence = None
@@ -289,11 +293,9 @@ class MDE:
             columns = torch.remainder(order, p)
             signs = torch.where(order < p, 1.0, -1.0).to(self.dtype)
             del rows, counts
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "beta" notice
-                self._incidence = torch.sparse_csr_tensor(
-                    crow.to(index_dtype), columns.to(index_dtype), signs, (n, p)
-                )
+            self._incidence = sparse_csr(
+                crow.to(index_dtype), columns.to(index_dtype), signs, (n, p)
+            )
         return self._incidence
 
     def _objective(self, X):
@@ -350,8 +352,9 @@ class MDE:
         Parameters
         ----------
         X : array-like or torch.Tensor of shape (n_items, embedding_dim), optional
-            Initial embedding; it must satisfy the constraint. When None, a random
-            feasible embedding is drawn from ``constraint.initialization``.
+            Initial embedding; it must satisfy the constraint. When None, the
+            problem's ``X_init`` is used if set (the recipes set it), else a
+            random feasible embedding from ``constraint.initialization``.
         eps : float > 0, default=1e-5
             Relative tolerance. The solver stops when the quasi-Newton step (its
             estimate of the remaining displacement to the minimizer) is smaller
@@ -395,7 +398,9 @@ class MDE:
             print_every = check_int(print_every, "print_every", min_value=1)
         if snapshot_every is not None:
             snapshot_every = check_int(snapshot_every, "snapshot_every", min_value=1)
-        if X is None:
+        if X is None and self.X_init is not None:
+            X = self.X_init.clone()
+        elif X is None:
             X = self.constraint.initialization(
                 self.n_items,
                 self.embedding_dim,

@@ -3,7 +3,10 @@
 This module is part of the math core: it imports only numpy and torch.
 """
 
+import contextlib
 import numbers
+import os
+import warnings
 
 import numpy as np
 import torch
@@ -154,6 +157,47 @@ def make_generator(random_state, device=None):
     generator = torch.Generator(device=resolve_device(device))
     generator.manual_seed(seed)
     return generator
+
+
+def numpy_generator(random_state):
+    """A numpy Generator from None, an int, a RandomState or a Generator."""
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    return np.random.default_rng(check_int(random_state, "random_state", min_value=0))
+
+
+def seed_from(rng):
+    """Draw an int seed from a numpy Generator (for torch or other libraries)."""
+    return int(rng.integers(0, 2**62))
+
+
+@contextlib.contextmanager
+def torch_threads(n_jobs):
+    """Run the block with torch using ``n_jobs`` threads, then restore.
+
+    None leaves the setting alone; -1 means all cores; other negative values
+    count back from all cores, as in joblib (-2: all but one).
+    """
+    if n_jobs is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    cores = os.cpu_count() or 1
+    threads = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def sparse_csr(crow_indices, col_indices, values, size):
+    """A torch CSR tensor, without torch's "beta"/"invariant checks" warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow_indices, col_indices, values, size)
 
 
 def randn(shape, *, generator=None, device=None, dtype=None):

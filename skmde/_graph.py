@@ -1,0 +1,657 @@
+"""Neighbour graphs, graphs as inputs, repulsive-edge sampling, shortest paths.
+
+Exact k-nearest neighbours are computed by blocked matrix products (torch for
+dense data, scipy for sparse data), never holding an n x n matrix for large n and
+paying no compilation cost. For dense data of high dimension the search runs in
+a PCA-reduced space for a list of candidates that are then re-ranked with exact
+distances in the full space. Above a size threshold (chosen by benchmark, see
+``benchmarks/bench_knn.py``) pynndescent is used; it compiles with numba on its
+first call in a process.
+"""
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
+import scipy.spatial.distance
+import torch
+
+from ._utils import check_int, sparse_csr, torch_threads
+
+__all__ = ["Graph"]
+
+#: above this many items, "auto" uses pynndescent for the kNN search
+APPROXIMATE_THRESHOLD = 100_000
+#: dense data with more features than this is searched in a PCA-reduced space
+REDUCE_ABOVE_DIM = 128
+REDUCED_DIM = 100
+#: candidates kept per item in the reduced space, as a multiple of k
+CANDIDATE_FACTOR = 2
+#: metrics computed by the exact torch path
+_TORCH_METRICS = ("euclidean", "cosine")
+#: metrics computed exactly by scipy's cdist (blocked), by canonical name
+_SCIPY_METRICS = (
+    "braycurtis",
+    "canberra",
+    "chebyshev",
+    "cityblock",
+    "correlation",
+    "dice",
+    "hamming",
+    "jaccard",
+    "jensenshannon",
+    "minkowski",
+    "rogerstanimoto",
+    "russellrao",
+    "sokalmichener",
+    "sokalsneath",
+    "sqeuclidean",
+    "yule",
+)
+#: metrics only pynndescent computes (always approximate)
+_PYNNDESCENT_METRICS = (
+    "haversine",
+    "hellinger",
+    "wasserstein",
+    "kantorovich",
+    "symmetric_kl",
+    "spearmanr",
+    "tsss",
+    "true_angular",
+    "circular_kantorovich",
+    "sinkhorn",
+)
+_ALIASES = {
+    "l2": "euclidean",
+    "manhattan": "cityblock",
+    "l1": "cityblock",
+    "taxicab": "cityblock",
+    "linf": "chebyshev",
+    "linfinity": "chebyshev",
+    "linfty": "chebyshev",
+    "jensen_shannon": "jensenshannon",
+    "jensen-shannon": "jensenshannon",
+}
+METRICS = (
+    *_TORCH_METRICS,
+    *_SCIPY_METRICS,
+    *_PYNNDESCENT_METRICS,
+    *_ALIASES,
+    "precomputed",
+)
+
+
+def check_metric(metric):
+    """Return the canonical name of ``metric`` or raise ValueError."""
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string; got {type(metric).__name__}.")
+    name = _ALIASES.get(metric.lower(), metric.lower())
+    if name not in METRICS:
+        raise ValueError(
+            f"unknown metric {metric!r}; expected one of {sorted(METRICS)}."
+        )
+    return name
+
+
+_BLOCK_BYTES = 64 * 2**20
+
+
+class Graph:
+    """A weighted undirected graph on ``n_items`` items, given as an input.
+
+    Recipes treat a :class:`Graph` as the relationships to preserve:
+    ``preserve_neighbors`` uses its edges as the neighbour pairs,
+    ``preserve_distances`` uses shortest-path lengths through it as the
+    distances. (A plain scipy sparse matrix is read as a data matrix instead.)
+
+    Parameters
+    ----------
+    adjacency : scipy sparse matrix or array-like of shape (n_items, n_items)
+        Entry ``(i, j)`` is the length of the edge between ``i`` and ``j`` (zero
+        or missing: no edge). An edge exists when either ``(i, j)`` or
+        ``(j, i)`` is nonzero; its length is the larger of the two.
+
+    Examples
+    --------
+    >>> from skmde import Graph
+    >>> g = Graph.from_edges([[0, 1], [1, 2]], distances=[1.0, 2.0])
+    >>> g.n_items, g.n_edges
+    (3, 2)
+    """
+
+    def __init__(self, adjacency):
+        if not scipy.sparse.issparse(adjacency):
+            adjacency = np.asarray(adjacency)
+            if adjacency.ndim != 2:
+                raise ValueError(
+                    f"adjacency must be a square matrix; got shape {adjacency.shape}."
+                )
+        adjacency = scipy.sparse.csr_matrix(adjacency, dtype=np.float64)
+        n, n2 = adjacency.shape
+        if n != n2:
+            raise ValueError(
+                f"adjacency must be a square matrix; got shape {adjacency.shape}."
+            )
+        if n < 2:
+            raise ValueError(f"a graph needs at least 2 items; got {n}.")
+        values = adjacency.data
+        if not np.isfinite(values).all():
+            raise ValueError("adjacency must hold finite edge lengths.")
+        if (values < 0).any():
+            raise ValueError("adjacency must hold nonnegative edge lengths.")
+        # an edge exists when either entry is nonzero; its length is the larger
+        upper = scipy.sparse.triu(adjacency.maximum(adjacency.T), k=1).tocsr()
+        upper.eliminate_zeros()
+        self._upper = upper.tocoo()
+        self.n_items = n
+
+    @classmethod
+    def from_edges(cls, edges, distances=None, n_items=None):
+        """Build a graph from ``(p, 2)`` edges and their lengths (default 1)."""
+        edges = np.asarray(edges)
+        if (
+            edges.ndim != 2
+            or edges.shape[1] != 2
+            or not np.issubdtype(edges.dtype, np.integer)
+        ):
+            raise ValueError("edges must be an integer array of shape (n_edges, 2).")
+        if distances is None:
+            distances = np.ones(len(edges))
+        distances = np.asarray(distances, dtype=np.float64)
+        if distances.shape != (len(edges),):
+            raise ValueError("distances must hold one value per edge.")
+        n = int(edges.max()) + 1 if n_items is None else n_items
+        i, j = edges.min(axis=1), edges.max(axis=1)
+        adjacency = scipy.sparse.coo_matrix((distances, (i, j)), shape=(n, n))
+        return cls(adjacency + adjacency.T)
+
+    @property
+    def edges(self):
+        """The ``(n_edges, 2)`` int64 array of pairs ``i < j``."""
+        return np.column_stack([self._upper.row, self._upper.col]).astype(np.int64)
+
+    @property
+    def distances(self):
+        """The edge lengths, aligned with :attr:`edges`."""
+        return self._upper.data.copy()
+
+    @property
+    def n_edges(self):
+        return self._upper.nnz
+
+    @property
+    def adjacency(self):
+        """The symmetric CSR adjacency matrix of edge lengths."""
+        upper = self._upper.tocsr()
+        return (upper + upper.T).tocsr()
+
+    def __repr__(self):
+        return f"Graph(n_items={self.n_items}, n_edges={self.n_edges})"
+
+
+@dataclass
+class NeighborGraph:
+    """A symmetrized kNN graph and the raw neighbour lists it came from."""
+
+    edges: np.ndarray  # (p, 2) int64, i < j, sorted
+    weights: np.ndarray  # (p,) float32: 2 for mutual neighbours, else 1
+    distances: np.ndarray  # (p,) float32 edge lengths
+    indices: np.ndarray  # (n, k) int64 neighbours of each item
+    neighbor_distances: np.ndarray  # (n, k) float32
+
+
+# -- k nearest neighbours ----------------------------------------------------
+def nearest_neighbors(
+    data,
+    n_neighbors,
+    metric="euclidean",
+    *,
+    method="auto",
+    n_jobs=None,
+    random_state=None,
+):
+    """The ``n_neighbors`` nearest other items of every item.
+
+    Parameters
+    ----------
+    data : ndarray (n, d), scipy sparse matrix (n, d) or, with
+        ``metric="precomputed"``, a dense (n, n) distance matrix or a sparse
+        (n, n) matrix of stored distances (a kNN graph).
+    method : {"auto", "exact", "approximate"}
+
+    Returns
+    -------
+    indices : ndarray of shape (n, k), int64
+    distances : ndarray of shape (n, k), float32, sorted ascending per row
+    """
+    n = data.shape[0]
+    k = n_neighbors
+    metric = check_metric(metric)
+    if metric == "precomputed":
+        if scipy.sparse.issparse(data):
+            return _knn_from_sparse_distances(data, k)
+        return _knn_from_dense_distances(data, k)
+    if method == "auto":
+        method = "approximate" if n > APPROXIMATE_THRESHOLD else "exact"
+    if method == "approximate" or metric in _PYNNDESCENT_METRICS:
+        return _knn_pynndescent(data, k, metric, n_jobs, random_state)
+    with torch_threads(n_jobs):
+        if scipy.sparse.issparse(data):
+            if metric not in _TORCH_METRICS:
+                return _knn_pynndescent(data, k, metric, n_jobs, random_state)
+            return _knn_sparse(data, k, metric)
+        if metric in _TORCH_METRICS:
+            return _knn_dense(data, k, metric)
+        return _knn_cdist(data, k, metric)
+
+
+def _rows_per_block(n_columns, bytes_per_value=4):
+    return max(1, min(8192, _BLOCK_BYTES // max(1, n_columns * bytes_per_value)))
+
+
+def _prepare_dense(data, metric, dtype=np.float32):
+    X = torch.from_numpy(np.ascontiguousarray(data, dtype=dtype))
+    if metric == "cosine":
+        norms = torch.linalg.vector_norm(X, dim=1, keepdim=True)
+        X = torch.where(norms > 0, X / norms, X)  # zero rows stay zero
+    return X - X.mean(dim=0)  # distances are translation invariant; less rounding
+
+
+def _block_topk(Z, k):
+    """Exact k nearest other rows of Z: indices and squared distances, blocked."""
+    n = Z.shape[0]
+    sq = (Z * Z).sum(dim=1)
+    indices = torch.empty((n, k), dtype=torch.int64)
+    d2 = torch.empty((n, k), dtype=Z.dtype)
+    block = _rows_per_block(n)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
+        scores = torch.addmm(sq.unsqueeze(0), Z[start:stop], Z.T, alpha=-2.0)
+        rows = torch.arange(stop - start)
+        scores[rows, rows + start] = math.inf  # not its own neighbour
+        best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
+        indices[start:stop] = idx
+        d2[start:stop] = best + sq[start:stop].unsqueeze(1)
+    return indices, d2
+
+
+def _refine(X, candidates, k):
+    """Re-rank candidate neighbours by distances in X; keep the k best.
+
+    The candidate dot products come from one sampled dense-dense product
+    (SDDMM) over the candidate pattern, without gathering candidate vectors.
+    """
+    n, c = candidates.shape
+    pattern = sparse_csr(
+        torch.arange(0, n * c + 1, c),
+        candidates.reshape(-1),
+        torch.zeros(n * c),
+        (n, n),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # sparse "beta" notice
+        dots = torch.sparse.sampled_addmm(pattern, X, X.T).values().view(n, c)
+    sq = (X * X).sum(dim=1)
+    d2 = sq.unsqueeze(1) - 2.0 * dots + sq[candidates]
+    best, order = torch.topk(d2, k, dim=1, largest=False)
+    return torch.gather(candidates, 1, order), best
+
+
+def _sort_rows(indices, distances):
+    order = np.argsort(distances, axis=1, kind="stable")
+    return (
+        np.take_along_axis(indices, order, axis=1),
+        np.take_along_axis(distances, order, axis=1),
+    )
+
+
+def _knn_dense(data, k, metric):
+    X = _prepare_dense(data, metric)
+    n, d = X.shape
+    if d > REDUCE_ABOVE_DIM and n > 4 * REDUCED_DIM:
+        # candidates from a PCA-reduced copy, re-ranked in the full space
+        _, vecs = torch.linalg.eigh((X.T @ X).double())
+        Z = X @ vecs[:, -REDUCED_DIM:].float()
+        candidates, _ = _block_topk(Z, min(n - 1, CANDIDATE_FACTOR * k))
+        indices, d2 = _refine(X, candidates, k)
+    else:
+        indices, d2 = _block_topk(X, k)
+    d2 = d2.clamp_min(0.0)
+    # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
+    distances = d2 / 2.0 if metric == "cosine" else d2.sqrt()
+    return _sort_rows(indices.numpy(), distances.numpy())
+
+
+def _knn_sparse(data, k, metric):
+    X = scipy.sparse.csr_matrix(data, dtype=np.float32)
+    n = X.shape[0]
+    if metric == "cosine":
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        X = (
+            scipy.sparse.diags(
+                np.where(norms > 0, 1.0 / np.maximum(norms, 1e-30), 0.0)
+            ).astype(np.float32)
+            @ X
+        )
+    sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    XT = X.T.tocsc()
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    block = _rows_per_block(n)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        d2 = sq[start:stop, None] - 2.0 * (X[start:stop] @ XT).toarray() + sq[None, :]
+        rows = np.arange(stop - start)
+        d2[rows, rows + start] = np.inf
+        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        indices[start:stop] = part
+        d2 = np.maximum(np.take_along_axis(d2, part, 1), 0.0)
+        # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
+        distances[start:stop] = d2 / 2.0 if metric == "cosine" else np.sqrt(d2)
+    return _sort_rows(indices, distances)
+
+
+def _knn_cdist(data, k, metric):
+    X = np.ascontiguousarray(data, dtype=np.float64)
+    n = X.shape[0]
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    block = _rows_per_block(n, 8)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        try:
+            d = scipy.spatial.distance.cdist(X[start:stop], X, metric=metric)
+        except ValueError as exc:
+            raise ValueError(f"metric {metric!r} failed: {exc}") from exc
+        rows = np.arange(stop - start)
+        d[rows, rows + start] = np.inf
+        d = np.nan_to_num(d, nan=np.inf)
+        part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        indices[start:stop] = part
+        distances[start:stop] = np.take_along_axis(d, part, 1)
+    return _sort_rows(indices, distances)
+
+
+def _knn_pynndescent(data, k, metric, n_jobs, random_state):
+    from pynndescent import NNDescent
+
+    seed = (
+        None
+        if random_state is None
+        else int(np.random.default_rng(random_state).integers(2**31 - 1))
+    )
+    index = NNDescent(
+        data,
+        n_neighbors=k + 1,
+        metric=metric,
+        random_state=seed,
+        n_jobs=n_jobs if n_jobs is not None else 1,
+        low_memory=True,
+        compressed=True,
+    )
+    indices, distances = index.neighbor_graph
+    return _drop_self(indices, distances, k)
+
+
+def _drop_self(indices, distances, k):
+    """Remove each item from its own list (or the farthest entry if absent)."""
+    n = indices.shape[0]
+    is_self = indices == np.arange(n)[:, None]
+    keep = ~is_self
+    missing = ~is_self.any(axis=1)
+    keep[missing, -1] = False
+    indices = indices[keep].reshape(n, -1)[:, :k]
+    distances = distances[keep].reshape(n, -1)[:, :k]
+    return indices.astype(np.int64), distances.astype(np.float32)
+
+
+def _knn_from_dense_distances(D, k):
+    n = D.shape[0]
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    block = _rows_per_block(n, D.dtype.itemsize)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        d = np.array(D[start:stop], dtype=np.float64)
+        rows = np.arange(stop - start)
+        d[rows, rows + start] = np.inf
+        part = np.argpartition(d, k - 1, axis=1)[:, :k]
+        indices[start:stop] = part
+        distances[start:stop] = np.take_along_axis(d, part, 1)
+    return _sort_rows(indices, distances)
+
+
+def _knn_from_sparse_distances(D, k):
+    """k smallest stored entries per row of a sparse distance matrix.
+
+    Rows with fewer than k stored off-diagonal entries are padded with their own
+    index at infinite distance (and dropped when the graph is symmetrized).
+    """
+    D = scipy.sparse.csr_matrix(D)
+    D.sort_indices()
+    n = D.shape[0]
+    indices = np.tile(np.arange(n, dtype=np.int64)[:, None], (1, k))
+    distances = np.full((n, k), np.inf, dtype=np.float32)
+    coo = D.tocoo()
+    off = coo.row != coo.col
+    rows, cols, vals = coo.row[off], coo.col[off], coo.data[off]
+    order = np.lexsort((vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.searchsorted(rows, np.arange(n))
+    rank = np.arange(len(rows)) - starts[rows]
+    take = rank < k
+    indices[rows[take], rank[take]] = cols[take]
+    distances[rows[take], rank[take]] = vals[take]
+    return indices, distances
+
+
+# -- graphs ------------------------------------------------------------------
+def symmetrize(indices, distances, n_items, max_distance=None):
+    """The union of the kNN relations as undirected edges ``i < j``.
+
+    A pair gets weight 2 when each item is among the other's neighbours, 1
+    otherwise. Pairs farther than ``max_distance`` and padding entries
+    (infinite distance, or an item paired with itself) are dropped.
+    """
+    n, k = indices.shape
+    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    cols = indices.reshape(-1).astype(np.int64)
+    dist = distances.reshape(-1).astype(np.float32)
+    keep = (rows != cols) & np.isfinite(dist)
+    if max_distance is not None:
+        keep &= dist <= max_distance
+    rows, cols, dist = rows[keep], cols[keep], dist[keep]
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    keys = lo * n_items + hi
+    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    edges = np.column_stack([unique // n_items, unique % n_items])
+    weights = np.minimum(counts, 2).astype(np.float32)
+    return edges, weights, dist[first]
+
+
+def neighbor_graph(
+    data,
+    n_neighbors,
+    metric="euclidean",
+    *,
+    method="auto",
+    max_distance=None,
+    n_jobs=None,
+    random_state=None,
+):
+    """kNN lists and their symmetrized graph (see :func:`symmetrize`)."""
+    indices, distances = nearest_neighbors(
+        data,
+        n_neighbors,
+        metric,
+        method=method,
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
+    edges, weights, edge_distances = symmetrize(
+        indices, distances, data.shape[0], max_distance
+    )
+    return NeighborGraph(edges, weights, edge_distances, indices, distances)
+
+
+def n_components(n_items, edges):
+    """Number of connected components of the graph with these edges."""
+    adjacency = scipy.sparse.coo_matrix(
+        (np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
+        shape=(n_items, n_items),
+    )
+    return scipy.sparse.csgraph.connected_components(adjacency, directed=False)[0]
+
+
+def sample_non_edges(n_items, count, exclude, rng):
+    """``count`` distinct pairs ``i < j`` drawn uniformly among those not in
+    ``exclude`` (an (p, 2) array of pairs ``i < j``), without replacement.
+
+    Draws in vectorized batches with rejection; memory is proportional to the
+    pairs drawn. When the request approaches the number of available pairs, the
+    available pairs are enumerated instead.
+    """
+    total = n_items * (n_items - 1) // 2
+    excluded = np.unique(exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1])
+    available = total - len(excluded)
+    count = min(count, available)
+    if count <= 0:
+        return np.empty((0, 2), dtype=np.int64)
+    if count > available // 2:
+        i, j = np.triu_indices(n_items, k=1)
+        keys = i.astype(np.int64) * n_items + j
+        keys = keys[~_contains(excluded, keys)]
+        keys = rng.permutation(keys)[:count]
+    else:
+        keys = np.empty(0, dtype=np.int64)
+        while len(keys) < count:
+            want = int(1.1 * (count - len(keys))) + 16
+            a = rng.integers(0, n_items, size=want)
+            b = rng.integers(0, n_items - 1, size=want)
+            b = b + (b >= a)  # uniform over b != a
+            new = np.minimum(a, b) * n_items + np.maximum(a, b)
+            new = new[~_contains(excluded, new)]
+            keys = np.concatenate([keys, new])
+            _, first = np.unique(keys, return_index=True)
+            keys = keys[np.sort(first)]  # drop repeats, keep the draw order
+        keys = keys[:count]
+    return np.column_stack([keys // n_items, keys % n_items])
+
+
+def _contains(sorted_keys, keys):
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
+
+
+def all_pairs(n_items):
+    """All pairs ``i < j`` as a (n(n-1)/2, 2) int64 array."""
+    i, j = np.triu_indices(n_items, k=1)
+    return np.column_stack([i, j]).astype(np.int64)
+
+
+def sample_pairs(n_items, count, rng):
+    """``count`` distinct pairs ``i < j`` drawn uniformly without replacement."""
+    return sample_non_edges(n_items, count, np.empty((0, 2), dtype=np.int64), rng)
+
+
+def pair_distances(data, edges, metric="euclidean"):
+    """Distances between the items of each pair, computed in chunks.
+
+    Never holds more than a chunk of (pairs x features) values.
+    """
+    out = np.empty(len(edges), dtype=np.float64)
+    sparse = scipy.sparse.issparse(data)
+    if sparse:
+        data = scipy.sparse.csr_matrix(data, dtype=np.float64)
+    elif metric in _TORCH_METRICS:
+        data = _prepare_dense(data, metric, np.float64)
+    d = data.shape[1]
+    chunk = max(1, _BLOCK_BYTES // (8 * max(d, 1)))
+    for start in range(0, len(edges), chunk):
+        e = edges[start : start + chunk]
+        if sparse:
+            a, b = data[e[:, 0]], data[e[:, 1]]
+            if metric == "euclidean":
+                out[start : start + len(e)] = np.sqrt(
+                    np.asarray((a - b).multiply(a - b).sum(axis=1)).ravel()
+                )
+                continue
+            a, b = a.toarray(), b.toarray()
+        elif metric in _TORCH_METRICS:
+            idx = torch.from_numpy(e)
+            norms = torch.linalg.vector_norm(data[idx[:, 0]] - data[idx[:, 1]], dim=1)
+            if metric == "cosine":  # unit vectors: |a - b|^2 / 2 = 1 - cos
+                norms = norms.square() / 2.0
+            out[start : start + len(e)] = norms.numpy()
+            continue
+        else:
+            a, b = data[e[:, 0]], data[e[:, 1]]
+        out[start : start + len(e)] = _paired(a, b, metric)
+    return out
+
+
+def _paired(a, b, metric):
+    if metric == "cosine":
+        na = np.linalg.norm(a, axis=1)
+        nb = np.linalg.norm(b, axis=1)
+        denom = np.where((na > 0) & (nb > 0), na * nb, 1.0)
+        return 1.0 - np.where((na > 0) & (nb > 0), (a * b).sum(1) / denom, 0.0)
+    try:
+        fn = getattr(scipy.spatial.distance, metric)
+    except AttributeError:
+        raise ValueError(f"unknown metric {metric!r}.") from None
+    return np.fromiter((fn(x, y) for x, y in zip(a, b)), dtype=np.float64, count=len(a))
+
+
+def shortest_path_pairs(graph, max_pairs, rng):
+    """Pairs and their shortest-path lengths through ``graph``.
+
+    All pairs when they fit under ``max_pairs``; otherwise the paths from a
+    random subset of source items (each gives its distances to every other
+    item), until ``max_pairs`` pairs are collected. Unreachable pairs are
+    dropped.
+    """
+    n = graph.n_items
+    adjacency = graph.adjacency
+    total = n * (n - 1) // 2
+    if total <= max_pairs:
+        sources = np.arange(n)
+    else:
+        sources = rng.permutation(n)[: max(1, int(max_pairs // (n - 1)))]
+        sources.sort()
+    edges, lengths = [], []
+    chunk = max(1, _BLOCK_BYTES // (8 * n))
+    for start in range(0, len(sources), chunk):
+        src = sources[start : start + chunk]
+        dist = scipy.sparse.csgraph.dijkstra(adjacency, directed=False, indices=src)
+        cols = np.arange(n)
+        for row, s in zip(dist, src):
+            mask = np.isfinite(row) & (cols != s)
+            if total <= max_pairs:
+                mask &= cols > s  # each pair once
+            edges.append(np.column_stack([np.full(mask.sum(), s), cols[mask]]))
+            lengths.append(row[mask])
+    edges = np.concatenate(edges).astype(np.int64)
+    lengths = np.concatenate(lengths)
+    lo, hi = edges.min(axis=1), edges.max(axis=1)
+    keys, first = np.unique(lo * n + hi, return_index=True)
+    return np.column_stack([keys // n, keys % n]), lengths[first]
+
+
+def check_n_neighbors(n_neighbors, n_items):
+    """Validate ``n_neighbors`` and clip it to ``n_items - 1`` with a warning."""
+    k = check_int(n_neighbors, "n_neighbors", min_value=1)
+    if k >= n_items:
+        warnings.warn(
+            f"n_neighbors={k} >= n_samples={n_items}; using n_neighbors={n_items - 1}.",
+            UserWarning,
+            stacklevel=3,
+        )
+        k = n_items - 1
+    return k

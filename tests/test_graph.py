@@ -1,0 +1,219 @@
+import numpy as np
+import pytest
+import scipy.sparse
+from scipy.spatial.distance import cdist
+
+from skmde import Graph
+from skmde import _graph as g
+
+
+def brute_force(X, k, metric="euclidean"):
+    D = cdist(X, X, metric=metric)
+    np.fill_diagonal(D, np.inf)
+    idx = np.argsort(D, axis=1, kind="stable")[:, :k]
+    return idx, np.take_along_axis(D, idx, 1)
+
+
+class TestNearestNeighbors:
+    def test_hand_made_line(self):
+        X = np.array([[0.0], [1.0], [1.5], [1.75]])
+        idx, dist = g.nearest_neighbors(X, 2)
+        assert idx.tolist() == [[1, 2], [2, 3], [3, 1], [2, 1]]
+        np.testing.assert_allclose(
+            dist, [[1, 1.5], [0.5, 0.75], [0.25, 0.5], [0.25, 0.75]]
+        )
+        edges, weights, lengths = g.symmetrize(idx, dist, 4)
+        assert edges.tolist() == [[0, 1], [0, 2], [1, 2], [1, 3], [2, 3]]
+        assert weights.tolist() == [1, 1, 2, 2, 2]
+        np.testing.assert_allclose(lengths, [1, 1.5, 0.5, 0.75, 0.25])
+
+    @pytest.mark.parametrize(
+        "metric", ["euclidean", "cosine", "cityblock", "chebyshev"]
+    )
+    def test_exact_matches_brute_force(self, rng, metric):
+        X = rng.normal(size=(300, 6))
+        idx, dist = g.nearest_neighbors(X, 5, metric, method="exact")
+        ref_idx, ref_dist = brute_force(X, 5, metric)
+        np.testing.assert_allclose(dist, ref_dist, rtol=1e-4, atol=1e-5)
+        assert (idx == ref_idx).mean() > 0.99  # ties may swap
+
+    def test_high_dimensional_path_matches(self, rng):
+        # above REDUCE_ABOVE_DIM features: PCA candidates re-ranked exactly
+        X = rng.normal(size=(600, 20)) @ rng.normal(size=(20, 200))
+        X += 0.01 * rng.normal(size=X.shape)
+        idx, dist = g.nearest_neighbors(X, 10)
+        ref_idx, ref_dist = brute_force(X, 10)
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, ref_idx)])
+        assert recall > 0.99
+        np.testing.assert_allclose(dist[:, 0], ref_dist[:, 0], rtol=1e-3)
+
+    def test_sparse_input_matches_dense(self, rng):
+        X = rng.normal(size=(200, 30)) * (rng.random((200, 30)) < 0.3)
+        for metric in ("euclidean", "cosine"):
+            d_idx, d_dist = g.nearest_neighbors(X, 6, metric)
+            s_idx, s_dist = g.nearest_neighbors(scipy.sparse.csr_matrix(X), 6, metric)
+            np.testing.assert_allclose(s_dist, d_dist, rtol=1e-4, atol=1e-5)
+            assert (s_idx == d_idx).mean() > 0.99
+
+    def test_precomputed_dense_and_sparse_equal_direct(self, rng):
+        X = rng.normal(size=(120, 4))
+        direct_idx, direct_dist = g.nearest_neighbors(X, 7)
+        D = cdist(X, X)
+        idx, dist = g.nearest_neighbors(D, 7, "precomputed")
+        np.testing.assert_array_equal(idx, direct_idx)
+        np.testing.assert_allclose(dist, direct_dist, rtol=1e-5)
+        # a sparse kNN graph holding (more than) the 7 nearest per row
+        rows = np.repeat(np.arange(120), 10)
+        nbr, nd = brute_force(X, 10)
+        S = scipy.sparse.csr_matrix((nd.ravel(), (rows, nbr.ravel())), shape=(120, 120))
+        s_idx, s_dist = g.nearest_neighbors(S, 7, "precomputed")
+        np.testing.assert_array_equal(s_idx, direct_idx)
+        np.testing.assert_allclose(s_dist, direct_dist, rtol=1e-5)
+
+    def test_duplicates_give_zero_distances_not_nan(self):
+        X = np.vstack([np.ones((5, 3)), np.zeros((5, 3))])
+        for metric in ("euclidean", "cosine"):
+            idx, dist = g.nearest_neighbors(X, 3, metric)
+            assert np.isfinite(dist).all()
+            assert (idx != np.arange(10)[:, None]).all()  # never itself
+        _, dist = g.nearest_neighbors(X, 3)
+        np.testing.assert_allclose(dist, 0.0, atol=1e-3)
+
+    @pytest.mark.slow  # pynndescent compiles for ~30 s in a fresh process
+    def test_approximate_recall(self, rng):
+        pytest.importorskip("pynndescent")
+        X = rng.normal(size=(2000, 10)).astype(np.float32)
+        idx, _ = g.nearest_neighbors(X, 10, method="approximate", random_state=0)
+        ref, _ = g.nearest_neighbors(X, 10, method="exact")
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, ref)])
+        assert recall >= 0.9
+        assert (idx != np.arange(2000)[:, None]).all()
+
+    def test_unknown_metric(self):
+        with pytest.raises(ValueError, match="unknown metric 'nope'"):
+            g.nearest_neighbors(np.zeros((5, 2)), 2, "nope")
+        with pytest.raises(TypeError, match="metric must be a string"):
+            g.check_metric(3)
+
+    def test_aliases(self):
+        assert g.check_metric("L2") == "euclidean"
+        assert g.check_metric("manhattan") == "cityblock"
+
+
+class TestSymmetrize:
+    def test_max_distance_and_padding(self):
+        idx = np.array([[1, 0], [0, 2], [1, 0]])
+        dist = np.array([[1.0, np.inf], [1.0, 5.0], [5.0, 9.0]])
+        edges, weights, lengths = g.symmetrize(idx, dist, 3, max_distance=6.0)
+        assert edges.tolist() == [[0, 1], [1, 2]]
+        assert weights.tolist() == [2, 2]
+
+
+class TestSampleNonEdges:
+    def test_properties(self):
+        rng = np.random.default_rng(0)
+        knn = np.array([[0, 1], [1, 2], [2, 3], [0, 5]])
+        pairs = g.sample_non_edges(50, 400, knn, rng)
+        assert pairs.shape == (400, 2)
+        assert (pairs[:, 0] < pairs[:, 1]).all()  # no self pairs, canonical
+        keys = pairs[:, 0] * 50 + pairs[:, 1]
+        assert len(np.unique(keys)) == 400  # no duplicates
+        assert not np.isin(keys, knn[:, 0] * 50 + knn[:, 1]).any()
+
+    def test_reproducible_and_seed_dependent(self):
+        knn = np.array([[0, 1]])
+        a = g.sample_non_edges(100, 50, knn, np.random.default_rng(3))
+        b = g.sample_non_edges(100, 50, knn, np.random.default_rng(3))
+        c = g.sample_non_edges(100, 50, knn, np.random.default_rng(4))
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+
+    def test_clipped_to_available_and_exhaustive(self):
+        knn = np.array([[0, 1], [2, 3]])
+        pairs = g.sample_non_edges(5, 1000, knn, np.random.default_rng(0))
+        assert len(pairs) == 10 - 2
+        assert {tuple(p) for p in pairs} == {
+            (i, j) for i in range(5) for j in range(i + 1, 5)
+        } - {(0, 1), (2, 3)}
+
+    def test_uniform(self):
+        # every available pair is about equally likely
+        rng = np.random.default_rng(0)
+        counts = np.zeros((8, 8))
+        for _ in range(400):
+            for i, j in g.sample_non_edges(8, 5, np.array([[0, 1]]), rng):
+                counts[i, j] += 1
+        observed = counts[np.triu_indices(8, 1)]
+        observed = np.delete(observed, 0)  # (0, 1) is excluded
+        assert observed.min() > 0.6 * observed.mean()
+
+
+class TestGraphInput:
+    def test_from_edges_and_adjacency(self):
+        graph = Graph.from_edges(np.array([[0, 1], [2, 1]]), distances=[1.0, 3.0])
+        assert graph.edges.tolist() == [[0, 1], [1, 2]]
+        assert graph.distances.tolist() == [1.0, 3.0]
+        assert graph.adjacency[2, 1] == 3.0
+        assert repr(graph) == "Graph(n_items=3, n_edges=2)"
+
+    def test_asymmetric_adjacency_uses_either_entry(self):
+        A = np.array([[0, 2.0, 0], [0, 0, 0], [1.0, 0, 0]])
+        graph = Graph(A)
+        assert graph.edges.tolist() == [[0, 1], [0, 2]]
+
+    @pytest.mark.parametrize(
+        ("A", "match"),
+        [
+            (np.zeros((2, 3)), "square"),
+            (np.array([[0, -1.0], [-1.0, 0]]), "nonnegative"),
+            (np.array([[0, np.nan], [np.nan, 0]]), "finite"),
+            (np.zeros((1, 1)), "at least 2"),
+        ],
+    )
+    def test_bad_adjacency(self, A, match):
+        with pytest.raises(ValueError, match=match):
+            Graph(A)
+
+    def test_shortest_paths_all_and_sampled(self):
+        # a path graph 0-1-2-3 with unit lengths
+        graph = Graph.from_edges(np.array([[0, 1], [1, 2], [2, 3]]))
+        edges, lengths = g.shortest_path_pairs(graph, 100, np.random.default_rng(0))
+        found = {tuple(e): d for e, d in zip(edges.tolist(), lengths)}
+        assert found == {
+            (0, 1): 1,
+            (0, 2): 2,
+            (0, 3): 3,
+            (1, 2): 1,
+            (1, 3): 2,
+            (2, 3): 1,
+        }
+        edges, lengths = g.shortest_path_pairs(graph, 3, np.random.default_rng(0))
+        assert 0 < len(edges) <= 6
+        for (i, j), d in zip(edges, lengths):
+            assert d == abs(i - j)
+
+
+def test_pair_distances_chunked(rng):
+    X = rng.normal(size=(50, 3))
+    pairs = g.all_pairs(50)
+    np.testing.assert_allclose(
+        g.pair_distances(X, pairs),
+        np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1),
+    )
+    np.testing.assert_allclose(
+        g.pair_distances(X, pairs, "cosine"),
+        [cdist(X[[i]], X[[j]], "cosine")[0, 0] for i, j in pairs],
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        g.pair_distances(scipy.sparse.csr_matrix(X), pairs),
+        np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1),
+    )
+
+
+def test_check_n_neighbors():
+    assert g.check_n_neighbors(3, 10) == 3
+    with pytest.warns(UserWarning, match="using n_neighbors=9"):
+        assert g.check_n_neighbors(10, 10) == 9
+    with pytest.raises(ValueError, match="n_neighbors must be >= 1"):
+        g.check_n_neighbors(0, 10)

@@ -1,0 +1,95 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse
+
+from skmde import _graph, _init
+
+
+def ring_graph(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    theta = np.sort(rng.uniform(0, 2 * np.pi, n))
+    X = np.column_stack([np.cos(theta), np.sin(theta), 0.05 * rng.normal(size=n)])
+    idx, dist = _graph.nearest_neighbors(X, 8)
+    edges, weights, _ = _graph.symmetrize(idx, dist, n)
+    return edges, weights
+
+
+def test_spectral_matches_dense_eigensolver():
+    n = 300
+    edges, weights = ring_graph(n)
+    Y = _init.spectral(n, 2, edges, weights)
+    W = scipy.sparse.coo_matrix((weights, (edges[:, 0], edges[:, 1])), (n, n))
+    W = (W + W.T).toarray()
+    D = np.diag(W.sum(1))
+    # generalized problem L u = lambda D u: the eigenmap after the constant
+    _, U = scipy.linalg.eigh(D - W, D, subset_by_index=[1, 2])
+    ref = _init.standardize(_init._fix_signs(U))
+    # standardization is rotation-free (polar factor), so columns match up to sign
+    for col in range(2):
+        corr = abs(np.corrcoef(Y[:, col], ref[:, col])[0, 1])
+        assert corr > 0.999
+
+
+def test_spectral_is_standardized_and_deterministic():
+    edges, weights = ring_graph(500)
+    a = _init.spectral(500, 2, edges, weights)
+    b = _init.spectral(500, 2, edges, weights)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a.T @ a / 500, np.eye(2), atol=1e-8)
+    np.testing.assert_allclose(a.mean(0), 0, atol=1e-10)
+
+
+SCRIPT = """
+import numpy as np, sys
+sys.path.insert(0, {root!r})
+from skmde import _graph, _init
+rng = np.random.default_rng(0)
+X = rng.normal(size=(400, 5))
+idx, dist = _graph.nearest_neighbors(X, 10)
+edges, w, _ = _graph.symmetrize(idx, dist, 400)
+print(_init.spectral(400, 2, edges, w).tobytes().hex())
+"""
+
+
+@pytest.mark.slow
+def test_spectral_deterministic_across_processes():
+    import pathlib
+
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", SCRIPT.format(root=root)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(outputs) == 1
+
+
+def test_spectral_refuses_disconnected_graphs():
+    edges = np.array([[0, 1], [1, 2], [3, 4], [4, 5]])
+    with pytest.raises(_init.SpectralInitError, match="2 connected components"):
+        _init.spectral(6, 1, edges, np.ones(4))
+
+
+def test_pca_scores(rng):
+    X = rng.normal(size=(200, 5)) * [10, 3, 1, 0.1, 0.1]
+    scores = _init.pca(X, 2)
+    Xc = X - X.mean(0)
+    _, _, vt = np.linalg.svd(Xc, full_matrices=False)
+    np.testing.assert_allclose(np.abs(scores), np.abs(Xc @ vt[:2].T), rtol=1e-8)
+    sparse = _init.pca(scipy.sparse.csr_matrix(X), 2)
+    np.testing.assert_allclose(np.abs(sparse), np.abs(scores), rtol=1e-6)
+
+
+def test_pca_pads_low_rank_data():
+    X = np.column_stack([np.arange(10.0), np.zeros(10)])
+    scores = _init.pca(X, 3)
+    assert scores.shape == (10, 3)
+    assert np.isfinite(scores).all()

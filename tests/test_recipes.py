@@ -1,0 +1,274 @@
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse
+import scipy.stats
+import torch
+from sklearn.datasets import load_digits
+
+import skmde
+from skmde import Anchored, Graph, Standardized, losses, penalties
+from skmde.recipes import neighbor_problem
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """600 digits (a connected 5-NN graph), jittered to break distance ties."""
+    X = load_digits().data[:600]
+    return (X + 1e-3 * np.random.default_rng(0).normal(size=X.shape)).astype(np.float32)
+
+
+class TestPreserveNeighbors:
+    def test_defaults(self, digits):
+        mde, info = neighbor_problem(digits, random_state=0)
+        assert isinstance(mde, skmde.MDE)
+        assert mde.n_items == 600 and mde.embedding_dim == 2
+        assert isinstance(mde.constraint, skmde.Centered)
+        assert info.n_neighbors == 5  # max(min(15, 0.005 * 599), 5)
+        assert info.n_repulsive == info.n_attractive  # repulsive_fraction 1
+        f = mde.distortion_function
+        assert isinstance(f, skmde.PushAndPull)
+        assert isinstance(f.attractive_penalty, penalties.Log1p)
+        assert isinstance(f.repulsive_penalty, penalties.Log)
+        assert mde.X_init is not None and mde.constraint.is_feasible(mde.X_init)
+        X = mde.embed()
+        assert torch.isfinite(X).all()
+        assert mde.average_distortion() < mde.average_distortion(mde.X_init)
+
+    def test_neighbours_end_up_close(self, digits):
+        mde = skmde.preserve_neighbors(digits, n_neighbors=10, random_state=0)
+        X = mde.embed().numpy()
+        d = np.linalg.norm(X[:, None] - X[None], axis=2)
+        attractive = mde.edges[: int((mde.distortion_function.weights > 0).sum())]
+        near = d[attractive[:, 0], attractive[:, 1]].mean()
+        assert near < 0.5 * d[np.triu_indices(600, 1)].mean()
+
+    def test_standardized_without_repulsion_is_the_laplacian_eigenmap(self, digits):
+        mde = skmde.preserve_neighbors(
+            digits,
+            attractive_penalty=penalties.Quadratic,
+            repulsive_penalty=None,
+            n_neighbors=10,
+            random_state=0,
+        )
+        assert isinstance(mde.constraint, Standardized)
+        assert mde.n_edges == len(mde.distortion_function)  # no repulsive edges
+        X = mde.embed(eps=1e-7, max_iter=2000).double().numpy()
+        n = mde.n_items
+        edges = mde.edges.numpy()
+        w = mde.distortion_function.weights.double().numpy()
+        L = np.zeros((n, n))
+        np.add.at(L, (edges[:, 0], edges[:, 1]), -w)
+        np.add.at(L, (edges[:, 1], edges[:, 0]), -w)
+        L[np.diag_indices(n)] = -L.sum(1)
+        _, V = scipy.linalg.eigh(L, subset_by_index=[1, 2])
+        U = V * np.sqrt(n)
+        err = np.linalg.norm(skmde.align(X, U) - U) / np.linalg.norm(U)
+        assert err < 0.02
+
+    def test_random_state_reproducible(self, digits):
+        a = skmde.preserve_neighbors(digits, random_state=7)
+        b = skmde.preserve_neighbors(digits, random_state=7)
+        c = skmde.preserve_neighbors(digits, random_state=8)
+        assert torch.equal(a.edges, b.edges)
+        assert torch.equal(a.distortion_function.weights, b.distortion_function.weights)
+        assert torch.equal(a.X_init, b.X_init)
+        assert torch.equal(a.embed(max_iter=50), b.embed(max_iter=50))
+        assert not torch.equal(a.edges, c.edges)
+
+    @pytest.mark.parametrize(
+        "kind", ["torch", "pandas", "sparse", "precomputed", "list"]
+    )
+    def test_input_types(self, digits, kind):
+        if kind == "torch":
+            data, kw = torch.from_numpy(digits), {}
+        elif kind == "pandas":
+            pd = pytest.importorskip("pandas")
+            data, kw = pd.DataFrame(digits), {}
+        elif kind == "sparse":
+            data, kw = scipy.sparse.csr_matrix(digits), {}
+        elif kind == "precomputed":
+            data = np.linalg.norm(digits[:, None] - digits[None], axis=2)
+            kw = {"metric": "precomputed"}
+        else:
+            data, kw = digits.tolist(), {}
+        ref = skmde.preserve_neighbors(digits, random_state=0)
+        mde = skmde.preserve_neighbors(data, random_state=0, **kw)
+        assert torch.equal(mde.edges, ref.edges)
+
+    def test_graph_input(self):
+        n = 30
+        ring = np.column_stack([np.arange(n), (np.arange(n) + 1) % n])
+        mde = skmde.preserve_neighbors(
+            Graph.from_edges(ring),
+            random_state=0,
+            attractive_penalty="quadratic",
+            repulsive_penalty=None,
+        )
+        assert mde.n_edges == n
+        X = mde.embed()
+        # a ring embeds as a circle: all radii about equal
+        r = X.norm(dim=1)
+        assert float(r.std() / r.mean()) < 0.05
+
+    def test_cosine_metric_and_init_choices(self, digits):
+        for init in (
+            "pca",
+            "random",
+            "quadratic",
+            np.random.default_rng(0).normal(size=(600, 2)),
+        ):
+            mde = skmde.preserve_neighbors(
+                digits, metric="cosine", init=init, random_state=0
+            )
+            assert torch.isfinite(mde.embed(max_iter=20)).all()
+
+    def test_disconnected_graph_falls_back_with_a_warning(self):
+        rng = np.random.default_rng(0)
+        X = np.vstack([rng.normal(size=(30, 3)), 100 + rng.normal(size=(30, 3))])
+        with pytest.warns(UserWarning, match="connected components.*pca"):
+            mde = skmde.preserve_neighbors(X, n_neighbors=5, random_state=0)
+        assert torch.isfinite(mde.embed()).all()
+
+    def test_duplicate_rows(self):
+        X = np.repeat(np.random.default_rng(0).normal(size=(20, 4)), 10, axis=0)
+        with pytest.warns(UserWarning):  # duplicates disconnect the kNN graph
+            mde = skmde.preserve_neighbors(X, n_neighbors=5, random_state=0)
+        X_emb = mde.embed()
+        assert torch.isfinite(X_emb).all()
+
+    def test_updating_an_embedding_with_anchors(self, digits):
+        train, new = digits[:500], digits[500:]
+        base = skmde.preserve_neighbors(train, random_state=0).embed()
+        mde, info = neighbor_problem(
+            np.vstack([train, new]),
+            constraint=Anchored(torch.arange(500), base),
+            random_state=0,
+        )
+        edges = mde.edges
+        assert not ((edges[:, 0] < 500) & (edges[:, 1] < 500)).any()
+        torch.testing.assert_close(mde.X_init[:500], base)
+        X = mde.embed()
+        assert torch.equal(X[:500], base)
+        # the new points land among training points of their own class
+        labels = load_digits().target[:600]
+        from sklearn.neighbors import KNeighborsClassifier
+
+        knn = KNeighborsClassifier(10).fit(base.numpy(), labels[:500])
+        raw = KNeighborsClassifier(10).fit(train, labels[:500]).score(new, labels[500:])
+        assert knn.score(X[500:].numpy(), labels[500:]) >= raw - 0.05
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "match"),
+        [
+            ({"data": np.array([[np.nan, 1.0], [1.0, 2.0]])}, ValueError, "NaN"),
+            ({"data": np.array([[np.inf, 1.0], [1.0, 2.0]])}, ValueError, "infinity"),
+            ({"data": np.ones((1, 3))}, ValueError, "at least 2 rows"),
+            ({"data": np.ones(5)}, ValueError, "2-D"),
+            ({"data": np.array([["a", "b"], ["c", "d"]])}, TypeError, "numeric"),
+            ({"n_neighbors": 0}, ValueError, "n_neighbors must be >= 1"),
+            ({"n_neighbors": 2.5}, TypeError, "n_neighbors must be an integer"),
+            ({"metric": "precomputed", "data": np.ones((3, 4))}, ValueError, "square"),
+            ({"metric": "precomputed", "data": -np.ones((3, 3))}, ValueError, ">= 0"),
+            ({"metric": "wat"}, ValueError, "unknown metric 'wat'"),
+            ({"init": "wat"}, ValueError, "unknown init 'wat'"),
+            ({"init": np.zeros((3, 2))}, ValueError, r"init must have shape \(10, 2\)"),
+            ({"embedding_dim": 0}, ValueError, "embedding_dim must be >= 1"),
+            ({"constraint": "wat"}, ValueError, "unknown constraint 'wat'"),
+            ({"constraint": 3}, TypeError, "constraint must be"),
+            ({"attractive_penalty": "wat"}, ValueError, "unknown attractive_penalty"),
+            ({"repulsive_fraction": -1}, ValueError, "repulsive_fraction must be >= 0"),
+            ({"max_distance": 0}, ValueError, "max_distance must be > 0"),
+            ({"random_state": "x"}, TypeError, "random_state must be an integer"),
+        ],
+    )
+    def test_bad_input(self, kwargs, error, match):
+        args = {"data": np.random.default_rng(0).normal(size=(10, 3))}
+        args.update(kwargs)
+        with pytest.raises(error, match=match):
+            skmde.preserve_neighbors(**args)
+
+    def test_too_many_neighbours_are_clipped(self):
+        X = np.random.default_rng(0).normal(size=(10, 3))
+        with pytest.warns(UserWarning, match="using n_neighbors=9"):
+            mde, info = neighbor_problem(X, n_neighbors=50, random_state=0)
+        assert info.n_neighbors == 9
+
+
+class TestPreserveDistances:
+    def test_plane_in_ten_dimensions(self):
+        rng = np.random.default_rng(0)
+        plane = rng.normal(size=(300, 2)) * [5.0, 2.0]
+        basis, _ = np.linalg.qr(rng.normal(size=(10, 2)))
+        data = plane @ basis.T
+        mde = skmde.preserve_distances(data, random_state=0)
+        assert mde.n_edges == 300 * 299 // 2
+        X = mde.embed().numpy()
+        pairs = mde.edges.numpy()
+        original = np.linalg.norm(data[pairs[:, 0]] - data[pairs[:, 1]], axis=1)
+        embedded = np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
+        assert scipy.stats.spearmanr(original, embedded)[0] >= 0.99
+        np.testing.assert_allclose(embedded, original, rtol=0.05, atol=0.05)
+
+    def test_sampled_pairs_when_all_do_not_fit(self, digits):
+        mde = skmde.preserve_distances(digits, max_distances=5000, random_state=0)
+        assert mde.n_edges == 5000
+        keys = mde.edges[:, 0] * 600 + mde.edges[:, 1]
+        assert len(torch.unique(keys)) == 5000
+
+    def test_deviations_are_distances_and_init_is_to_scale(self, digits):
+        mde = skmde.preserve_distances(digits, loss=losses.Quadratic, random_state=0)
+        pairs = mde.edges.numpy()
+        expected = np.linalg.norm(digits[pairs[:, 0]] - digits[pairs[:, 1]], axis=1)
+        np.testing.assert_allclose(
+            mde.distortion_function.deviations.numpy(), expected, rtol=1e-5
+        )
+        init_d = mde.distances(mde.X_init).numpy()
+        ratio = np.sqrt((init_d**2).mean() / (expected**2).mean())
+        assert 0.7 < ratio < 1.1
+
+    def test_standardized_rescales_to_the_natural_length(self, digits):
+        mde = skmde.preserve_distances(
+            digits, constraint="standardized", random_state=0
+        )
+        deviations = mde.distortion_function.deviations
+        natural = Standardized().natural_length(600, 2)
+        assert float(deviations.square().mean().sqrt()) == pytest.approx(
+            natural, rel=1e-4
+        )
+
+    def test_graph_input_uses_shortest_paths(self):
+        n = 20
+        path = np.column_stack([np.arange(n - 1), np.arange(1, n)])
+        mde = skmde.preserve_distances(
+            Graph.from_edges(path), embedding_dim=1, random_state=0
+        )
+        X = mde.embed().numpy().ravel()
+        # a path graph embeds on a line with unit spacing
+        np.testing.assert_allclose(np.abs(np.diff(np.sort(X))), 1.0, atol=0.05)
+
+    def test_precomputed(self, digits):
+        D = np.linalg.norm(digits[:, None] - digits[None], axis=2)
+        a = skmde.preserve_distances(D, metric="precomputed", random_state=0)
+        b = skmde.preserve_distances(digits, random_state=0)
+        torch.testing.assert_close(
+            a.distortion_function.deviations,
+            b.distortion_function.deviations,
+            rtol=1e-4,
+            atol=1e-3,
+        )
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "match"),
+        [
+            ({"loss": "wat"}, ValueError, "unknown loss 'wat'"),
+            ({"init": "wat"}, ValueError, "unknown init 'wat'"),
+            ({"max_distances": 0}, ValueError, "max_distances must be >= 1"),
+            ({"data": np.ones((1, 2))}, ValueError, "at least 2 rows"),
+        ],
+    )
+    def test_bad_input(self, kwargs, error, match):
+        args = {"data": np.random.default_rng(0).normal(size=(10, 3))}
+        args.update(kwargs)
+        with pytest.raises(error, match=match):
+            skmde.preserve_distances(**args)
