@@ -60,6 +60,11 @@ class DistortionFunction:
         value, derivative = self._value_and_derivative(distances)
         return value, safe_ratio(derivative, distances)
 
+    def _sum_and_ratio(self, distances):
+        """``(sum_k f(d_k), f'(d)/d)``: what the objective needs."""
+        value, ratio = self._value_and_ratio(distances)
+        return value.sum(), ratio
+
     # -- public API ----------------------------------------------------------
     @property
     def _values(self):

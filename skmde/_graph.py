@@ -450,11 +450,13 @@ def _knn_from_sparse_distances(D, k):
 
 
 # -- graphs ------------------------------------------------------------------
-def symmetrize(indices, distances, n_items, max_distance=None):
+def symmetrize(indices, distances, n_items, max_distance=None, memberships=None):
     """The union of the kNN relations as undirected edges ``i < j``.
 
-    A pair gets weight 2 when each item is among the other's neighbours, 1
-    otherwise. Pairs farther than ``max_distance`` and padding entries
+    Without ``memberships``, a pair gets weight 2 when each item is among the
+    other's neighbours and 1 otherwise (PyMDE's weights). With ``memberships``
+    (one value in (0, 1] per kNN entry), the weight is their fuzzy union
+    ``a + b - a b``. Pairs farther than ``max_distance`` and padding entries
     (infinite distance, or an item paired with itself) are dropped.
     """
     n, k = indices.shape
@@ -467,10 +469,81 @@ def symmetrize(indices, distances, n_items, max_distance=None):
     rows, cols, dist = rows[keep], cols[keep], dist[keep]
     lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
     keys = lo * n_items + hi
-    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    unique, first, inverse, counts = np.unique(
+        keys, return_index=True, return_inverse=True, return_counts=True
+    )
     edges = np.column_stack([unique // n_items, unique % n_items])
-    weights = np.minimum(counts, 2).astype(np.float32)
-    return edges, weights, dist[first]
+    if memberships is None:
+        weights = np.minimum(counts, 2)
+    else:
+        p = memberships.reshape(-1)[keep].astype(np.float64)
+        total = np.bincount(inverse, weights=p, minlength=len(unique))
+        both = np.exp(
+            np.bincount(
+                inverse, weights=np.log(np.maximum(p, 1e-300)), minlength=len(unique)
+            )
+        )
+        weights = total - np.where(counts > 1, both, 0.0)
+    return edges, weights.astype(np.float32), dist[first]
+
+
+def scaled_neighbors(indices, distances, n_neighbors):
+    """Choose ``n_neighbors`` among candidate neighbours by scaled distance.
+
+    The scaled distance ``d_ij^2 / (s_i s_j)`` divides by the local scales
+    ``s_i``, the mean distance from ``i`` to its 4th to 6th nearest neighbours
+    (as PaCMAP does): in dense regions near pairs count as closer, in sparse
+    regions as farther, so every item keeps neighbours of comparable
+    relative closeness. The chosen lists are returned sorted by distance.
+    """
+    n, c = indices.shape
+    k = min(n_neighbors, c)
+    lo, hi = min(3, c - 1), min(6, c)
+    near = distances[:, lo:hi].astype(np.float64)
+    finite = np.isfinite(near)
+    counts = finite.sum(axis=1)
+    scale = np.where(finite, near, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    if not (counts > 0).all():  # rows of padding only: use the largest scale
+        scale[counts == 0] = scale[counts > 0].max() if (counts > 0).any() else 1.0
+    positive = scale[scale > 0]
+    floor = positive.min() * 1e-3 if positive.size else 1.0
+    scale = np.maximum(scale, floor)
+    scaled = distances.astype(np.float64) ** 2 / (scale[:, None] * scale[indices])
+    chosen = np.argsort(scaled, axis=1, kind="stable")[:, :k]
+    return _sort_rows(
+        np.take_along_axis(indices, chosen, 1), np.take_along_axis(distances, chosen, 1)
+    )
+
+
+def fuzzy_memberships(distances, n_iter=48):
+    """UMAP-style neighbour memberships in (0, 1], one per kNN entry.
+
+    ``p_ij = exp(-max(d_ij - rho_i, 0) / sigma_i)`` with ``rho_i`` the distance
+    to the nearest neighbour and ``sigma_i`` set (by bisection, for all items at
+    once) so that each row sums to ``log2(k)``: the nearest neighbour always
+    has membership 1, and farther ones decay at the item's own scale.
+    """
+    d = distances.astype(np.float64)
+    n, k = d.shape
+    finite = np.isfinite(d)
+    rho = np.where(finite[:, 0], d[:, 0], 0.0)
+    excess = np.where(finite, np.maximum(d - rho[:, None], 0.0), np.inf)
+    target = np.log2(max(k, 2))
+    spread = np.nanmax(np.where(finite, excess, np.nan), axis=1)
+    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+    lo, hi = np.full(n, 1e-6) * spread, np.full(n, 1e3) * spread
+    for _ in range(n_iter):
+        sigma = np.sqrt(lo * hi)
+        total = np.exp(-excess / sigma[:, None]).sum(axis=1)
+        too_big = total > target
+        hi = np.where(too_big, sigma, hi)
+        lo = np.where(too_big, lo, sigma)
+    sigma = np.sqrt(lo * hi)
+    return np.exp(-excess / sigma[:, None]).astype(np.float32)
+
+
+#: extra candidates searched per item when neighbours are chosen by scaled distance
+SCALING_CANDIDATES = 20
 
 
 def neighbor_graph(
@@ -482,19 +555,36 @@ def neighbor_graph(
     max_distance=None,
     n_jobs=None,
     random_state=None,
+    local_scaling=True,
+    weighting="fuzzy",
 ):
-    """kNN lists and their symmetrized graph (see :func:`symmetrize`)."""
+    """kNN lists and their symmetrized, weighted graph.
+
+    With ``local_scaling`` the ``n_neighbors`` are chosen among
+    ``n_neighbors + 20`` candidates by :func:`scaled_neighbors`. ``weighting``
+    is "fuzzy" (:func:`fuzzy_memberships` combined by fuzzy union, rescaled to
+    mean 1) or "binary" (PyMDE's 1 and 2, see :func:`symmetrize`).
+    """
+    n = data.shape[0]
+    searched = (
+        min(n - 1, n_neighbors + SCALING_CANDIDATES) if local_scaling else n_neighbors
+    )
     indices, distances = nearest_neighbors(
         data,
-        n_neighbors,
+        searched,
         metric,
         method=method,
         n_jobs=n_jobs,
         random_state=random_state,
     )
+    if local_scaling:
+        indices, distances = scaled_neighbors(indices, distances, n_neighbors)
+    memberships = fuzzy_memberships(distances) if weighting == "fuzzy" else None
     edges, weights, edge_distances = symmetrize(
-        indices, distances, data.shape[0], max_distance
+        indices, distances, n, max_distance, memberships
     )
+    if memberships is not None and len(weights):
+        weights = weights / weights.mean()
     return NeighborGraph(edges, weights, edge_distances, indices, distances)
 
 

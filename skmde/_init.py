@@ -9,10 +9,9 @@ import warnings
 
 import numpy as np
 import scipy.sparse
+import scipy.sparse.csgraph
 import scipy.sparse.linalg
 import torch
-
-from ._graph import n_components
 
 __all__ = ["pca", "spectral"]
 
@@ -40,7 +39,7 @@ def standardize(Y):
     return Standardized().project_onto_constraint(Y).numpy()
 
 
-def spectral(n_items, embedding_dim, edges, weights, random_state=0):
+def spectral(n_items, embedding_dim, edges, weights, random_state=0, data=None):
     """The Laplacian eigenmap of a weighted graph, standardized.
 
     Computes the ``embedding_dim`` eigenvectors of the random-walk Laplacian
@@ -48,35 +47,55 @@ def spectral(n_items, embedding_dim, edges, weights, random_state=0):
     largest eigenvectors of the normalized adjacency ``D^-1/2 W D^-1/2`` with the
     trivial one deflated (a fast, well-conditioned Lanczos problem).
 
+    A disconnected graph's eigenmap would collapse each component to a point, so
+    each component is embedded on its own and the components are placed at the
+    principal coordinates of their centroids in ``data`` (or, without data, at
+    seeded random positions), separated by several times their own size.
+
     Raises
     ------
     SpectralInitError
-        When the graph is disconnected (the eigenmap would collapse each
-        component to a point) or the eigensolver does not converge within
+        When the eigensolver does not converge within
         :data:`SPECTRAL_MAX_RESTARTS` restarts.
     """
-    components = n_components(n_items, edges)
-    if components > 1:
-        raise SpectralInitError(f"the graph has {components} connected components")
     W = scipy.sparse.coo_matrix(
         (np.asarray(weights, dtype=np.float64), (edges[:, 0], edges[:, 1])),
         shape=(n_items, n_items),
     ).tocsr()
     W = (W + W.T).tocsr()
+    count, labels = scipy.sparse.csgraph.connected_components(W, directed=False)
+    if count == 1:
+        return standardize(_eigenmap(W, embedding_dim, random_state))
+    rng = np.random.default_rng(random_state)
+    centers = _component_centers(labels, count, embedding_dim, data, rng)
+    X = np.empty((n_items, embedding_dim))
+    for c in range(count):
+        members = np.flatnonzero(labels == c)
+        if len(members) > 4 * (embedding_dim + 1):
+            sub = W[members][:, members]
+            local = standardize(_eigenmap(sub, embedding_dim, random_state))
+        else:
+            local = rng.standard_normal((len(members), embedding_dim))
+        # components cover about a fifth of the spacing between their centers
+        X[members] = centers[c] + 0.2 * local
+    return standardize(X)
+
+
+def _eigenmap(W, k, random_state):
+    """The k leading nontrivial eigenvectors of a connected graph (unscaled)."""
+    n = W.shape[0]
     degree = np.asarray(W.sum(axis=1)).ravel()
     scale = 1.0 / np.sqrt(degree)
     N = (scipy.sparse.diags(scale) @ W @ scipy.sparse.diags(scale)).tocsr()
     trivial = np.sqrt(degree) / np.linalg.norm(np.sqrt(degree))
-    k = embedding_dim
-    if n_items <= max(200, 4 * (k + 1)):
-        dense = N.toarray() - np.outer(trivial, trivial)
-        values, vectors = np.linalg.eigh(dense)
-        values, vectors = values[::-1][:k], vectors[:, ::-1][:, :k]
+    if n <= max(200, 4 * (k + 1)):
+        values, vectors = np.linalg.eigh(N.toarray() - np.outer(trivial, trivial))
+        vectors = vectors[:, ::-1][:, :k]
     else:
         operator = scipy.sparse.linalg.LinearOperator(
             N.shape, matvec=lambda v: N @ v - trivial * (trivial @ v), dtype=np.float64
         )
-        v0 = np.random.default_rng(random_state).uniform(0.5, 1.5, size=n_items)
+        v0 = np.random.default_rng(random_state).uniform(0.5, 1.5, size=n)
         try:
             values, vectors = scipy.sparse.linalg.eigsh(
                 operator,
@@ -84,14 +103,35 @@ def spectral(n_items, embedding_dim, edges, weights, random_state=0):
                 which="LA",
                 v0=v0,
                 tol=1e-6,
-                ncv=min(n_items, max(2 * k + 1, 24)),
+                ncv=min(n, max(2 * k + 1, 24)),
                 maxiter=SPECTRAL_MAX_RESTARTS,
             )
         except scipy.sparse.linalg.ArpackNoConvergence as exc:
             raise SpectralInitError("the eigensolver did not converge") from exc
-        order = np.argsort(values)[::-1]
-        vectors = vectors[:, order]
-    return standardize(_fix_signs(vectors * scale[:, None]))
+        vectors = vectors[:, np.argsort(values)[::-1]]
+    return _fix_signs(vectors * scale[:, None])
+
+
+def _component_centers(labels, count, m, data, rng):
+    """Positions of the components with unit spacing: principal coordinates of
+    their centroids in ``data``, else seeded random points."""
+    if data is not None and count > 1:
+        sizes = np.bincount(labels, minlength=count).astype(np.float64)
+        onehot = scipy.sparse.csr_matrix(
+            (1.0 / sizes[labels], (labels, np.arange(len(labels)))),
+            shape=(count, len(labels)),
+        )
+        centroids = onehot @ data
+        if scipy.sparse.issparse(centroids):
+            centroids = centroids.toarray()
+        centers = pca(centroids, m) if count > 1 else np.zeros((1, m))
+    else:
+        centers = rng.standard_normal((count, m))
+    if count > 1:
+        gaps = np.linalg.norm(centers[:, None] - centers[None], axis=2)
+        spacing = np.median(gaps[np.triu_indices(count, 1)])
+        centers = centers / (spacing if spacing > 0 else 1.0)
+    return centers
 
 
 def pca(data, embedding_dim):

@@ -181,7 +181,8 @@ class MDE:
         self.X = None
         self.X_init = None
         self.solve_stats = None
-        self._tail, self._head = self.edges[:, 0], self.edges[:, 1]
+        self._tail = self.edges[:, 0].contiguous()
+        self._head = self.edges[:, 1].contiguous()
         self._incidence = None
         self._checked_callable = isinstance(distortion_function, DistortionFunction)
 
@@ -215,15 +216,27 @@ class MDE:
         return X
 
     def _differences(self, X):
-        return _gather_rows(X, self._tail) - _gather_rows(X, self._head)
+        """Per-edge differences ``x_i - x_j`` and their norms.
+
+        For 2-D embeddings the rows are gathered as complex numbers: one 1-D
+        gather per end, and the squared norm from the real and imaginary parts,
+        several times faster on the CPU than row gathers and ``hypot``.
+        Returns ``(diff, distances)``, ``diff`` real ``(p, m)`` or, in 2-D,
+        complex ``(p,)``.
+        """
+        if X.shape[1] == 2 and X.is_contiguous():
+            Z = torch.view_as_complex(X)
+            diff = Z.index_select(0, self._tail) - Z.index_select(0, self._head)
+            return diff, (diff.real.square() + diff.imag.square()).sqrt_()
+        diff = _gather_rows(X, self._tail) - _gather_rows(X, self._head)
+        return diff, torch.linalg.vector_norm(diff, dim=1)
 
     def distances(self, X=None):
         """Embedding distances of the edges, a ``(n_edges,)`` tensor.
 
         ``X`` defaults to the last embedding computed by :meth:`embed`.
         """
-        X = self._check_X(X)
-        return torch.linalg.vector_norm(self._differences(X), dim=1)
+        return self._differences(self._check_X(X))[1]
 
     def distortions(self, X=None):
         """Distortions of the edges, a ``(n_edges,)`` tensor."""
@@ -259,10 +272,10 @@ class MDE:
             self._checked_callable = True
         return f
 
-    def _value_and_ratio(self, distances):
-        """Distortions and ``f'(d)/d``: analytic for built-ins, else autograd."""
+    def _sum_and_ratio(self, distances):
+        """Total distortion and ``f'(d)/d``: analytic for built-ins, else autograd."""
         if isinstance(self.distortion_function, DistortionFunction):
-            return self.distortion_function._value_and_ratio(distances)
+            return self.distortion_function._sum_and_ratio(distances)
         d = distances.detach().requires_grad_(True)
         with torch.enable_grad():
             f = self._call(d)
@@ -272,8 +285,9 @@ class MDE:
                     "operations on the distances; its output does not depend on "
                     "them through autograd."
                 )
-            (derivative,) = torch.autograd.grad(f.sum(), d)
-        return f.detach(), safe_ratio(derivative, distances)
+            total = f.sum()
+            (derivative,) = torch.autograd.grad(total, d)
+        return total.detach(), safe_ratio(derivative, distances)
 
     def _incidence_matrix(self):
         """The signed (n_items, n_edges) incidence matrix, in CSR, built once.
@@ -300,24 +314,25 @@ class MDE:
 
     def _objective(self, X):
         """Average distortion and its Euclidean gradient with respect to X."""
-        diff = self._differences(X)
-        if diff.shape[1] == 2:
-            distances = torch.hypot(diff[:, 0], diff[:, 1])
-        else:
-            distances = torch.linalg.vector_norm(diff, dim=1)
-        f, ratio = self._value_and_ratio(distances)
+        diff, distances = self._differences(X)
+        total, ratio = self._sum_and_ratio(distances)
         p = self.n_edges
-        value = f.sum() / p
+        value = total / p
         v = float(value)
         if math.isnan(v) or v == -math.inf:
+            f = self._call(distances)
             raise FloatingPointError(self._describe_bad(distances, f, "distortion"))
         if v == math.inf:
             return value, None
-        diff.mul_((ratio * (1.0 / p)).unsqueeze(1))
-        G = self._incidence_matrix() @ diff
+        coefficients = ratio.mul_(1.0 / p)
+        if diff.is_complex():
+            weighted = torch.view_as_real(diff.mul_(coefficients))
+        else:
+            weighted = diff.mul_(coefficients.unsqueeze(1))
+        G = self._incidence_matrix() @ weighted
         if not bool(torch.isfinite(G).all()):
             raise FloatingPointError(
-                self._describe_bad(distances, ratio, "derivative of the distortion")
+                self._describe_bad(distances, ratio * p, "derivative of the distortion")
             )
         return value, G
 

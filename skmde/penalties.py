@@ -62,6 +62,16 @@ class Penalty(DistortionFunction):
 
     _values_name = "weights"
 
+    def __init__(self, weights):
+        super().__init__(weights)
+        w = self.weights
+        # a single repeated weight is applied as a scalar (one array read less)
+        self._uniform = float(w[0]) if bool((w == w[0]).all()) else None
+
+    @property
+    def _w(self):
+        return self.weights if self._uniform is None else self._uniform
+
 
 class Linear(Penalty):
     """``p(d) = d``."""
@@ -179,15 +189,16 @@ class Log1p(Penalty):
         return self.weights * torch.log1p(de), derivative
 
     def _value_and_ratio(self, d):
-        e, w = self.exponent, self.weights
-        de = _power(d, e)
-        one_de = 1.0 + de
-        # f'(d)/d = w e d^(e-2) / (1 + d^e)
+        e, w = self.exponent, self._w
+        one_de = _power(d, e) + 1.0
+        value = torch.log(one_de).mul_(w)
+        # f'(d)/d = w e d^(e-2) / (1 + d^e); 0 (not inf/nan) at d = 0
         if e == 1.5:
-            ratio = (1.5 * w) / (d.sqrt() * one_de)
+            ratio = d.sqrt().mul_(one_de).reciprocal_()
         else:
-            ratio = (e * w) * de / (d.square() * one_de)
-        return w * torch.log(one_de), torch.where(d > 0, ratio, 0.0)
+            ratio = (one_de - 1.0).div_(d.square().mul_(one_de))
+        ratio.mul_(e * w)
+        return value, ratio.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
 
 
 class Log(Penalty):
@@ -215,15 +226,17 @@ class Log(Penalty):
         return value, derivative
 
     def _value_and_ratio(self, d):
-        e, w = self.exponent, self.weights
+        e, w = self.exponent, self._w
         de = _power(d, e)
-        em = -torch.expm1(-de)  # 1 - exp(-d^e), accurate for small and large d
-        # f'(d)/d = w e d^(e-2) exp(-d^e) / (1 - exp(-d^e))
+        em = torch.expm1(-de).neg_()  # 1 - exp(-d^e), accurate for small and large d
+        value = torch.log(em).mul_(w)
+        # f'(d)/d = w e d^(e-2) exp(-d^e) / (1 - exp(-d^e)); 0 (not inf/nan) at d = 0
         if e == 1.0:
-            ratio = w * (1.0 - em) / (d * em)
+            ratio = torch.rsub(em, 1.0).div_(em.mul_(d))
         else:
-            ratio = (e * w) * de * (1.0 - em) / (d.square() * em)
-        return w * torch.log(em), torch.where(d > 0, ratio, 0.0)
+            ratio = torch.rsub(em, 1.0).mul_(de).div_(em.mul_(d.square()))
+        ratio.mul_(e * w)
+        return value, ratio.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
 
 
 class LogRatio(Penalty):
@@ -359,6 +372,16 @@ class PushAndPull(Penalty):
 
     def _value_and_ratio(self, d):
         return self._combine(d, "_value_and_ratio")
+
+    def _sum_and_ratio(self, d):
+        if not self._contiguous:
+            return super()._sum_and_ratio(d)
+        total, ratios = 0.0, []
+        for index, function in self._parts.values():
+            value, ratio = function._value_and_ratio(d[index])
+            total = total + value.sum()
+            ratios.append(ratio)
+        return total, torch.cat(ratios)
 
     def to(self, device=None, dtype=None):
         weights = self.weights.to(device=device, dtype=dtype)

@@ -72,10 +72,26 @@ def test_spectral_deterministic_across_processes():
     assert len(outputs) == 1
 
 
-def test_spectral_refuses_disconnected_graphs():
-    edges = np.array([[0, 1], [1, 2], [3, 4], [4, 5]])
-    with pytest.raises(_init.SpectralInitError, match="2 connected components"):
-        _init.spectral(6, 1, edges, np.ones(4))
+def test_spectral_lays_out_disconnected_graphs():
+    # two clusters far apart in the data, each a ring of 30 items
+    rng = np.random.default_rng(0)
+    theta = np.linspace(0, 2 * np.pi, 30, endpoint=False)
+    ring = np.column_stack([np.cos(theta), np.sin(theta)])
+    data = np.vstack([ring, ring + [50.0, 0.0]])
+    ring_edges = np.column_stack([np.arange(30), (np.arange(30) + 1) % 30])
+    edges = np.vstack([ring_edges, ring_edges + 30])
+    Y = _init.spectral(60, 2, edges, np.ones(60), data=data)
+    np.testing.assert_allclose(Y.T @ Y / 60, np.eye(2), atol=1e-8)
+    a, b = Y[:30], Y[30:]
+    # components are separated along the line joining them, and neither
+    # collapses to a point
+    axis = (b.mean(0) - a.mean(0)) / np.linalg.norm(b.mean(0) - a.mean(0))
+    gap = np.linalg.norm(a.mean(0) - b.mean(0))
+    assert gap > 3 * max((a @ axis).std(), (b @ axis).std())
+    assert a.std(0).min() > 1e-3 and b.std(0).min() > 1e-3
+    # without data the components still get distinct places
+    Y = _init.spectral(60, 2, edges, np.ones(60), random_state=rng.integers(9))
+    assert np.linalg.norm(Y[:30].mean(0) - Y[30:].mean(0)) > 0.5
 
 
 def test_pca_scores(rng):
