@@ -60,3 +60,21 @@ def machine():
         f"{os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"{torch.get_num_threads()} torch threads"
     )
+
+
+def quality(data, embedding, labels=None, n_sub=5000, seed=0):
+    """Trustworthiness at k=10 on a fixed subsample and 5-fold 10-NN accuracy."""
+    import numpy as np
+    from sklearn.manifold import trustworthiness
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    sub = rng.choice(n, min(n, n_sub), replace=False)
+    out = {"trust@10": trustworthiness(data[sub], embedding[sub], n_neighbors=10)}
+    if labels is not None:
+        out["10-NN acc"] = cross_val_score(
+            KNeighborsClassifier(10), embedding, labels, cv=5
+        ).mean()
+    return out

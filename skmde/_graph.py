@@ -29,7 +29,7 @@ APPROXIMATE_THRESHOLD = 100_000
 REDUCE_ABOVE_DIM = 128
 REDUCED_DIM = 100
 #: candidates kept per item in the reduced space, as a multiple of k
-CANDIDATE_FACTOR = 2
+CANDIDATE_FACTOR = 1.5
 #: metrics computed by the exact torch path
 _TORCH_METRICS = ("euclidean", "cosine")
 #: metrics computed exactly by scipy's cdist (blocked), by canonical name
@@ -316,7 +316,7 @@ def _knn_dense(data, k, metric):
         # candidates from a PCA-reduced copy, re-ranked in the full space
         _, vecs = torch.linalg.eigh((X.T @ X).double())
         Z = X @ vecs[:, -REDUCED_DIM:].float()
-        candidates, _ = _block_topk(Z, min(n - 1, CANDIDATE_FACTOR * k))
+        candidates, _ = _block_topk(Z, min(n - 1, int(CANDIDATE_FACTOR * k)))
         indices, d2 = _refine(X, candidates, k)
     else:
         indices, d2 = _block_topk(X, k)
