@@ -236,69 +236,14 @@ def nearest_neighbors(
         return _knn_from_dense_distances(data, k)
     if method == "auto":
         method = "approximate" if n > APPROXIMATE_THRESHOLD else "exact"
-    if method == "approximate" or metric in _PYNNDESCENT_METRICS:
+    if method == "approximate" or not NeighborIndex.supports(data, metric):
         return _knn_pynndescent(data, k, metric, n_jobs, random_state)
     with torch_threads(n_jobs):
-        if scipy.sparse.issparse(data):
-            if metric not in _TORCH_METRICS:
-                return _knn_pynndescent(data, k, metric, n_jobs, random_state)
-            return _knn_sparse(data, k, metric)
-        if metric in _TORCH_METRICS:
-            return _knn_dense(data, k, metric)
-        return _knn_cdist(data, k, metric)
+        return NeighborIndex(data, metric).query(None, k)
 
 
 def _rows_per_block(n_columns, bytes_per_value=4):
     return max(1, min(8192, _BLOCK_BYTES // max(1, n_columns * bytes_per_value)))
-
-
-def _prepare_dense(data, metric, dtype=np.float32):
-    X = torch.from_numpy(np.ascontiguousarray(data, dtype=dtype))
-    if metric == "cosine":
-        norms = torch.linalg.vector_norm(X, dim=1, keepdim=True)
-        X = torch.where(norms > 0, X / norms, X)  # zero rows stay zero
-    return X - X.mean(dim=0)  # distances are translation invariant; less rounding
-
-
-def _block_topk(Z, k):
-    """Exact k nearest other rows of Z: indices and squared distances, blocked."""
-    n = Z.shape[0]
-    sq = (Z * Z).sum(dim=1)
-    indices = torch.empty((n, k), dtype=torch.int64)
-    d2 = torch.empty((n, k), dtype=Z.dtype)
-    block = _rows_per_block(n)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
-        scores = torch.addmm(sq.unsqueeze(0), Z[start:stop], Z.T, alpha=-2.0)
-        rows = torch.arange(stop - start)
-        scores[rows, rows + start] = math.inf  # not its own neighbour
-        best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
-        indices[start:stop] = idx
-        d2[start:stop] = best + sq[start:stop].unsqueeze(1)
-    return indices, d2
-
-
-def _refine(X, candidates, k):
-    """Re-rank candidate neighbours by distances in X; keep the k best.
-
-    The candidate dot products come from one sampled dense-dense product
-    (SDDMM) over the candidate pattern, without gathering candidate vectors.
-    """
-    n, c = candidates.shape
-    pattern = sparse_csr(
-        torch.arange(0, n * c + 1, c),
-        candidates.reshape(-1),
-        torch.zeros(n * c),
-        (n, n),
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # sparse "beta" notice
-        dots = torch.sparse.sampled_addmm(pattern, X, X.T).values().view(n, c)
-    sq = (X * X).sum(dim=1)
-    d2 = sq.unsqueeze(1) - 2.0 * dots + sq[candidates]
-    best, order = torch.topk(d2, k, dim=1, largest=False)
-    return torch.gather(candidates, 1, order), best
 
 
 def _sort_rows(indices, distances):
@@ -309,66 +254,195 @@ def _sort_rows(indices, distances):
     )
 
 
-def _knn_dense(data, k, metric):
-    X = _prepare_dense(data, metric)
-    n, d = X.shape
-    if d > REDUCE_ABOVE_DIM and n > 4 * REDUCED_DIM:
-        # candidates from a PCA-reduced copy, re-ranked in the full space
-        _, vecs = torch.linalg.eigh((X.T @ X).double())
-        Z = X @ vecs[:, -REDUCED_DIM:].float()
-        candidates, _ = _block_topk(Z, min(n - 1, int(CANDIDATE_FACTOR * k)))
-        indices, d2 = _refine(X, candidates, k)
-    else:
-        indices, d2 = _block_topk(X, k)
-    d2 = d2.clamp_min(0.0)
-    # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
-    distances = d2 / 2.0 if metric == "cosine" else d2.sqrt()
-    return _sort_rows(indices.numpy(), distances.numpy())
+class NeighborIndex:
+    """Exact k-nearest-neighbour search against a fixed reference set.
 
+    Dense data under "euclidean" or "cosine" is searched with blocked torch
+    matrix products; with more than :data:`REDUCE_ABOVE_DIM` features, in a
+    PCA-reduced copy for candidates that are then re-ranked by exact distances
+    in the full space (one sampled dense-dense product). Sparse data uses
+    blocked scipy products, other metrics blocked ``scipy.spatial.distance.cdist``.
+    The index holds numpy arrays only, so it pickles anywhere.
 
-def _knn_sparse(data, k, metric):
-    X = scipy.sparse.csr_matrix(data, dtype=np.float32)
-    n = X.shape[0]
-    if metric == "cosine":
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-        X = (
-            scipy.sparse.diags(
-                np.where(norms > 0, 1.0 / np.maximum(norms, 1e-30), 0.0)
-            ).astype(np.float32)
-            @ X
-        )
-    sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-    XT = X.T.tocsc()
-    indices = np.empty((n, k), dtype=np.int64)
-    distances = np.empty((n, k), dtype=np.float32)
-    block = _rows_per_block(n)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        d2 = sq[start:stop, None] - 2.0 * (X[start:stop] @ XT).toarray() + sq[None, :]
-        rows = np.arange(stop - start)
-        d2[rows, rows + start] = np.inf
-        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        indices[start:stop] = part
-        d2 = np.maximum(np.take_along_axis(d2, part, 1), 0.0)
+    Parameters
+    ----------
+    data : ndarray or scipy sparse matrix of shape (n, d)
+        The reference items.
+    metric : str
+        A canonical metric name supported by :meth:`supports`.
+    """
+
+    def __init__(self, data, metric):
+        self.metric = metric
+        self.n_items = data.shape[0]
+        self.sparse = scipy.sparse.issparse(data)
+        self.mean = self.basis = self.reduced = None
+        if self.sparse:
+            self.data = self._prepare_sparse(data)
+        elif metric in _TORCH_METRICS:
+            X = np.ascontiguousarray(data, dtype=np.float32)
+            if metric == "cosine":
+                X = _unit_rows(X)
+            # distances are translation invariant; centering reduces rounding
+            self.mean = X.mean(axis=0)
+            self.data = X - self.mean
+            n, d = self.data.shape
+            if d > REDUCE_ABOVE_DIM and n > 4 * REDUCED_DIM:
+                T = torch.from_numpy(self.data)
+                _, vecs = torch.linalg.eigh((T.T @ T).double())
+                self.basis = vecs[:, -REDUCED_DIM:].float().numpy()
+                self.reduced = (T @ torch.from_numpy(self.basis)).numpy()
+        else:
+            self.data = np.ascontiguousarray(data, dtype=np.float64)
+
+    @staticmethod
+    def supports(data, metric):
+        """Whether exact search handles this data and metric."""
+        if metric in _PYNNDESCENT_METRICS:
+            return False
+        return metric in _TORCH_METRICS or not scipy.sparse.issparse(data)
+
+    def _prepare_sparse(self, data):
+        X = scipy.sparse.csr_matrix(data, dtype=np.float32)
+        if self.metric == "cosine":
+            norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+            inverse = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-30), 0.0)
+            X = scipy.sparse.diags(inverse.astype(np.float32)) @ X
+        return scipy.sparse.csr_matrix(X)
+
+    def _prepare_queries(self, queries):
+        if self.sparse:
+            return self._prepare_sparse(queries)
+        if self.metric in _TORCH_METRICS:
+            Q = np.ascontiguousarray(queries, dtype=np.float32)
+            if self.metric == "cosine":
+                Q = _unit_rows(Q)
+            return Q - self.mean
+        return np.ascontiguousarray(queries, dtype=np.float64)
+
+    def query(self, queries, k):
+        """The k nearest reference items of each query row.
+
+        ``queries=None`` queries the reference items themselves, each excluded
+        from its own list. Returns ``(indices, distances)``, (nq, k) arrays
+        sorted by distance (int64 and float32).
+        """
+        exclude_self = queries is None
+        Q = self.data if exclude_self else self._prepare_queries(queries)
+        k = min(k, self.n_items - (1 if exclude_self else 0))
+        if self.sparse:
+            indices, d2 = _sparse_topk(Q, self.data, k, exclude_self)
+        elif self.metric not in _TORCH_METRICS:
+            return _cdist_topk(Q, self.data, k, self.metric, exclude_self)
+        else:
+            Xq, Xr = torch.from_numpy(Q), torch.from_numpy(self.data)
+            if self.basis is not None:
+                basis = torch.from_numpy(self.basis)
+                Zr = torch.from_numpy(self.reduced)
+                Zq = Zr if exclude_self else Xq @ basis
+                c = min(
+                    self.n_items - (1 if exclude_self else 0), int(CANDIDATE_FACTOR * k)
+                )
+                candidates, _ = _block_topk(Zq, Zr, c, exclude_self)
+                indices, d2 = _refine(Xq, Xr, candidates, k)
+            else:
+                indices, d2 = _block_topk(Xq, Xr, k, exclude_self)
+            indices, d2 = indices.numpy(), d2.numpy()
+        d2 = np.maximum(d2, 0.0)
         # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
-        distances[start:stop] = d2 / 2.0 if metric == "cosine" else np.sqrt(d2)
-    return _sort_rows(indices, distances)
+        distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2)
+        return _sort_rows(indices, distances.astype(np.float32))
 
 
-def _knn_cdist(data, k, metric):
-    X = np.ascontiguousarray(data, dtype=np.float64)
-    n = X.shape[0]
-    indices = np.empty((n, k), dtype=np.int64)
-    distances = np.empty((n, k), dtype=np.float32)
-    block = _rows_per_block(n, 8)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
+def _unit_rows(X):
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.where(norms > 0, X / np.where(norms > 0, norms, 1.0), X)  # 0 stays 0
+
+
+def _block_topk(Zq, Zr, k, exclude_self):
+    """Exact k nearest rows of Zr for each row of Zq, by squared distance."""
+    nq = Zq.shape[0]
+    sq_r = (Zr * Zr).sum(dim=1)
+    sq_q = sq_r if exclude_self else (Zq * Zq).sum(dim=1)
+    indices = torch.empty((nq, k), dtype=torch.int64)
+    d2 = torch.empty((nq, k), dtype=Zr.dtype)
+    block = _rows_per_block(Zr.shape[0])
+    for start in range(0, nq, block):
+        stop = min(nq, start + block)
+        # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
+        scores = torch.addmm(sq_r.unsqueeze(0), Zq[start:stop], Zr.T, alpha=-2.0)
+        if exclude_self:
+            rows = torch.arange(stop - start)
+            scores[rows, rows + start] = math.inf
+        best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
+        indices[start:stop] = idx
+        d2[start:stop] = best + sq_q[start:stop].unsqueeze(1)
+    return indices, d2
+
+
+def _refine(Xq, Xr, candidates, k):
+    """Re-rank candidate neighbours by distances in the full space; keep k.
+
+    The candidate dot products come from one sampled dense-dense product
+    (SDDMM) over the candidate pattern, without gathering candidate vectors.
+    """
+    nq, c = candidates.shape
+    pattern = sparse_csr(
+        torch.arange(0, nq * c + 1, c),
+        candidates.reshape(-1),
+        torch.zeros(nq * c),
+        (nq, Xr.shape[0]),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # sparse "beta" notice
+        dots = torch.sparse.sampled_addmm(pattern, Xq, Xr.T).values().view(nq, c)
+    d2 = (
+        (Xq * Xq).sum(dim=1).unsqueeze(1)
+        - 2.0 * dots
+        + (Xr * Xr).sum(dim=1)[candidates]
+    )
+    best, order = torch.topk(d2, k, dim=1, largest=False)
+    return torch.gather(candidates, 1, order), best
+
+
+def _sparse_topk(Q, R, k, exclude_self):
+    sq_r = np.asarray(R.multiply(R).sum(axis=1)).ravel()
+    sq_q = sq_r if exclude_self else np.asarray(Q.multiply(Q).sum(axis=1)).ravel()
+    RT = R.T.tocsc()
+    nq = Q.shape[0]
+    indices = np.empty((nq, k), dtype=np.int64)
+    d2 = np.empty((nq, k), dtype=np.float64)
+    block = _rows_per_block(R.shape[0])
+    for start in range(0, nq, block):
+        stop = min(nq, start + block)
+        scores = (
+            sq_q[start:stop, None]
+            - 2.0 * (Q[start:stop] @ RT).toarray()
+            + sq_r[None, :]
+        )
+        if exclude_self:
+            rows = np.arange(stop - start)
+            scores[rows, rows + start] = np.inf
+        part = np.argpartition(scores, k - 1, axis=1)[:, :k]
+        indices[start:stop] = part
+        d2[start:stop] = np.take_along_axis(scores, part, 1)
+    return indices, d2
+
+
+def _cdist_topk(Q, R, k, metric, exclude_self):
+    nq = Q.shape[0]
+    indices = np.empty((nq, k), dtype=np.int64)
+    distances = np.empty((nq, k), dtype=np.float32)
+    block = _rows_per_block(R.shape[0], 8)
+    for start in range(0, nq, block):
+        stop = min(nq, start + block)
         try:
-            d = scipy.spatial.distance.cdist(X[start:stop], X, metric=metric)
+            d = scipy.spatial.distance.cdist(Q[start:stop], R, metric=metric)
         except ValueError as exc:
             raise ValueError(f"metric {metric!r} failed: {exc}") from exc
-        rows = np.arange(stop - start)
-        d[rows, rows + start] = np.inf
+        if exclude_self:
+            rows = np.arange(stop - start)
+            d[rows, rows + start] = np.inf
         d = np.nan_to_num(d, nan=np.inf)
         part = np.argpartition(d, k - 1, axis=1)[:, :k]
         indices[start:stop] = part
@@ -660,7 +734,8 @@ def pair_distances(data, edges, metric="euclidean"):
     if sparse:
         data = scipy.sparse.csr_matrix(data, dtype=np.float64)
     elif metric in _TORCH_METRICS:
-        data = _prepare_dense(data, metric, np.float64)
+        data = np.asarray(data, dtype=np.float64)
+        data = torch.from_numpy(_unit_rows(data) if metric == "cosine" else data)
     d = data.shape[1]
     chunk = max(1, _BLOCK_BYTES // (8 * max(d, 1)))
     for start in range(0, len(edges), chunk):

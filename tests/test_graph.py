@@ -217,3 +217,38 @@ def test_check_n_neighbors():
         assert g.check_n_neighbors(10, 10) == 9
     with pytest.raises(ValueError, match="n_neighbors must be >= 1"):
         g.check_n_neighbors(0, 10)
+
+
+class TestNeighborIndex:
+    @pytest.mark.parametrize("metric", ["euclidean", "cosine", "cityblock"])
+    def test_queries_match_brute_force(self, rng, metric):
+        train, new = rng.normal(size=(400, 8)), rng.normal(size=(50, 8))
+        index = g.NeighborIndex(train, metric)
+        idx, dist = index.query(new, 5)
+        D = cdist(new, train, metric)
+        ref = np.argsort(D, axis=1)[:, :5]
+        np.testing.assert_array_equal(idx, ref)
+        np.testing.assert_allclose(
+            dist, np.take_along_axis(D, ref, 1), rtol=1e-4, atol=1e-5
+        )
+
+    def test_high_dimensional_and_sparse_queries(self, rng):
+        train = rng.normal(size=(600, 20)) @ rng.normal(size=(20, 300))
+        new = rng.normal(size=(40, 20)) @ rng.normal(size=(20, 300))
+        ref = np.argsort(cdist(new, train), axis=1)[:, :8]
+        dense = g.NeighborIndex(train, "euclidean")
+        assert dense.basis is not None  # the PCA-accelerated path
+        idx, _ = dense.query(new, 8)
+        assert (idx == ref).mean() > 0.99
+        sparse_idx, _ = g.NeighborIndex(
+            scipy.sparse.csr_matrix(train), "euclidean"
+        ).query(scipy.sparse.csr_matrix(new), 8)
+        assert (sparse_idx == ref).mean() > 0.99
+
+    def test_pickles_as_numpy(self, rng):
+        import pickle
+
+        index = g.NeighborIndex(rng.normal(size=(100, 4)), "euclidean")
+        clone = pickle.loads(pickle.dumps(index))
+        q = rng.normal(size=(3, 4))
+        np.testing.assert_array_equal(index.query(q, 4)[0], clone.query(q, 4)[0])
