@@ -6,6 +6,7 @@ constraint, then call :meth:`MDE.embed`.
 """
 
 from . import datasets, losses, penalties
+from ._estimators import MDEDistances, MDEEmbedder, MDENeighbors
 from ._graph import Graph
 from ._problem import MDE, SolveStats
 from ._utils import align
@@ -21,6 +22,9 @@ __all__ = [
     "Centered",
     "Constraint",
     "Graph",
+    "MDEDistances",
+    "MDEEmbedder",
+    "MDENeighbors",
     "PushAndPull",
     "SolveStats",
     "Standardized",

@@ -97,6 +97,8 @@ def check_metric(metric):
 
 
 _BLOCK_BYTES = 64 * 2**20
+#: spare candidates searched for new rows (see NeighborIndex.query)
+QUERY_MARGIN = 8
 
 
 class Graph:
@@ -201,6 +203,9 @@ class NeighborGraph:
     distances: np.ndarray  # (p,) float32 edge lengths
     indices: np.ndarray  # (n, k) int64 neighbours of each item
     neighbor_distances: np.ndarray  # (n, k) float32
+    scales: np.ndarray | None = None  # (n,) local scales, with local scaling
+    weighting: str = "binary"  # "fuzzy" or "binary"
+    weight_scale: float = 1.0  # fuzzy weights were divided by this
 
 
 # -- k nearest neighbours ----------------------------------------------------
@@ -247,7 +252,8 @@ def _rows_per_block(n_columns, bytes_per_value=4):
 
 
 def _sort_rows(indices, distances):
-    order = np.argsort(distances, axis=1, kind="stable")
+    """Sort each row by distance, ties by index (a batch-independent order)."""
+    order = np.lexsort((indices, distances), axis=1)
     return (
         np.take_along_axis(indices, order, axis=1),
         np.take_along_axis(distances, order, axis=1),
@@ -329,11 +335,15 @@ class NeighborIndex:
         """
         exclude_self = queries is None
         Q = self.data if exclude_self else self._prepare_queries(queries)
-        k = min(k, self.n_items - (1 if exclude_self else 0))
+        wanted = min(k, self.n_items - (1 if exclude_self else 0))
+        # new rows: a few spare candidates, so that items tied at the k-th
+        # distance are chosen by index, not by the rounding of a BLAS block
+        k = wanted if exclude_self else min(self.n_items, wanted + QUERY_MARGIN)
         if self.sparse:
             indices, d2 = _sparse_topk(Q, self.data, k, exclude_self)
         elif self.metric not in _TORCH_METRICS:
-            return _cdist_topk(Q, self.data, k, self.metric, exclude_self)
+            indices, distances = _cdist_topk(Q, self.data, k, self.metric, exclude_self)
+            return indices[:, :wanted], distances[:, :wanted]
         else:
             Xq, Xr = torch.from_numpy(Q), torch.from_numpy(self.data)
             if self.basis is not None:
@@ -348,10 +358,58 @@ class NeighborIndex:
             else:
                 indices, d2 = _block_topk(Xq, Xr, k, exclude_self)
             indices, d2 = indices.numpy(), d2.numpy()
-        d2 = np.maximum(d2, 0.0)
-        # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
-        distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2)
-        return _sort_rows(indices, distances.astype(np.float32))
+        if exclude_self:
+            d2 = np.maximum(d2, 0.0)
+            # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
+            distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2)
+        else:
+            # new rows: exact distances from differences, so that they do not
+            # depend on the batch (BLAS rounds a row and a block differently)
+            # and a row equal to a reference item is at distance exactly 0
+            distances = self._distances_to(Q, indices)
+        indices, distances = _sort_rows(indices, distances.astype(np.float32))
+        return indices[:, :wanted], distances[:, :wanted]
+
+    def distances_to(self, queries, partners):
+        """Distances from each query row to the reference items in its row of
+        ``partners`` (a (B, S) index array), computed exactly, in chunks."""
+        return self._distances_to(self._prepare_queries(queries), partners)
+
+    def _distances_to(self, Q, partners):
+        B, S = partners.shape
+        out = np.empty((B, S), dtype=np.float64)
+        if self.sparse or self.metric not in _TORCH_METRICS:
+            for b in range(B):
+                q = Q[b : b + 1]
+                refs = self.data[partners[b]]
+                if self.sparse:
+                    q, refs = q.toarray(), refs.toarray()
+                out[b] = (
+                    scipy.spatial.distance.cdist(q, refs, metric=self.metric)[0]
+                    if self.metric not in _TORCH_METRICS
+                    else np.linalg.norm(refs - q, axis=1)
+                )
+        else:
+            block = _rows_per_block(S * Q.shape[1])
+            for start in range(0, B, block):
+                stop = min(B, start + block)
+                refs = self.data[partners[start:stop]]  # (b, S, d)
+                out[start:stop] = np.linalg.norm(
+                    refs.astype(np.float64) - Q[start:stop, None, :], axis=2
+                )
+        if self.metric == "cosine":  # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
+            out = out**2 / 2.0
+        return out
+
+
+def rows_nearest(rows, k):
+    """The k smallest entries of each row of a (B, n) distance matrix (dense, or
+    sparse with missing entries meaning "not a neighbour")."""
+    if scipy.sparse.issparse(rows):
+        return _knn_from_sparse_distances(rows, k, exclude_self=False)
+    d = np.asarray(rows, dtype=np.float64)
+    part = np.argpartition(d, k - 1, axis=1)[:, :k]
+    return _sort_rows(part, np.take_along_axis(d, part, 1).astype(np.float32))
 
 
 def _unit_rows(X):
@@ -499,19 +557,21 @@ def _knn_from_dense_distances(D, k):
     return _sort_rows(indices, distances)
 
 
-def _knn_from_sparse_distances(D, k):
+def _knn_from_sparse_distances(D, k, exclude_self=True):
     """k smallest stored entries per row of a sparse distance matrix.
 
-    Rows with fewer than k stored off-diagonal entries are padded with their own
-    index at infinite distance (and dropped when the graph is symmetrized).
+    Rows with fewer than k stored entries (off the diagonal, with
+    ``exclude_self``) are padded with an index at infinite distance (its own
+    index, dropped when the graph is symmetrized).
     """
     D = scipy.sparse.csr_matrix(D)
     D.sort_indices()
     n = D.shape[0]
-    indices = np.tile(np.arange(n, dtype=np.int64)[:, None], (1, k))
+    pad = np.arange(n, dtype=np.int64) if exclude_self else np.zeros(n, np.int64)
+    indices = np.tile(pad[:, None], (1, k))
     distances = np.full((n, k), np.inf, dtype=np.float32)
     coo = D.tocoo()
-    off = coo.row != coo.col
+    off = coo.row != coo.col if exclude_self else np.ones(coo.nnz, dtype=bool)
     rows, cols, vals = coo.row[off], coo.col[off], coo.data[off]
     order = np.lexsort((vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
@@ -561,32 +621,45 @@ def symmetrize(indices, distances, n_items, max_distance=None, memberships=None)
     return edges, weights.astype(np.float32), dist[first]
 
 
-def scaled_neighbors(indices, distances, n_neighbors):
-    """Choose ``n_neighbors`` among candidate neighbours by scaled distance.
+def local_scales(distances):
+    """Each row's local scale: its mean distance to its 4th-6th neighbours.
 
-    The scaled distance ``d_ij^2 / (s_i s_j)`` divides by the local scales
-    ``s_i``, the mean distance from ``i`` to its 4th to 6th nearest neighbours
-    (as PaCMAP does): in dense regions near pairs count as closer, in sparse
-    regions as farther, so every item keeps neighbours of comparable
-    relative closeness. The chosen lists are returned sorted by distance.
+    Padding entries (infinite distances) are ignored; rows without any finite
+    one get the largest scale; zero scales (duplicates) are floored.
     """
-    n, c = indices.shape
-    k = min(n_neighbors, c)
+    c = distances.shape[1]
     lo, hi = min(3, c - 1), min(6, c)
     near = distances[:, lo:hi].astype(np.float64)
     finite = np.isfinite(near)
     counts = finite.sum(axis=1)
     scale = np.where(finite, near, 0.0).sum(axis=1) / np.maximum(counts, 1)
-    if not (counts > 0).all():  # rows of padding only: use the largest scale
+    if not (counts > 0).all():
         scale[counts == 0] = scale[counts > 0].max() if (counts > 0).any() else 1.0
     positive = scale[scale > 0]
     floor = positive.min() * 1e-3 if positive.size else 1.0
-    scale = np.maximum(scale, floor)
-    scaled = distances.astype(np.float64) ** 2 / (scale[:, None] * scale[indices])
+    return np.maximum(scale, floor)
+
+
+def scaled_neighbors(indices, distances, n_neighbors, reference_scales=None):
+    """Choose ``n_neighbors`` among candidate neighbours by scaled distance.
+
+    The scaled distance ``d_ij^2 / (s_i s_j)`` divides by the local scales
+    (:func:`local_scales`, as PaCMAP does): in dense regions near pairs count as
+    closer, in sparse regions as farther, so every item keeps neighbours of
+    comparable relative closeness. ``reference_scales`` gives the scales ``s_j``
+    of the candidates when they belong to another set (new rows queried
+    against fitted items); by default the rows are their own candidates' items.
+    Returns the chosen lists sorted by distance, and the rows' scales.
+    """
+    scale = local_scales(distances)
+    others = scale if reference_scales is None else reference_scales
+    k = min(n_neighbors, indices.shape[1])
+    scaled = distances.astype(np.float64) ** 2 / (scale[:, None] * others[indices])
     chosen = np.argsort(scaled, axis=1, kind="stable")[:, :k]
-    return _sort_rows(
+    indices, distances = _sort_rows(
         np.take_along_axis(indices, chosen, 1), np.take_along_axis(distances, chosen, 1)
     )
+    return indices, distances, scale
 
 
 def fuzzy_memberships(distances, n_iter=48):
@@ -651,15 +724,27 @@ def neighbor_graph(
         n_jobs=n_jobs,
         random_state=random_state,
     )
+    scales = None
     if local_scaling:
-        indices, distances = scaled_neighbors(indices, distances, n_neighbors)
+        indices, distances, scales = scaled_neighbors(indices, distances, n_neighbors)
     memberships = fuzzy_memberships(distances) if weighting == "fuzzy" else None
     edges, weights, edge_distances = symmetrize(
         indices, distances, n, max_distance, memberships
     )
+    weight_scale = 1.0
     if memberships is not None and len(weights):
-        weights = weights / weights.mean()
-    return NeighborGraph(edges, weights, edge_distances, indices, distances)
+        weight_scale = float(weights.mean())
+        weights = weights / weight_scale
+    return NeighborGraph(
+        edges,
+        weights,
+        edge_distances,
+        indices,
+        distances,
+        scales,
+        weighting,
+        weight_scale,
+    )
 
 
 def n_components(n_items, edges):

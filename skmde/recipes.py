@@ -41,6 +41,21 @@ class RecipeInfo:
     deviation_scale: float = 1.0
 
 
+def _dtype(dtype):
+    """The solver dtype: float32 unless "float64"/torch.float64 is asked."""
+    if dtype is None:
+        return torch.float32
+    table = {
+        "float32": torch.float32,
+        "float64": torch.float64,
+        torch.float32: torch.float32,
+        torch.float64: torch.float64,
+    }
+    if dtype not in table:
+        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
+    return table[dtype]
+
+
 def _log(verbose, message):
     if verbose:
         print(f"skmde: {message}", file=sys.stderr, flush=True)
@@ -255,6 +270,7 @@ def neighbor_problem(
     local_scaling=True,
     edge_weights="fuzzy",
     repulsive_weight=None,
+    dtype=None,
 ):
     """:func:`preserve_neighbors`, also returning a :class:`RecipeInfo`."""
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
@@ -345,7 +361,7 @@ def neighbor_problem(
         weights = np.concatenate(
             [weights, np.full(len(negative), -repulsive_weight, np.float32)]
         )
-    weights_t = torch.as_tensor(weights, dtype=torch.float32)
+    weights_t = torch.as_tensor(weights, dtype=_dtype(dtype))
     if info.n_repulsive:
         function = penalties.PushAndPull(weights_t, attractive, repulsive)
     else:
@@ -533,6 +549,7 @@ def distance_problem(
     random_state=None,
     verbose=False,
     n_jobs=None,
+    dtype=None,
 ):
     """:func:`preserve_distances`, also returning a :class:`RecipeInfo`."""
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
@@ -579,7 +596,7 @@ def distance_problem(
     info.init = init if isinstance(init, str) else "array"
     info.timings["init"] = time.perf_counter() - start
     function = build_function(
-        factory, torch.as_tensor(deviations, dtype=torch.float32), "loss"
+        factory, torch.as_tensor(deviations, dtype=_dtype(dtype)), "loss"
     )
     X_init = _jitter_coincident(X_init, edges, rng, constraint)
     mde = _finish(n, m, edges, function, constraint, X_init, device)
@@ -745,3 +762,57 @@ def preserve_distances(
         verbose,
         n_jobs,
     )[0]
+
+
+def custom_problem(
+    data,
+    relationships,
+    factory,
+    n_items,
+    embedding_dim=2,
+    constraint=None,
+    init="random",
+    metric="euclidean",
+    device=None,
+    random_state=None,
+    verbose=False,
+    n_jobs=None,
+    dtype=None,
+):
+    """An MDE problem on the pairs and values that ``relationships(data)`` returns.
+
+    ``relationships`` returns ``(edges, values)``: a (p, 2) integer array of
+    pairs and one weight or deviation per pair, given to ``factory``.
+    """
+    m = check_int(embedding_dim, "embedding_dim", min_value=1)
+    rng = numpy_generator(random_state)
+    result = relationships(data)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError("relationships(X) must return a tuple (edges, values).")
+    edges, values = result
+    edges = np.asarray(edges)
+    values = np.asarray(values, dtype=np.float64)
+    if edges.ndim != 2 or edges.shape[1] != 2 or values.shape != (len(edges),):
+        raise ValueError(
+            "relationships(X) must return edges of shape (n_edges, 2) and one value "
+            f"per edge; got shapes {edges.shape} and {values.shape}."
+        )
+    constraint = _constraint(constraint, Centered())
+    constraint.check(n_items, m)
+    function = build_function(
+        factory, torch.as_tensor(values, dtype=_dtype(dtype)), "distortion"
+    )
+    if isinstance(init, str):
+        if init.lower() != "random":
+            raise ValueError(
+                "with custom relationships, init must be 'random' or an "
+                f"array of shape (n_items, embedding_dim); got {init!r}."
+            )
+        X_init = rng.standard_normal((n_items, m))
+    else:
+        X_init = _init_array(init, n_items, m)
+    if isinstance(constraint, Standardized):
+        X_init = _init.standardize(X_init)
+    mde = _finish(n_items, m, edges, function, constraint, X_init, device)
+    _log(verbose, f"{mde!r}")
+    return mde, RecipeInfo(n_attractive=len(edges))

@@ -1,0 +1,1027 @@
+"""scikit-learn estimators: MDENeighbors, MDEDistances and the generic MDEEmbedder.
+
+They share one implementation (:class:`_BaseMDE`): ``fit`` builds an MDE problem
+with a recipe, solves it and keeps plain numpy state; ``transform`` places new
+rows against the fitted embedding, which never moves (see ``_transform``). The
+estimators validate parameters and data and hold no tensor math.
+"""
+
+import sys
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import NotFittedError
+
+from . import _graph, _transform, losses, penalties, recipes
+from ._distortion import resolve_function
+from ._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    check_non_negative,
+    check_random_state,
+    validate_data,
+)
+from ._utils import torch_threads
+from .constraints import Constraint
+
+__all__ = ["MDEDistances", "MDEEmbedder", "MDENeighbors"]
+
+#: neighbourhood size of :meth:`_BaseMDE.score`
+SCORE_NEIGHBORS = 10
+#: fitted items each new row is compared with by distance-preserving transforms
+TRANSFORM_PAIRS = 256
+
+_COMMON_CONSTRAINTS = {
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "constraint": [None, StrOptions({"centered", "standardized"}), Constraint],
+    "metric": [StrOptions(set(_graph.METRICS))],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "eps": [Interval(Real, 0, None, closed="neither")],
+    "memory_size": [Interval(Integral, 1, None, closed="left")],
+    "device": [str, torch.device],
+    "dtype": [StrOptions({"float32", "float64"})],
+    "random_state": ["random_state"],
+    "n_jobs": [None, Integral],
+    "verbose": ["verbose"],
+    "store_training_data": ["boolean"],
+}
+_PENALTY_NAMES = StrOptions(set(penalties._REGISTRY))
+_LOSS_NAMES = StrOptions(set(losses._REGISTRY))
+
+
+class _ProgressBar:
+    """A one-line text progress bar over solver iterations (on stderr)."""
+
+    def __init__(self, total, width=30):
+        self.total, self.width, self.shown = total, width, -1
+
+    def __call__(self, iteration, X, stats):
+        done = int(self.width * iteration / max(self.total, 1))
+        if done != self.shown or iteration == self.total:
+            self.shown = done
+            bar = "#" * done + "." * (self.width - done)
+            sys.stderr.write(
+                f"\r[{bar}] {iteration:4d}/{self.total} average distortion "
+                f"{stats.average_distortions[-1]:.5g}"
+            )
+            sys.stderr.flush()
+        return False
+
+    def close(self):
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared fit / transform / score of the MDE estimators."""
+
+    _parameter_constraints: dict = dict(_COMMON_CONSTRAINTS)
+
+    # -- to be provided by subclasses --------------------------------------------
+    def _build_problem(self, X, rng):
+        """Return ``(mde, info, kind)``, kind "neighbors" or "distances"."""
+        raise NotImplementedError
+
+    # -- fitting ---------------------------------------------------------------------
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def _validate(self, X, reset):
+        precomputed = self.metric == "precomputed"
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=["csr"],
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
+        )
+        if precomputed:
+            check_non_negative(X, f"{type(self).__name__} (metric='precomputed')")
+            if reset and X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    "with metric='precomputed', X must be a square matrix of "
+                    f"distances between samples; got shape {X.shape}."
+                )
+        return X
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Compute the embedding of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, or with ``metric="precomputed"`` a square matrix of
+            distances between samples.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit and return the embedding of the training data (``embedding_``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            A copy of ``embedding_``, in the dtype of X.
+        """
+        self._fit(X)
+        return self.embedding_.copy()
+
+    def _fit(self, X):
+        # A fit is all or nothing: an error or KeyboardInterrupt restores the
+        # attributes the estimator had before (unfitted stays unfitted).
+        before = dict(self.__dict__)
+        try:
+            self._fit_unsafe(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_unsafe(self, X):
+        X = self._validate(X, reset=True)
+        seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=2)
+        verbose = bool(self.verbose)
+        with torch_threads(self.n_jobs):
+            mde, info, kind = self._build_problem(X, np.random.default_rng(seeds[0]))
+            progress = _ProgressBar(self.max_iter) if verbose else None
+            try:
+                Z = mde.embed(
+                    eps=self.eps,
+                    max_iter=self.max_iter,
+                    memory_size=self.memory_size,
+                    callback=progress,
+                )
+            finally:
+                if progress is not None:
+                    progress.close()
+            stats = mde.solve_stats
+            fitted = {
+                "embedding_": Z.detach().cpu().numpy().astype(X.dtype),
+                "n_iter_": stats.iterations,
+                "average_distortion_": mde.average_distortion(),
+                "_problem": _ProblemRecord.from_problem(mde),
+                "_kind": kind,
+                "_transform_spec": self._transform_spec(
+                    kind, info, Z, mde, int(seeds[1])
+                ),
+                "_index": self._make_index(X),
+            }
+            if kind == "neighbors" and info.n_neighbors is not None:
+                fitted["n_neighbors_"] = info.n_neighbors
+        self.__dict__.update(fitted)
+        if verbose:
+            print(
+                f"{type(self).__name__}: {stats.message} after {stats.iterations} "
+                f"iterations, {stats.solve_time:.2f} s; average distortion "
+                f"{fitted['average_distortion_']:.5g}",
+                file=sys.stderr,
+            )
+
+    def _make_index(self, X):
+        if self.metric == "precomputed" or not self.store_training_data:
+            return None
+        if not _graph.NeighborIndex.supports(X, self.metric):
+            kind = "sparse" if scipy.sparse.issparse(X) else "dense"
+            raise ValueError(
+                f"metric={self.metric!r} on {kind} data has no exact search for "
+                "transform; use a scipy metric or dense data."
+            )
+        return _graph.NeighborIndex(X, self.metric)
+
+    def _problem_kwargs(self):
+        return {
+            "embedding_dim": self.n_components,
+            "constraint": self.constraint,
+            "init": self.init,
+            "metric": self.metric,
+            "device": self.device,
+            "n_jobs": self.n_jobs,
+            "verbose": bool(self.verbose),
+        }
+
+    def _transform_spec(self, kind, info, Z, mde, seed):
+        embedding = Z.detach().cpu().double().numpy()
+        if kind == "distances":
+            return _transform.DistanceSpec(
+                embedding=embedding,
+                loss=self._loss_factory(),
+                n_partners=TRANSFORM_PAIRS,
+                deviation_scale=info.deviation_scale,
+                seed=seed,
+            )
+        graph = info.neighbor_graph
+        attractive, repulsive, fraction, weight = self._penalty_spec()
+        k = (
+            info.n_neighbors
+            if info.n_neighbors is not None
+            else recipes.default_n_neighbors(len(embedding))
+        )
+        return _transform.NeighborSpec(
+            embedding=embedding,
+            n_neighbors=k,
+            local_scaling=graph is not None and graph.scales is not None,
+            scales=None if graph is None else graph.scales,
+            weighting="binary" if graph is None else graph.weighting,
+            weight_scale=1.0 if graph is None else graph.weight_scale,
+            attractive=attractive,
+            repulsive=repulsive,
+            n_repulsive=round(fraction * k) if repulsive is not None else 0,
+            repulsive_weight=weight,
+            seed=seed,
+        )
+
+    # -- transform -------------------------------------------------------------------
+    def transform(self, X):
+        """Embed new samples against the fitted embedding, which never moves.
+
+        Each row is connected only to fitted samples (its nearest ones, and for
+        neighbour embeddings repulsive partners drawn from a hash of the row; for
+        distance embeddings a hash-drawn sample of 256 fitted samples) and
+        placed by minimizing its own distortion with the fitted samples held at
+        ``embedding_``. A row's result therefore does not depend on the other
+        rows passed with it; a row equal to a training sample gets that sample's
+        row of ``embedding_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New samples, or with ``metric="precomputed"`` their distances to the
+            training samples, shape (n_samples, n_training_samples).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return self._transform_array(X).astype(X.dtype, copy=False)
+
+    def _transform_array(self, X):
+        spec = self._transform_spec
+        out = np.empty((X.shape[0], self.n_components))
+        with torch_threads(self.n_jobs), torch.no_grad():
+            for rows in _transform.chunks(X.shape[0]):
+                chunk = X[rows]
+                seeds = _transform.row_seeds(chunk, spec.seed)
+                if self._kind == "neighbors":
+                    c = spec.n_neighbors + (
+                        _graph.SCALING_CANDIDATES if spec.local_scaling else 0
+                    )
+                    idx, dist = self._nearest(chunk, c)
+                    out[rows] = _transform.transform_neighbors(spec, idx, dist, seeds)
+                else:
+                    idx, dist = self._nearest(chunk, 5)
+                    out[rows] = _transform.transform_distances(
+                        spec,
+                        idx,
+                        dist,
+                        seeds,
+                        lambda partners, chunk=chunk: self._distances_to(
+                            chunk, partners
+                        ),
+                    )
+        return out
+
+    def _nearest(self, rows, k):
+        """The k nearest training samples of each row: (indices, distances)."""
+        k = min(k, self.embedding_.shape[0])
+        if self.metric == "precomputed":
+            return _graph.rows_nearest(rows, k)
+        if self._index is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} was fitted with store_training_data="
+                "False, so it cannot compare new samples with the training "
+                "samples; call attach_training_data(X_train) first."
+            )
+        return self._index.query(rows, k)
+
+    def _distances_to(self, rows, partners):
+        if self.metric == "precomputed":
+            dense = rows.toarray() if scipy.sparse.issparse(rows) else rows
+            return np.take_along_axis(np.asarray(dense, np.float64), partners, 1)
+        return self._index.distances_to(rows, partners)
+
+    def attach_training_data(self, X):
+        """Give a model fitted with ``store_training_data=False`` its training data.
+
+        ``transform`` compares new samples with the training samples; a compact
+        model (``store_training_data=False``) does not keep them, and needs them
+        back before transforming, unless ``metric="precomputed"``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The training data the model was fitted on.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        if X.shape[0] != self.embedding_.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} samples; the model was fitted on "
+                f"{self.embedding_.shape[0]}."
+            )
+        if self.metric != "precomputed":
+            self._index = _graph.NeighborIndex(X, self.metric)
+        return self
+
+    # -- score -----------------------------------------------------------------------
+    def score(self, X, y=None):
+        """Neighbourhood preservation of ``transform(X)`` at k = 10 (higher is better).
+
+        For each sample, its 10 nearest training samples in the input space are
+        compared with its 10 nearest training samples in the embedding (the
+        fitted ``embedding_``); the score is the mean fraction they share, in
+        [0, 1]. A sample equal to a training sample leaves that sample out of
+        both lists. The measure does not depend on the penalty or on
+        ``n_neighbors``, so it compares settings in a grid search.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        Z = self._transform_array(X)
+        n_train = self.embedding_.shape[0]
+        k = min(SCORE_NEIGHBORS, n_train - 1)
+        data_idx, data_dist = self._nearest(X, k + 1)
+        emb_idx, _ = _graph.NeighborIndex(
+            self._transform_spec.embedding, "euclidean"
+        ).query(Z, k + 1)
+        same = np.where(data_dist[:, 0] == 0, data_idx[:, 0], -1)
+        return float(
+            np.mean(
+                [
+                    len(_drop(a, s, k) & _drop(b, s, k)) / k
+                    for a, b, s in zip(data_idx, emb_idx, same)
+                ]
+            )
+        )
+
+    # -- tags --------------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        precomputed = self.metric == "precomputed"
+        tags.input_tags.pairwise = precomputed
+        tags.input_tags.positive_only = precomputed
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- diagnostics -------------------------------------------------------------------
+    def problem(self, device="cpu"):
+        """The fitted MDE problem, rebuilt on ``device`` with ``X`` = ``embedding_``.
+
+        Use it for the diagnostics of :class:`skmde.MDE`: ``distortions()``,
+        ``high_distortion_pairs()``, ``distortions_cdf()``, ``plot()``.
+        """
+        check_is_fitted(self)
+        return self._problem.rebuild(self.embedding_, self.n_components, device)
+
+
+def _drop(neighbors, item, k):
+    """The first k entries of ``neighbors`` other than ``item``, as a set."""
+    return set(neighbors[neighbors != item][:k].tolist())
+
+
+class _ProblemRecord:
+    """The fitted problem as numpy arrays: edges, per-edge values, functions."""
+
+    def __init__(self, n_items, edges, values, parts, constraint):
+        self.n_items, self.edges, self.values = n_items, edges, values
+        self.parts, self.constraint = parts, constraint
+
+    @classmethod
+    def from_problem(cls, mde):
+        f = mde.distortion_function
+        values = f._values.detach().cpu().numpy()
+        if isinstance(f, penalties.PushAndPull):
+            parts = [
+                (kind, type(function), _hyper(function))
+                for kind, (_, function) in f._parts.items()
+            ]
+        else:
+            parts = [("all", type(f), _hyper(f))]
+        constraint = mde.constraint.to("cpu")
+        return cls(mde.n_items, mde.edges.cpu().numpy(), values, parts, constraint)
+
+    def rebuild(self, embedding, embedding_dim, device):
+        from ._problem import MDE
+
+        factories = {kind: (cls, hyper) for kind, cls, hyper in self.parts}
+        values = torch.from_numpy(self.values)
+        if "all" in factories:
+            cls, hyper = factories["all"]
+            function = cls(values, **hyper)
+        else:
+            attractive = factories.get("attractive", (penalties.Log1p, {}))
+            repulsive = factories.get("repulsive", (penalties.Log, {}))
+            function = penalties.PushAndPull(
+                values,
+                lambda w: attractive[0](w, **attractive[1]),
+                lambda w: repulsive[0](w, **repulsive[1]),
+            )
+        mde = MDE(
+            self.n_items,
+            embedding_dim,
+            self.edges,
+            function,
+            self.constraint,
+            device=device,
+        )
+        mde.X = torch.as_tensor(np.asarray(embedding), dtype=mde.dtype).to(mde.device)
+        return mde
+
+
+def _hyper(function):
+    return {name: getattr(function, name) for name in function._hyperparameters}
+
+
+def _neighbor_kwargs(estimator):
+    return {
+        "n_neighbors": estimator.n_neighbors,
+        "repulsive_fraction": estimator.repulsive_fraction,
+    }
+
+
+class MDENeighbors(_BaseMDE):
+    """Embed samples so that nearest neighbours stay close (MDE).
+
+    Builds :func:`skmde.preserve_neighbors`' problem from X (neighbour pairs
+    attract, a sample of other pairs repels), solves it by projected L-BFGS, and
+    embeds new samples with ``transform`` against the fixed fitted embedding.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Dimension of the embedding.
+    n_neighbors : int, default=None
+        Neighbours per sample; None uses ``max(min(10, 0.005 (n - 1)), 5)``.
+        Clipped to ``n_samples - 1`` with a warning.
+    attractive_penalty : str or callable, default="log1p"
+        Penalty of the neighbour pairs: a name from :mod:`skmde.penalties`
+        ("log1p", "quadratic", "huber", ...), a penalty class, or a factory
+        taking the weights (e.g. ``functools.partial(Log1p, exponent=2)``).
+    repulsive_penalty : str, callable or None, default="log"
+        Penalty of the repulsive pairs; None: no repulsion (then the default
+        constraint is "standardized").
+    repulsive_fraction : float, default=None
+        Repulsive pairs per neighbour pair (4 by default, 1 when standardized).
+    repulsive_weight : float, default=None
+        Magnitude of the repulsive weights (0.5 by default).
+    local_scaling : bool, default=True
+        Choose neighbours by locally scaled distance (see
+        :func:`skmde.preserve_neighbors`).
+    edge_weights : {"fuzzy", "binary"}, default="fuzzy"
+        Weights of the neighbour pairs.
+    constraint : {"centered", "standardized"} or Constraint, default=None
+        None: "centered" with repulsion, "standardized" without.
+    init : {"spectral", "pca", "random"} or array-like, default="spectral"
+        Initial embedding.
+    metric : str, default="euclidean"
+        Distance between samples; "precomputed" takes a distance matrix (fit)
+        and distances to the training samples (transform).
+    max_iter : int, default=300
+        Maximum number of solver iterations.
+    eps : float, default=1e-5
+        Relative tolerance of the solver (see :meth:`skmde.MDE.embed`).
+    memory_size : int, default=10
+        L-BFGS memory.
+    device : str or torch.device, default="cpu"
+        Where to solve: "cpu", "cuda", "cuda:N" or "auto". Fitted state is
+        numpy on the CPU whatever the device.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the solver. Outputs have the dtype of the input.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the repulsive sample, the initialization and the per-row
+        randomness of ``transform``. Equal seeds give equal results.
+    n_jobs : int, default=None
+        Threads torch may use during ``fit``/``transform`` (-1: all cores);
+        None leaves torch's setting (all cores unless changed) as it is. The
+        previous setting is restored afterwards.
+    verbose : int, default=0
+        0 is silent; 1 or more reports the stages and shows a progress bar.
+    store_training_data : bool, default=True
+        Keep (a prepared copy of) the training data, which ``transform`` and
+        ``score`` compare new samples with. False makes the fitted model (and
+        its pickle) small; call :meth:`attach_training_data` before
+        transforming.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The embedding of the training data.
+    n_neighbors_ : int
+        The number of neighbours used.
+    n_iter_ : int
+        Solver iterations.
+    average_distortion_ : float
+        Average distortion of ``embedding_`` (its meaning depends on the
+        penalties; use :meth:`score` to compare settings).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has feature names that are all strings.
+
+    See Also
+    --------
+    MDEDistances : Preserve distances instead of neighbourhoods.
+    skmde.preserve_neighbors : The recipe, returning the MDE problem.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skmde import MDENeighbors
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> model = MDENeighbors(random_state=0)
+    >>> model.fit_transform(X[:1000]).shape
+    (1000, 2)
+    >>> model.transform(X[1000:1010]).shape
+    (10, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMDE._parameter_constraints,
+        "n_neighbors": [None, Interval(Integral, 1, None, closed="left")],
+        "attractive_penalty": [_PENALTY_NAMES, callable],
+        "repulsive_penalty": [None, _PENALTY_NAMES, callable],
+        "repulsive_fraction": [None, Interval(Real, 0, None, closed="left")],
+        "repulsive_weight": [None, Interval(Real, 0, None, closed="neither")],
+        "local_scaling": ["boolean"],
+        "edge_weights": [StrOptions({"fuzzy", "binary"})],
+        "init": [StrOptions({"spectral", "quadratic", "pca", "random"}), "array-like"],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        n_neighbors=None,
+        attractive_penalty="log1p",
+        repulsive_penalty="log",
+        repulsive_fraction=None,
+        repulsive_weight=None,
+        local_scaling=True,
+        edge_weights="fuzzy",
+        constraint=None,
+        init="spectral",
+        metric="euclidean",
+        max_iter=300,
+        eps=1e-5,
+        memory_size=10,
+        device="cpu",
+        dtype="float32",
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+        store_training_data=True,
+    ):
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.attractive_penalty = attractive_penalty
+        self.repulsive_penalty = repulsive_penalty
+        self.repulsive_fraction = repulsive_fraction
+        self.repulsive_weight = repulsive_weight
+        self.local_scaling = local_scaling
+        self.edge_weights = edge_weights
+        self.constraint = constraint
+        self.init = init
+        self.metric = metric
+        self.max_iter = max_iter
+        self.eps = eps
+        self.memory_size = memory_size
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.store_training_data = store_training_data
+
+    def _build_problem(self, X, rng):
+        mde, info = recipes.neighbor_problem(
+            X,
+            attractive_penalty=self.attractive_penalty,
+            repulsive_penalty=self.repulsive_penalty,
+            max_distance=None,
+            random_state=rng,
+            local_scaling=self.local_scaling,
+            edge_weights=self.edge_weights,
+            repulsive_weight=self.repulsive_weight,
+            dtype=self.dtype,
+            **_neighbor_kwargs(self),
+            **self._problem_kwargs(),
+        )
+        return mde, info, "neighbors"
+
+    def _penalty_spec(self):
+        attractive = resolve_function(
+            self.attractive_penalty, penalties._REGISTRY, "attractive_penalty"
+        )
+        repulsive = (
+            None
+            if self.repulsive_penalty is None
+            else resolve_function(
+                self.repulsive_penalty, penalties._REGISTRY, "repulsive_penalty"
+            )
+        )
+        standardized = _is_standardized(self.constraint, repulsive)
+        fraction = self.repulsive_fraction
+        if fraction is None:
+            fraction = recipes.REPULSIVE_FRACTION[
+                "standardized" if standardized else "centered"
+            ]
+        weight = (
+            recipes.REPULSIVE_WEIGHT
+            if self.repulsive_weight is None
+            else self.repulsive_weight
+        )
+        return attractive, repulsive, fraction, weight
+
+
+def _is_standardized(constraint, repulsive):
+    from .constraints import Standardized
+
+    if constraint is None:
+        return repulsive is None
+    return constraint == "standardized" or isinstance(constraint, Standardized)
+
+
+class MDEDistances(_BaseMDE):
+    """Embed samples so that their pairwise distances are preserved (MDE).
+
+    Builds :func:`skmde.preserve_distances`' problem (all pairs when there are
+    at most ``max_distances``, else a uniform sample), solves it, and embeds new
+    samples with ``transform`` by matching their distances to 256 fitted
+    samples, drawn from a hash of each row.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+    loss : str or callable, default="absolute"
+        A name from :mod:`skmde.losses` ("absolute", "quadratic", "huber", ...),
+        a loss class, or a factory taking the deviations.
+    max_distances : float, default=5e7
+        The most pairs used to fit.
+    constraint : {"centered", "standardized"} or Constraint, default=None
+        None: "centered", which keeps the data's units.
+    init : {"auto", "pca", "mds", "random"} or array-like, default="auto"
+    metric : str, default="euclidean"
+    max_iter : int, default=300
+    eps : float, default=1e-5
+    memory_size : int, default=10
+    device : str or torch.device, default="cpu"
+    dtype : {"float32", "float64"}, default="float32"
+    random_state : int, RandomState instance or None, default=None
+    n_jobs : int, default=None
+    verbose : int, default=0
+    store_training_data : bool, default=True
+        See :class:`MDENeighbors`.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+    n_iter_ : int
+    average_distortion_ : float
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    See Also
+    --------
+    MDENeighbors : Preserve neighbourhoods instead of distances.
+    skmde.preserve_distances : The recipe, returning the MDE problem.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmde import MDEDistances
+    >>> X = np.random.default_rng(0).normal(size=(200, 5))
+    >>> model = MDEDistances(random_state=0).fit(X)
+    >>> model.embedding_.shape
+    (200, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMDE._parameter_constraints,
+        "loss": [_LOSS_NAMES, callable],
+        "max_distances": [Interval(Real, 1, None, closed="left")],
+        "init": [StrOptions({"auto", "pca", "mds", "random"}), "array-like"],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        loss="absolute",
+        max_distances=5e7,
+        constraint=None,
+        init="auto",
+        metric="euclidean",
+        max_iter=300,
+        eps=1e-5,
+        memory_size=10,
+        device="cpu",
+        dtype="float32",
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+        store_training_data=True,
+    ):
+        self.n_components = n_components
+        self.loss = loss
+        self.max_distances = max_distances
+        self.constraint = constraint
+        self.init = init
+        self.metric = metric
+        self.max_iter = max_iter
+        self.eps = eps
+        self.memory_size = memory_size
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.store_training_data = store_training_data
+
+    def _build_problem(self, X, rng):
+        mde, info = recipes.distance_problem(
+            X,
+            loss=self.loss,
+            max_distances=self.max_distances,
+            random_state=rng,
+            dtype=self.dtype,
+            **self._problem_kwargs(),
+        )
+        return mde, info, "distances"
+
+    def _loss_factory(self):
+        return resolve_function(self.loss, losses._REGISTRY, "loss")
+
+
+class MDEEmbedder(_BaseMDE):
+    """A Minimum-Distortion Embedding estimator with the problem of your choice.
+
+    The samples' relationships are their nearest neighbours
+    (``relationships="neighbors"``, weighted pairs handled by penalties), their
+    pairwise distances (``"distances"``, handled by a loss), or any function of
+    X returning pairs and their weights or distances. The distortion, the
+    constraint and the initialization are yours to choose. :class:`MDENeighbors`
+    and :class:`MDEDistances` are this estimator with flat, grid-searchable
+    parameters for the two common cases.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+    relationships : {"neighbors", "distances"} or callable, default="neighbors"
+        A callable is called as ``relationships(X)`` and returns ``(edges,
+        values)``: a (n_edges, 2) integer array of pairs and one weight (for a
+        penalty) or distance (for a loss) per pair.
+    distortion : str or callable, default=None
+        The distortion of the relationship pairs: for "neighbors" a penalty
+        (default "log1p"), for "distances" a loss (default "absolute"); a name,
+        a class of :mod:`skmde.penalties` or :mod:`skmde.losses`, or a factory
+        taking the per-pair values. With a callable ``relationships``, a class
+        or factory tells whether values are weights (penalty) or distances
+        (loss); names found in both modules (e.g. "quadratic") are ambiguous.
+    repulsive_penalty : str, callable or None, default="log"
+        With "neighbors": the penalty of the repulsive pairs (None: none).
+    n_neighbors : int, default=None
+        With "neighbors" (and for ``transform`` with a callable and a penalty).
+    repulsive_fraction : float, default=None
+        With "neighbors": repulsive pairs per neighbour pair.
+    max_distances : float, default=5e7
+        With "distances": the most pairs used to fit.
+    constraint : {"centered", "standardized"} or Constraint, default=None
+    init : str or array-like, default="auto"
+        "auto" is "spectral" for neighbours and "auto" for distances (see
+        :class:`MDEDistances`); with a callable, "random" or an array.
+    metric : str, default="euclidean"
+    max_iter : int, default=300
+    eps : float, default=1e-5
+    memory_size : int, default=10
+    device : str or torch.device, default="cpu"
+    dtype : {"float32", "float64"}, default="float32"
+    random_state : int, RandomState instance or None, default=None
+    n_jobs : int, default=None
+    verbose : int, default=0
+    store_training_data : bool, default=True
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components)
+    n_iter_ : int
+    average_distortion_ : float
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmde import MDEEmbedder, penalties
+    >>> X = np.random.default_rng(0).normal(size=(100, 4))
+    >>> chain = np.column_stack([np.arange(99), np.arange(1, 100)])
+    >>> model = MDEEmbedder(relationships=lambda X: (chain, np.ones(99)),
+    ...                     distortion=penalties.Quadratic,
+    ...                     constraint="standardized", random_state=0)
+    >>> model.fit_transform(X).shape
+    (100, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMDE._parameter_constraints,
+        "relationships": [StrOptions({"neighbors", "distances"}), callable],
+        "distortion": [
+            None,
+            StrOptions(set(penalties._REGISTRY) | set(losses._REGISTRY)),
+            callable,
+        ],
+        "repulsive_penalty": [None, _PENALTY_NAMES, callable],
+        "n_neighbors": [None, Interval(Integral, 1, None, closed="left")],
+        "repulsive_fraction": [None, Interval(Real, 0, None, closed="left")],
+        "max_distances": [Interval(Real, 1, None, closed="left")],
+        "init": [
+            StrOptions({"auto", "spectral", "quadratic", "pca", "mds", "random"}),
+            "array-like",
+        ],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        relationships="neighbors",
+        distortion=None,
+        repulsive_penalty="log",
+        n_neighbors=None,
+        repulsive_fraction=None,
+        max_distances=5e7,
+        constraint=None,
+        init="auto",
+        metric="euclidean",
+        max_iter=300,
+        eps=1e-5,
+        memory_size=10,
+        device="cpu",
+        dtype="float32",
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+        store_training_data=True,
+    ):
+        self.n_components = n_components
+        self.relationships = relationships
+        self.distortion = distortion
+        self.repulsive_penalty = repulsive_penalty
+        self.n_neighbors = n_neighbors
+        self.repulsive_fraction = repulsive_fraction
+        self.max_distances = max_distances
+        self.constraint = constraint
+        self.init = init
+        self.metric = metric
+        self.max_iter = max_iter
+        self.eps = eps
+        self.memory_size = memory_size
+        self.device = device
+        self.dtype = dtype
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.store_training_data = store_training_data
+
+    def _distortion_kind(self):
+        """ "penalty" or "loss", and the factory of the distortion."""
+        spec = self.distortion
+        if self.relationships == "neighbors":
+            return "penalty", resolve_function(
+                spec or "log1p", penalties._REGISTRY, "distortion"
+            )
+        if self.relationships == "distances":
+            return "loss", resolve_function(
+                spec or "absolute", losses._REGISTRY, "distortion"
+            )
+        if spec is None:
+            raise ValueError(
+                "with a callable relationships, pass distortion= a penalty or a loss."
+            )
+        if isinstance(spec, str):
+            key = spec.lower()
+            in_penalties, in_losses = (
+                key in penalties._REGISTRY,
+                key in losses._REGISTRY,
+            )
+            if in_penalties and in_losses:
+                raise ValueError(
+                    f"distortion={spec!r} names both a penalty and a loss; pass "
+                    f"skmde.penalties.{penalties._REGISTRY[key].__name__} or "
+                    f"skmde.losses.{losses._REGISTRY[key].__name__}."
+                )
+            return (
+                ("penalty", penalties._REGISTRY[key])
+                if in_penalties
+                else ("loss", losses._REGISTRY[key])
+            )
+        is_loss = isinstance(spec, type) and issubclass(spec, losses.Loss)
+        return ("loss" if is_loss else "penalty"), spec
+
+    def _init_for(self, kind):
+        if not isinstance(self.init, str) or self.init != "auto":
+            return self.init
+        return "spectral" if kind == "neighbors" else "auto"
+
+    def _build_problem(self, X, rng):
+        kind, factory = self._distortion_kind()
+        if self.relationships == "neighbors":
+            kwargs = self._problem_kwargs() | {"init": self._init_for("neighbors")}
+            mde, info = recipes.neighbor_problem(
+                X,
+                attractive_penalty=factory,
+                repulsive_penalty=self.repulsive_penalty,
+                random_state=rng,
+                dtype=self.dtype,
+                **_neighbor_kwargs(self),
+                **kwargs,
+            )
+            return mde, info, "neighbors"
+        if self.relationships == "distances":
+            kwargs = self._problem_kwargs() | {"init": self._init_for("distances")}
+            mde, info = recipes.distance_problem(
+                X,
+                loss=factory,
+                max_distances=self.max_distances,
+                random_state=rng,
+                dtype=self.dtype,
+                **kwargs,
+            )
+            return mde, info, "distances"
+        mde, info = recipes.custom_problem(
+            X,
+            self.relationships,
+            factory,
+            n_items=X.shape[0],
+            random_state=rng,
+            dtype=self.dtype,
+            **(
+                self._problem_kwargs()
+                | {"init": "random" if self.init == "auto" else self.init}
+            ),
+        )
+        info.n_neighbors = self.n_neighbors
+        return mde, info, "neighbors" if kind == "penalty" else "distances"
+
+    def _penalty_spec(self):
+        kind, factory = self._distortion_kind()
+        if self.relationships != "neighbors":
+            return factory, None, 0.0, 1.0
+        repulsive = (
+            None
+            if self.repulsive_penalty is None
+            else resolve_function(
+                self.repulsive_penalty, penalties._REGISTRY, "repulsive_penalty"
+            )
+        )
+        fraction = self.repulsive_fraction
+        if fraction is None:
+            fraction = recipes.REPULSIVE_FRACTION[
+                "standardized"
+                if _is_standardized(self.constraint, repulsive)
+                else "centered"
+            ]
+        return factory, repulsive, fraction, recipes.REPULSIVE_WEIGHT
+
+    def _loss_factory(self):
+        return self._distortion_kind()[1]

@@ -1,0 +1,320 @@
+"""Out-of-sample embedding: new rows placed against a fixed fitted embedding.
+
+Each new row is connected only to fitted items, which are anchored at their
+fitted positions, so the problem separates into one tiny problem per row: an
+``m``-dimensional minimization over the row's own edges. All rows of a chunk
+are solved together by batched damped Newton steps (one ``m x m`` Hessian per
+row), each row with its own line search and convergence test, so a row's
+result does not depend on the other rows in the batch or on their order.
+
+Anything random a row needs (its repulsive partners, its sample of fitted
+items) is drawn from a hash of the row's values and a seed fixed at fit time,
+never from its position in the batch.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import _graph
+
+#: rows solved together (bounds the memory of a transform call)
+CHUNK_ROWS = 4096
+NEWTON_TOL = 1e-10
+NEWTON_MAX_ITER = 100
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+# -- per-row randomness ----------------------------------------------------------
+def row_seeds(rows, seed):
+    """A 64-bit seed per row from its float64 values (dense or sparse) and ``seed``."""
+    out = np.empty(rows.shape[0], dtype=np.uint64)
+    key = int(seed).to_bytes(8, "little", signed=False)
+    if hasattr(rows, "tocsr"):
+        rows = rows.tocsr()
+        for i in range(rows.shape[0]):
+            lo, hi = rows.indptr[i], rows.indptr[i + 1]
+            payload = (
+                rows.indices[lo:hi].astype(np.int64).tobytes()
+                + rows.data[lo:hi].astype(np.float64).tobytes()
+            )
+            out[i] = _digest(payload, key)
+    else:
+        rows = np.ascontiguousarray(rows, dtype=np.float64)
+        for i in range(rows.shape[0]):
+            out[i] = _digest(rows[i].tobytes(), key)
+    return out
+
+
+def _digest(payload, key):
+    return int.from_bytes(
+        hashlib.blake2b(payload, digest_size=8, key=key).digest(), "little"
+    )
+
+
+def _splitmix64(x):
+    with np.errstate(over="ignore"):
+        x = x + _GOLDEN
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def sample_partners(seeds, count, n_items, exclude):
+    """``count`` distinct fitted items per row, none in the row's ``exclude``.
+
+    Drawn from a counter-based hash of each row's seed, so a row always gets the
+    same partners. Returns ``(partners, valid)``: (B, count) indices and a mask
+    (False where fewer than ``count`` items are available).
+    """
+    B = len(seeds)
+    if count == 0 or B == 0:
+        return np.zeros((B, count), np.int64), np.zeros((B, count), bool)
+    draws = 2 * count + 16
+    with np.errstate(over="ignore"):
+        counters = seeds[:, None] + np.arange(draws, dtype=np.uint64)[None, :] * _GOLDEN
+    candidates = (_splitmix64(counters) % np.uint64(n_items)).astype(np.int64)
+    rows = np.arange(B, dtype=np.int64)[:, None]
+    valid = np.ones_like(candidates, dtype=bool)
+    if exclude is not None and exclude.size:
+        excluded = np.unique(rows * n_items + exclude)
+        keys = rows * n_items + candidates
+        pos = np.searchsorted(excluded, keys).clip(max=len(excluded) - 1)
+        valid &= excluded[pos] != keys
+    # drop repeats, keeping each item's first draw
+    order = np.argsort(candidates, axis=1, kind="stable")
+    ranked = np.take_along_axis(candidates, order, axis=1)
+    repeat = np.zeros_like(valid)
+    repeat[:, 1:] = ranked[:, 1:] == ranked[:, :-1]
+    np.put_along_axis(valid, order, np.take_along_axis(valid, order, 1) & ~repeat, 1)
+    # the first `count` valid draws of each row, in draw order
+    rank = np.cumsum(valid, axis=1) - 1
+    keep = valid & (rank < count)
+    partners = np.zeros((B, count), dtype=np.int64)
+    mask = np.zeros((B, count), dtype=bool)
+    r, c = np.nonzero(keep)
+    partners[r, rank[r, c]] = candidates[r, c]
+    mask[r, rank[r, c]] = True
+    return partners, mask
+
+
+# -- the per-row solver ------------------------------------------------------------
+@dataclass
+class RowProblem:
+    """Edges of a batch of new rows to anchored fitted items.
+
+    ``anchors`` (B, K, m) positions, ``values`` (B, K) weights or deviations,
+    ``mask`` (B, K) which edges exist, ``parts`` a list of ``(column slice,
+    factory)``: the edges in those columns use ``factory(values)`` as their
+    distortion function.
+    """
+
+    anchors: torch.Tensor
+    values: torch.Tensor
+    mask: torch.Tensor
+    parts: list
+
+
+def _row_terms(x, problem, rows, order):
+    """Per-row objective (and gradient, Hessian when ``order == 2``)."""
+    Y, values, mask = (problem.anchors[rows], problem.values[rows], problem.mask[rows])
+    diff = x.unsqueeze(1) - Y  # (b, K, m)
+    d = torch.linalg.vector_norm(diff, dim=2)
+    value = torch.zeros(len(rows), dtype=x.dtype)
+    if order == 0:
+        for columns, factory in problem.parts:
+            dd = d[:, columns]
+            f = factory(values[:, columns].reshape(-1))(dd.reshape(-1)).view_as(dd)
+            value += torch.where(mask[:, columns], f, 0.0).sum(dim=1)
+        return value, None, None
+    f1 = torch.zeros_like(d)
+    f2 = torch.zeros_like(d)
+    safe = d.clamp_min(1e-12)
+    for columns, factory in problem.parts:
+        dd = safe[:, columns].reshape(-1).detach().requires_grad_(True)
+        function = factory(values[:, columns].reshape(-1))
+        with torch.enable_grad():
+            f = function(dd)
+            (g1,) = torch.autograd.grad(f.sum(), dd, create_graph=True)
+            (g2,) = torch.autograd.grad(g1.sum(), dd, allow_unused=True)
+        if g2 is None:  # linear in d
+            g2 = torch.zeros_like(g1)
+        shape = d[:, columns].shape
+        m = mask[:, columns]
+        value += torch.where(m, f.detach().view(shape), 0.0).sum(dim=1)
+        f1[:, columns] = torch.where(m, g1.detach().view(shape), 0.0)
+        f2[:, columns] = torch.where(m, g2.view(shape), 0.0)
+    ratio = f1 / safe
+    grad = (ratio.unsqueeze(2) * diff).sum(dim=1)
+    # H = sum_k (f'/d) I + (f'' - f'/d) u u^T, u = diff / d
+    coeff = (f2 - ratio) / safe.square()
+    m = x.shape[1]
+    hess = torch.empty((len(rows), m, m), dtype=x.dtype)
+    trace = ratio.sum(dim=1)
+    # entry by entry (m is small): elementwise products and per-row sums round
+    # the same whatever the batch, unlike a batched matrix product
+    for i in range(m):
+        for j in range(i, m):
+            h = (coeff * diff[:, :, i] * diff[:, :, j]).sum(dim=1)
+            hess[:, i, j] = hess[:, j, i] = h + (trace if i == j else 0.0)
+    return value, grad, hess
+
+
+def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
+    """Minimize each row's objective from ``x0`` by damped Newton steps.
+
+    The Hessian is shifted by its most negative eigenvalue when indefinite
+    (Levenberg-Marquardt), each row backtracks on its own Armijo line search,
+    and a row stops when its step is below ``tol`` relative to its position.
+    """
+    x = x0.clone()
+    B, m = x.shape
+    active = torch.arange(B)
+    eye = torch.eye(m, dtype=x.dtype)
+    for _ in range(max_iter):
+        if active.numel() == 0:
+            break
+        xa = x[active]
+        value, grad, hess = _row_terms(xa, problem, active, order=2)
+        hess = 0.5 * (hess + hess.transpose(1, 2))
+        evals = torch.linalg.eigvalsh(hess)
+        scale = evals.abs().amax(dim=1).clamp_min(1e-300)
+        shift = (1e-10 * scale - evals[:, 0]).clamp_min(0.0)
+        step = -torch.linalg.solve(
+            hess + shift.view(-1, 1, 1) * eye, grad.unsqueeze(2)
+        ).squeeze(2)
+        slope = (grad * step).sum(dim=1)
+        t = torch.ones(len(active), dtype=x.dtype)
+        accepted = torch.zeros(len(active), dtype=torch.bool)
+        for _ in range(50):
+            pending = (~accepted).nonzero().squeeze(1)
+            if pending.numel() == 0:
+                break
+            trial = xa[pending] + t[pending].unsqueeze(1) * step[pending]
+            trial_value, _, _ = _row_terms(trial, problem, active[pending], order=0)
+            ok = trial_value <= value[pending] + 1e-4 * t[pending] * slope[pending]
+            accepted[pending[ok]] = True
+            t[pending[~ok]] *= 0.5
+        moved = t.unsqueeze(1) * step
+        moved = torch.where(accepted.unsqueeze(1), moved, torch.zeros_like(moved))
+        x[active] = xa + moved
+        size = torch.linalg.vector_norm(moved, dim=1)
+        done = (~accepted) | (size <= tol * (1.0 + torch.linalg.vector_norm(xa, dim=1)))
+        done |= torch.linalg.vector_norm(grad, dim=1) == 0
+        active = active[~done]
+    return x
+
+
+# -- neighbour rows ------------------------------------------------------------------
+@dataclass
+class NeighborSpec:
+    """What a fitted neighbour embedding needs to place new rows."""
+
+    embedding: np.ndarray  # (n, m) float64
+    n_neighbors: int
+    local_scaling: bool
+    scales: np.ndarray | None  # (n,) local scales of the fitted items
+    weighting: str
+    weight_scale: float
+    attractive: object  # factory
+    repulsive: object  # factory or None
+    n_repulsive: int  # repulsive partners per row
+    repulsive_weight: float
+    seed: int
+
+
+def transform_neighbors(spec, candidates, candidate_distances, seeds):
+    """Embed new rows given their nearest fitted items (sorted, (B, c) arrays).
+
+    Rows at distance 0 from a fitted item return that item's position exactly.
+    """
+    indices, distances = candidates, candidate_distances
+    if spec.local_scaling:
+        indices, distances, _ = _graph.scaled_neighbors(
+            indices, distances, spec.n_neighbors, reference_scales=spec.scales
+        )
+    else:
+        indices, distances = (
+            indices[:, : spec.n_neighbors],
+            distances[:, : spec.n_neighbors],
+        )
+    finite = np.isfinite(distances)
+    if spec.weighting == "fuzzy":
+        weights = _graph.fuzzy_memberships(distances) / spec.weight_scale
+    else:
+        weights = np.ones(distances.shape, dtype=np.float32)
+    partners, partner_mask = sample_partners(
+        seeds,
+        spec.n_repulsive if spec.repulsive is not None else 0,
+        len(spec.embedding),
+        indices,
+    )
+    k = indices.shape[1]
+    Y = torch.from_numpy(spec.embedding)
+    all_idx = torch.from_numpy(np.concatenate([indices, partners], axis=1))
+    values = np.concatenate(
+        [weights, np.full(partners.shape, -spec.repulsive_weight)], axis=1
+    )
+    mask = np.concatenate([finite, partner_mask], axis=1)
+    parts = [(slice(0, k), spec.attractive)]
+    if spec.repulsive is not None and partners.shape[1]:
+        parts.append((slice(k, k + partners.shape[1]), spec.repulsive))
+    problem = RowProblem(
+        Y[all_idx], torch.from_numpy(values).double(), torch.from_numpy(mask), parts
+    )
+    w = torch.from_numpy(np.where(finite, weights, 0.0)).double()
+    x0 = (w.unsqueeze(2) * Y[torch.from_numpy(indices)]).sum(1) / w.sum(1, keepdim=True)
+    return _finish(
+        solve_rows(x0, problem), spec.embedding, candidates, candidate_distances
+    )
+
+
+def _finish(x, embedding, candidates, candidate_distances):
+    out = x.numpy()
+    identical = candidate_distances[:, 0] == 0
+    out[identical] = embedding[candidates[identical, 0]]
+    return out
+
+
+# -- distance rows ---------------------------------------------------------------------
+@dataclass
+class DistanceSpec:
+    """What a fitted distance embedding needs to place new rows."""
+
+    embedding: np.ndarray  # (n, m) float64
+    loss: object  # factory
+    n_partners: int
+    deviation_scale: float
+    seed: int
+
+
+def transform_distances(spec, nearest, nearest_distances, seeds, distances_to):
+    """Embed new rows by matching their distances to a per-row sample of items.
+
+    ``nearest`` (B, c) are the rows' nearest fitted items (for the start and the
+    identical-row test); ``distances_to(partners)`` returns the (B, S) distances
+    from each row to the given fitted items.
+    """
+    n = len(spec.embedding)
+    partners, mask = sample_partners(seeds, min(spec.n_partners, n), n, None)
+    deviations = distances_to(partners) * spec.deviation_scale
+    Y = torch.from_numpy(spec.embedding)
+    problem = RowProblem(
+        Y[torch.from_numpy(partners)],
+        torch.from_numpy(np.asarray(deviations, np.float64)),
+        torch.from_numpy(mask),
+        [(slice(0, partners.shape[1]), spec.loss)],
+    )
+    # start at the inverse-distance weighted mean of the nearest items
+    d = torch.from_numpy(np.asarray(nearest_distances, np.float64))
+    w = 1.0 / (d + 1e-12 * d.amax(dim=1, keepdim=True).clamp_min(1e-300))
+    w = torch.where(torch.isfinite(w), w, 0.0)
+    x0 = (w.unsqueeze(2) * Y[torch.from_numpy(nearest)]).sum(1) / w.sum(1, keepdim=True)
+    return _finish(solve_rows(x0, problem), spec.embedding, nearest, nearest_distances)
+
+
+def chunks(n_rows, size=CHUNK_ROWS):
+    """Slices covering ``range(n_rows)`` in chunks of ``size`` rows."""
+    return [slice(start, min(n_rows, start + size)) for start in range(0, n_rows, size)]
