@@ -92,10 +92,6 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         raise NotImplementedError
 
     # -- fitting ---------------------------------------------------------------------
-    @property
-    def _n_features_out(self):
-        return self.n_components
-
     def _validate(self, X, reset):
         precomputed = self.metric == "precomputed"
         X = validate_data(
@@ -188,7 +184,8 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "average_distortion_": mde.average_distortion(),
                 "_problem": _ProblemRecord.from_problem(mde),
                 "_kind": kind,
-                "_transform_spec": self._transform_spec(
+                "_n_features_out": self.n_components,
+                "_transform_spec": self._make_transform_spec(
                     kind, info, Z, mde, int(seeds[1])
                 ),
                 "_index": self._make_index(X),
@@ -226,7 +223,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             "verbose": bool(self.verbose),
         }
 
-    def _transform_spec(self, kind, info, Z, mde, seed):
+    def _make_transform_spec(self, kind, info, Z, mde, seed):
         embedding = Z.detach().cpu().double().numpy()
         if kind == "distances":
             return _transform.DistanceSpec(
