@@ -182,7 +182,11 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "embedding_": Z.detach().cpu().numpy().astype(X.dtype),
                 "n_iter_": stats.iterations,
                 "average_distortion_": mde.average_distortion(),
-                "_problem": _ProblemRecord.from_problem(mde),
+                "_problem": (
+                    _ProblemRecord.from_problem(mde)
+                    if self.store_training_data
+                    else None
+                ),
                 "_kind": kind,
                 "_n_features_out": self.n_components,
                 "_transform_spec": self._make_transform_spec(
@@ -224,10 +228,8 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         }
 
     def _make_transform_spec(self, kind, info, Z, mde, seed):
-        embedding = Z.detach().cpu().double().numpy()
         if kind == "distances":
             return _transform.DistanceSpec(
-                embedding=embedding,
                 loss=self._loss_factory(),
                 n_partners=TRANSFORM_PAIRS,
                 deviation_scale=info.deviation_scale,
@@ -238,10 +240,9 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         k = (
             info.n_neighbors
             if info.n_neighbors is not None
-            else recipes.default_n_neighbors(len(embedding))
+            else recipes.default_n_neighbors(mde.n_items)
         )
         return _transform.NeighborSpec(
-            embedding=embedding,
             n_neighbors=k,
             local_scaling=graph is not None and graph.scales is not None,
             scales=None if graph is None else graph.scales,
@@ -282,27 +283,26 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _transform_array(self, X):
         spec = self._transform_spec
+        embedding = self.embedding_.astype(np.float64)
         out = np.empty((X.shape[0], self.n_components))
         with torch_threads(self.n_jobs), torch.no_grad():
             for rows in _transform.chunks(X.shape[0]):
                 chunk = X[rows]
                 seeds = _transform.row_seeds(chunk, spec.seed)
                 if self._kind == "neighbors":
-                    c = spec.n_neighbors + (
-                        _graph.SCALING_CANDIDATES if spec.local_scaling else 0
+                    extra = _graph.SCALING_CANDIDATES if spec.local_scaling else 0
+                    idx, dist = self._nearest(chunk, spec.n_neighbors + extra)
+                    out[rows] = _transform.transform_neighbors(
+                        spec, embedding, idx, dist, seeds
                     )
-                    idx, dist = self._nearest(chunk, c)
-                    out[rows] = _transform.transform_neighbors(spec, idx, dist, seeds)
                 else:
                     idx, dist = self._nearest(chunk, 5)
+
+                    def distances_to(partners, chunk=chunk):
+                        return self._distances_to(chunk, partners)
+
                     out[rows] = _transform.transform_distances(
-                        spec,
-                        idx,
-                        dist,
-                        seeds,
-                        lambda partners, chunk=chunk: self._distances_to(
-                            chunk, partners
-                        ),
+                        spec, embedding, idx, dist, seeds, distances_to
                     )
         return out
 
@@ -379,9 +379,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         n_train = self.embedding_.shape[0]
         k = min(SCORE_NEIGHBORS, n_train - 1)
         data_idx, data_dist = self._nearest(X, k + 1)
-        emb_idx, _ = _graph.NeighborIndex(
-            self._transform_spec.embedding, "euclidean"
-        ).query(Z, k + 1)
+        emb_idx, _ = _graph.NeighborIndex(self.embedding_, "euclidean").query(Z, k + 1)
         same = np.where(data_dist[:, 0] == 0, data_idx[:, 0], -1)
         return float(
             np.mean(
@@ -410,6 +408,11 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ``high_distortion_pairs()``, ``distortions_cdf()``, ``plot()``.
         """
         check_is_fitted(self)
+        if self._problem is None:
+            raise NotFittedError(
+                "the problem is not kept by models fitted with "
+                "store_training_data=False; refit with store_training_data=True."
+            )
         return self._problem.rebuild(self.embedding_, self.n_components, device)
 
 
@@ -437,7 +440,10 @@ class _ProblemRecord:
         else:
             parts = [("all", type(f), _hyper(f))]
         constraint = mde.constraint.to("cpu")
-        return cls(mde.n_items, mde.edges.cpu().numpy(), values, parts, constraint)
+        edges = mde.edges.cpu().numpy()
+        if mde.n_items < 2**31:
+            edges = edges.astype(np.int32)
+        return cls(mde.n_items, edges, values, parts, constraint)
 
     def rebuild(self, embedding, embedding_dim, device):
         from ._problem import MDE
@@ -537,9 +543,11 @@ class MDENeighbors(_BaseMDE):
         0 is silent; 1 or more reports the stages and shows a progress bar.
     store_training_data : bool, default=True
         Keep (a prepared copy of) the training data, which ``transform`` and
-        ``score`` compare new samples with. False makes the fitted model (and
-        its pickle) small; call :meth:`attach_training_data` before
-        transforming.
+        ``score`` compare new samples with, and the fitted problem (see
+        :meth:`problem`). False keeps only what placing new samples needs
+        besides the data (``embedding_`` and a few per-sample scales), so the
+        model and its pickle are small; call :meth:`attach_training_data`
+        before transforming (not needed with ``metric="precomputed"``).
 
     Attributes
     ----------

@@ -210,9 +210,9 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
 # -- neighbour rows ------------------------------------------------------------------
 @dataclass
 class NeighborSpec:
-    """What a fitted neighbour embedding needs to place new rows."""
+    """What a fitted neighbour embedding needs to place new rows (with the
+    embedding itself)."""
 
-    embedding: np.ndarray  # (n, m) float64
     n_neighbors: int
     local_scaling: bool
     scales: np.ndarray | None  # (n,) local scales of the fitted items
@@ -225,8 +225,10 @@ class NeighborSpec:
     seed: int
 
 
-def transform_neighbors(spec, candidates, candidate_distances, seeds):
+def transform_neighbors(spec, embedding, candidates, candidate_distances, seeds):
     """Embed new rows given their nearest fitted items (sorted, (B, c) arrays).
+
+    ``embedding`` (n, m) float64 holds the fitted positions.
 
     Rows at distance 0 from a fitted item return that item's position exactly.
     """
@@ -248,11 +250,11 @@ def transform_neighbors(spec, candidates, candidate_distances, seeds):
     partners, partner_mask = sample_partners(
         seeds,
         spec.n_repulsive if spec.repulsive is not None else 0,
-        len(spec.embedding),
+        len(embedding),
         indices,
     )
     k = indices.shape[1]
-    Y = torch.from_numpy(spec.embedding)
+    Y = torch.from_numpy(embedding)
     all_idx = torch.from_numpy(np.concatenate([indices, partners], axis=1))
     values = np.concatenate(
         [weights, np.full(partners.shape, -spec.repulsive_weight)], axis=1
@@ -266,9 +268,7 @@ def transform_neighbors(spec, candidates, candidate_distances, seeds):
     )
     w = torch.from_numpy(np.where(finite, weights, 0.0)).double()
     x0 = (w.unsqueeze(2) * Y[torch.from_numpy(indices)]).sum(1) / w.sum(1, keepdim=True)
-    return _finish(
-        solve_rows(x0, problem), spec.embedding, candidates, candidate_distances
-    )
+    return _finish(solve_rows(x0, problem), embedding, candidates, candidate_distances)
 
 
 def _finish(x, embedding, candidates, candidate_distances):
@@ -281,26 +281,28 @@ def _finish(x, embedding, candidates, candidate_distances):
 # -- distance rows ---------------------------------------------------------------------
 @dataclass
 class DistanceSpec:
-    """What a fitted distance embedding needs to place new rows."""
+    """What a fitted distance embedding needs to place new rows (with the
+    embedding itself)."""
 
-    embedding: np.ndarray  # (n, m) float64
     loss: object  # factory
     n_partners: int
     deviation_scale: float
     seed: int
 
 
-def transform_distances(spec, nearest, nearest_distances, seeds, distances_to):
+def transform_distances(
+    spec, embedding, nearest, nearest_distances, seeds, distances_to
+):
     """Embed new rows by matching their distances to a per-row sample of items.
 
     ``nearest`` (B, c) are the rows' nearest fitted items (for the start and the
     identical-row test); ``distances_to(partners)`` returns the (B, S) distances
     from each row to the given fitted items.
     """
-    n = len(spec.embedding)
+    n = len(embedding)
     partners, mask = sample_partners(seeds, min(spec.n_partners, n), n, None)
     deviations = distances_to(partners) * spec.deviation_scale
-    Y = torch.from_numpy(spec.embedding)
+    Y = torch.from_numpy(embedding)
     problem = RowProblem(
         Y[torch.from_numpy(partners)],
         torch.from_numpy(np.asarray(deviations, np.float64)),
@@ -312,7 +314,7 @@ def transform_distances(spec, nearest, nearest_distances, seeds, distances_to):
     w = 1.0 / (d + 1e-12 * d.amax(dim=1, keepdim=True).clamp_min(1e-300))
     w = torch.where(torch.isfinite(w), w, 0.0)
     x0 = (w.unsqueeze(2) * Y[torch.from_numpy(nearest)]).sum(1) / w.sum(1, keepdim=True)
-    return _finish(solve_rows(x0, problem), spec.embedding, nearest, nearest_distances)
+    return _finish(solve_rows(x0, problem), embedding, nearest, nearest_distances)
 
 
 def chunks(n_rows, size=CHUNK_ROWS):
