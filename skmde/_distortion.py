@@ -60,6 +60,19 @@ class DistortionFunction:
         value, derivative = self._value_and_derivative(distances)
         return value, safe_ratio(derivative, distances)
 
+    def _subset(self, index):
+        """A copy restricted to the edges ``index`` (no validation; internal)."""
+        clone = copy.copy(self)
+        n = self.n_edges
+        for name, value in vars(self).items():
+            if (
+                isinstance(value, torch.Tensor)
+                and value.dim() >= 1
+                and value.shape[0] == n
+            ):
+                setattr(clone, name, value[index])
+        return clone
+
     def _sum_and_ratio(self, distances):
         """``(sum_k f(d_k), f'(d)/d)``: what the objective needs."""
         value, ratio = self._value_and_ratio(distances)

@@ -347,26 +347,26 @@ class NeighborIndex:
         else:
             Xq, Xr = torch.from_numpy(Q), torch.from_numpy(self.data)
             if self.basis is not None:
-                basis = torch.from_numpy(self.basis)
                 Zr = torch.from_numpy(self.reduced)
-                Zq = Zr if exclude_self else Xq @ basis
+                Zq = Zr if exclude_self else Xq @ torch.from_numpy(self.basis)
                 c = min(
                     self.n_items - (1 if exclude_self else 0), int(CANDIDATE_FACTOR * k)
                 )
                 candidates, _ = _block_topk(Zq, Zr, c, exclude_self)
                 indices, d2 = _refine(Xq, Xr, candidates, k)
-            else:
+            elif exclude_self:
                 indices, d2 = _block_topk(Xq, Xr, k, exclude_self)
+            else:
+                # new rows: squared distances from per-pair dot products, which
+                # round alike whatever the batch (a BLAS block does not)
+                indices, _ = _block_topk(Xq, Xr, k, exclude_self)
+                indices, d2 = _refine(Xq, Xr, indices, k)
             indices, d2 = indices.numpy(), d2.numpy()
-        if exclude_self:
-            d2 = np.maximum(d2, 0.0)
-            # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
-            distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2)
-        else:
-            # new rows: exact distances from differences, so that they do not
-            # depend on the batch (BLAS rounds a row and a block differently)
-            # and a row equal to a reference item is at distance exactly 0
-            distances = self._distances_to(Q, indices)
+        if not exclude_self:
+            d2 = _zero_if_identical(Q, self.data, indices, d2)
+        d2 = np.maximum(d2, 0.0)
+        # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
+        distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2)
         indices, distances = _sort_rows(indices, distances.astype(np.float32))
         return indices[:, :wanted], distances[:, :wanted]
 
@@ -410,6 +410,34 @@ def rows_nearest(rows, k):
     d = np.asarray(rows, dtype=np.float64)
     part = np.argpartition(d, k - 1, axis=1)[:, :k]
     return _sort_rows(part, np.take_along_axis(d, part, 1).astype(np.float32))
+
+
+def _zero_if_identical(Q, R, indices, d2):
+    """Exact zeros for query rows equal to a reference item.
+
+    ``|q|^2 + |r|^2 - 2 q.r`` rounds to a tiny number, not 0, when ``q == r``;
+    pairs whose squared distance is tiny are compared value by value.
+    """
+
+    def squared_norms(A):
+        if scipy.sparse.issparse(A):
+            return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel()
+        return np.einsum("ij,ij->i", A, A, dtype=np.float64)
+
+    # rounding of d2 is a few float32 ulps of |q|^2 + |r|^2: flag generously,
+    # then compare exactly
+    size = squared_norms(Q)[:, None] + squared_norms(R)[indices]
+    rows, cols = np.nonzero(d2 <= 1e-5 * size + 1e-30)
+    if len(rows) == 0:
+        return d2
+    q, r = Q[rows], R[indices[rows, cols]]
+    if scipy.sparse.issparse(q):
+        same = np.asarray((q != r).sum(axis=1)).ravel() == 0
+    else:
+        same = (q == r).all(axis=1)
+    d2 = d2.copy()
+    d2[rows[same], cols[same]] = 0.0
+    return d2
 
 
 def _unit_rows(X):

@@ -12,13 +12,14 @@ items) is drawn from a hash of the row's values and a seed fixed at fit time,
 never from its position in the batch.
 """
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from . import _graph
+from ._distortion import DistortionFunction
+from .penalties import PushAndPull
 
 #: rows solved together (bounds the memory of a transform call)
 CHUNK_ROWS = 4096
@@ -29,29 +30,28 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 # -- per-row randomness ----------------------------------------------------------
 def row_seeds(rows, seed):
-    """A 64-bit seed per row from its float64 values (dense or sparse) and ``seed``."""
-    out = np.empty(rows.shape[0], dtype=np.uint64)
-    key = int(seed).to_bytes(8, "little", signed=False)
-    if hasattr(rows, "tocsr"):
+    """A 64-bit seed per row, from its values (as float64) and ``seed``.
+
+    Each value's bit pattern is multiplied by a per-column odd constant and the
+    products are summed (mod 2^64), then mixed: vectorized, equal rows get equal
+    seeds whatever batch they come in, and a sparse row gets the seed of its
+    dense copy (zeros contribute nothing).
+    """
+    seed = np.uint64(int(seed) % 2**64)
+    if hasattr(rows, "tocsr"):  # the same sum over the stored (nonzero) values
         rows = rows.tocsr()
-        for i in range(rows.shape[0]):
-            lo, hi = rows.indptr[i], rows.indptr[i + 1]
-            payload = (
-                rows.indices[lo:hi].astype(np.int64).tobytes()
-                + rows.data[lo:hi].astype(np.float64).tobytes()
-            )
-            out[i] = _digest(payload, key)
+        words = (rows.data.astype(np.float64) + 0.0).view(np.uint64)  # -0.0 -> 0.0
+        keys = _splitmix64(rows.indices.astype(np.uint64) + seed) | np.uint64(1)
+        owner = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        total = np.zeros(rows.shape[0], dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            np.add.at(total, owner, words * keys)
     else:
-        rows = np.ascontiguousarray(rows, dtype=np.float64)
-        for i in range(rows.shape[0]):
-            out[i] = _digest(rows[i].tobytes(), key)
-    return out
-
-
-def _digest(payload, key):
-    return int.from_bytes(
-        hashlib.blake2b(payload, digest_size=8, key=key).digest(), "little"
-    )
+        words = (np.asarray(rows, dtype=np.float64) + 0.0).view(np.uint64)
+        keys = _splitmix64(np.arange(words.shape[1], dtype=np.uint64) + seed)
+        with np.errstate(over="ignore"):
+            total = (words * (keys | np.uint64(1))).sum(axis=1, dtype=np.uint64)
+    return _splitmix64(total ^ seed)
 
 
 def _splitmix64(x):
@@ -116,6 +116,49 @@ class RowProblem:
     mask: torch.Tensor
     parts: list
 
+    def __post_init__(self):
+        # build each part's function once for the whole batch when it is one of
+        # skmde's simple functions (evaluated on subsets with ``_subset``)
+        prepared = []
+        for columns, factory in self.parts:
+            function = factory(self.values[:, columns].reshape(-1))
+            simple = isinstance(function, DistortionFunction) and not isinstance(
+                function, PushAndPull
+            )
+            prepared.append((columns, function if simple else factory))
+        self.parts = prepared
+
+
+def _evaluate(function, values, index, d, order):
+    """``f`` (and ``f'``, ``f''`` when ``order == 2``) of the edges at ``d``.
+
+    ``function`` is a distortion function built for the whole batch (restricted
+    to the edges ``index``), or a factory when it does not build one of skmde's
+    simple functions (then called with the edges' ``values``).
+    Built-in functions give ``f'`` analytically and ``f''`` by one autograd
+    pass over it; other callables are differentiated twice by autograd.
+    """
+    if isinstance(function, DistortionFunction):
+        function = function._subset(index)
+        if order == 0:
+            return function._value_and_derivative(d)[0], None, None
+        d = d.detach().requires_grad_(True)
+        with torch.enable_grad():
+            f, g1 = function._value_and_derivative(d)
+            (g2,) = torch.autograd.grad(g1.sum(), d, allow_unused=True)
+    else:
+        function = function(values)
+        if order == 0:
+            return function(d), None, None
+        d = d.detach().requires_grad_(True)
+        with torch.enable_grad():
+            f = function(d)
+            (g1,) = torch.autograd.grad(f.sum(), d, create_graph=True)
+            (g2,) = torch.autograd.grad(g1.sum(), d, allow_unused=True)
+    if g2 is None:  # linear in d
+        g2 = torch.zeros_like(g1)
+    return f.detach(), g1.detach(), g2.detach()
+
 
 def _row_terms(x, problem, rows, order):
     """Per-row objective (and gradient, Hessian when ``order == 2``)."""
@@ -123,29 +166,29 @@ def _row_terms(x, problem, rows, order):
     diff = x.unsqueeze(1) - Y  # (b, K, m)
     d = torch.linalg.vector_norm(diff, dim=2)
     value = torch.zeros(len(rows), dtype=x.dtype)
-    if order == 0:
-        for columns, factory in problem.parts:
-            dd = d[:, columns]
-            f = factory(values[:, columns].reshape(-1))(dd.reshape(-1)).view_as(dd)
-            value += torch.where(mask[:, columns], f, 0.0).sum(dim=1)
-        return value, None, None
-    f1 = torch.zeros_like(d)
-    f2 = torch.zeros_like(d)
-    safe = d.clamp_min(1e-12)
-    for columns, factory in problem.parts:
-        dd = safe[:, columns].reshape(-1).detach().requires_grad_(True)
-        function = factory(values[:, columns].reshape(-1))
-        with torch.enable_grad():
-            f = function(dd)
-            (g1,) = torch.autograd.grad(f.sum(), dd, create_graph=True)
-            (g2,) = torch.autograd.grad(g1.sum(), dd, allow_unused=True)
-        if g2 is None:  # linear in d
-            g2 = torch.zeros_like(g1)
+    if order == 2:
+        d = d.clamp_min(1e-12)
+        f1 = torch.zeros_like(d)
+        f2 = torch.zeros_like(d)
+    for columns, function in problem.parts:
         shape = d[:, columns].shape
         m = mask[:, columns]
-        value += torch.where(m, f.detach().view(shape), 0.0).sum(dim=1)
-        f1[:, columns] = torch.where(m, g1.detach().view(shape), 0.0)
-        f2[:, columns] = torch.where(m, g2.view(shape), 0.0)
+        width = shape[1]
+        index = (rows.unsqueeze(1) * width + torch.arange(width)).reshape(-1)
+        f, g1, g2 = _evaluate(
+            function,
+            values[:, columns].reshape(-1),
+            index,
+            d[:, columns].reshape(-1),
+            order,
+        )
+        value += torch.where(m, f.view(shape), 0.0).sum(dim=1)
+        if order == 2:
+            f1[:, columns] = torch.where(m, g1.view(shape), 0.0)
+            f2[:, columns] = torch.where(m, g2.view(shape), 0.0)
+    if order == 0:
+        return value, None, None
+    safe = d
     ratio = f1 / safe
     grad = (ratio.unsqueeze(2) * diff).sum(dim=1)
     # H = sum_k (f'/d) I + (f'' - f'/d) u u^T, u = diff / d
@@ -162,10 +205,44 @@ def _row_terms(x, problem, rows, order):
     return value, grad, hess
 
 
+def _armijo(xa, value, step, slope, problem, rows, ladder=12, rounds=4):
+    """Per-row backtracking: the largest ``t = 2^-j`` with sufficient decrease.
+
+    The full step is tried for all rows first; the rows it fails for try a
+    whole ladder of halvings in one evaluation. Returns ``t`` (0: no step).
+    """
+    t = torch.zeros(len(rows), dtype=xa.dtype)
+    trial_value, _, _ = _row_terms(xa + step, problem, rows, order=0)
+    ok = trial_value <= value + 1e-4 * slope
+    t[ok] = 1.0
+    pending = (~ok).nonzero().squeeze(1)
+    scales = 0.5 ** torch.arange(1, ladder + 1, dtype=xa.dtype)
+    for round_ in range(rounds):
+        if pending.numel() == 0:
+            break
+        steps = scales * 0.5 ** (ladder * round_)  # (L,)
+        p, L = pending.numel(), len(steps)
+        trial = (
+            xa[pending].unsqueeze(1) + steps.view(1, L, 1) * step[pending].unsqueeze(1)
+        ).reshape(p * L, -1)
+        trial_value, _, _ = _row_terms(
+            trial, problem, rows[pending].repeat_interleave(L), order=0
+        )
+        good = trial_value.view(p, L) <= (
+            value[pending].unsqueeze(1)
+            + 1e-4 * steps.view(1, L) * slope[pending].unsqueeze(1)
+        )
+        found = good.any(dim=1)
+        first = torch.argmax(good.to(torch.int8), dim=1)  # the largest good step
+        t[pending[found]] = steps[first[found]]
+        pending = pending[~found]
+    return t
+
+
 def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
     """Minimize each row's objective from ``x0`` by damped Newton steps.
 
-    The Hessian is shifted by its most negative eigenvalue when indefinite
+    The Hessian is shifted when it is not safely positive definite
     (Levenberg-Marquardt), each row backtracks on its own Armijo line search,
     and a row stops when its step is below ``tol`` relative to its position.
     """
@@ -179,24 +256,19 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
         xa = x[active]
         value, grad, hess = _row_terms(xa, problem, active, order=2)
         hess = 0.5 * (hess + hess.transpose(1, 2))
+        # Levenberg-Marquardt: where the Hessian is not safely positive
+        # definite, shift it so that its smallest eigenvalue becomes
+        # max(|lambda_min|, 1e-10 |lambda_max|), a step of sensible length
         evals = torch.linalg.eigvalsh(hess)
         scale = evals.abs().amax(dim=1).clamp_min(1e-300)
-        shift = (1e-10 * scale - evals[:, 0]).clamp_min(0.0)
+        floor = torch.maximum(evals[:, 0].abs(), 1e-10 * scale)
+        shift = (floor - evals[:, 0]).clamp_min(0.0)
         step = -torch.linalg.solve(
             hess + shift.view(-1, 1, 1) * eye, grad.unsqueeze(2)
         ).squeeze(2)
         slope = (grad * step).sum(dim=1)
-        t = torch.ones(len(active), dtype=x.dtype)
-        accepted = torch.zeros(len(active), dtype=torch.bool)
-        for _ in range(50):
-            pending = (~accepted).nonzero().squeeze(1)
-            if pending.numel() == 0:
-                break
-            trial = xa[pending] + t[pending].unsqueeze(1) * step[pending]
-            trial_value, _, _ = _row_terms(trial, problem, active[pending], order=0)
-            ok = trial_value <= value[pending] + 1e-4 * t[pending] * slope[pending]
-            accepted[pending[ok]] = True
-            t[pending[~ok]] *= 0.5
+        t = _armijo(xa, value, step, slope, problem, active)
+        accepted = t > 0
         moved = t.unsqueeze(1) * step
         moved = torch.where(accepted.unsqueeze(1), moved, torch.zeros_like(moved))
         x[active] = xa + moved

@@ -370,6 +370,9 @@ class PushAndPull(Penalty):
     def _value_and_derivative(self, d):
         return self._combine(d, "_value_and_derivative")
 
+    def _subset(self, index):
+        raise TypeError("PushAndPull cannot be restricted to a subset of edges.")
+
     def _value_and_ratio(self, d):
         return self._combine(d, "_value_and_ratio")
 
