@@ -250,8 +250,10 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             weight_scale=1.0 if graph is None else graph.weight_scale,
             attractive=attractive,
             repulsive=repulsive,
-            n_repulsive=round(fraction * k) if repulsive is not None else 0,
-            repulsive_weight=weight,
+            # one repulsive partner per neighbour, carrying the repulsion the
+            # fit spread over `fraction` lighter edges (same total strength)
+            n_repulsive=k if repulsive is not None and fraction > 0 else 0,
+            repulsive_weight=weight * fraction,
             seed=seed,
         )
 
@@ -260,8 +262,10 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Embed new samples against the fitted embedding, which never moves.
 
         Each row is connected only to fitted samples (its nearest ones, and for
-        neighbour embeddings repulsive partners drawn from a hash of the row; for
-        distance embeddings a hash-drawn sample of 256 fitted samples) and
+        neighbour embeddings as many repulsive partners, drawn from a hash of
+        the row, each carrying the repulsion the fit spread over
+        ``repulsive_fraction`` edges; for distance embeddings a hash-drawn
+        sample of 256 fitted samples) and
         placed by minimizing its own distortion with the fitted samples held at
         ``embedding_``. A row's result therefore does not depend on the other
         rows passed with it; a row equal to a training sample gets that sample's

@@ -285,6 +285,7 @@ class NeighborIndex:
         self.mean = self.basis = self.reduced = None
         if self.sparse:
             self.data = self._prepare_sparse(data)
+            self.squared_norms = _squared_norms(self.data)
         elif metric in _TORCH_METRICS:
             X = np.ascontiguousarray(data, dtype=np.float32)
             if metric == "cosine":
@@ -298,6 +299,7 @@ class NeighborIndex:
                 _, vecs = torch.linalg.eigh((T.T @ T).double())
                 self.basis = vecs[:, -REDUCED_DIM:].float().numpy()
                 self.reduced = (T @ torch.from_numpy(self.basis)).numpy()
+            self.squared_norms = _squared_norms(self.data)
         else:
             self.data = np.ascontiguousarray(data, dtype=np.float64)
 
@@ -363,7 +365,7 @@ class NeighborIndex:
                 indices, d2 = _refine(Xq, Xr, indices, k)
             indices, d2 = indices.numpy(), d2.numpy()
         if not exclude_self:
-            d2 = _zero_if_identical(Q, self.data, indices, d2)
+            d2 = _zero_if_identical(Q, self.data, self.squared_norms, indices, d2)
         d2 = np.maximum(d2, 0.0)
         # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
         distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2)
@@ -412,21 +414,20 @@ def rows_nearest(rows, k):
     return _sort_rows(part, np.take_along_axis(d, part, 1).astype(np.float32))
 
 
-def _zero_if_identical(Q, R, indices, d2):
+def _squared_norms(A):
+    if scipy.sparse.issparse(A):
+        return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel()
+    return np.einsum("ij,ij->i", A, A, dtype=np.float64)
+
+
+def _zero_if_identical(Q, R, R_squared_norms, indices, d2):
     """Exact zeros for query rows equal to a reference item.
 
     ``|q|^2 + |r|^2 - 2 q.r`` rounds to a tiny number, not 0, when ``q == r``;
-    pairs whose squared distance is tiny are compared value by value.
+    pairs whose squared distance is within rounding of 0 are compared value by
+    value.
     """
-
-    def squared_norms(A):
-        if scipy.sparse.issparse(A):
-            return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel()
-        return np.einsum("ij,ij->i", A, A, dtype=np.float64)
-
-    # rounding of d2 is a few float32 ulps of |q|^2 + |r|^2: flag generously,
-    # then compare exactly
-    size = squared_norms(Q)[:, None] + squared_norms(R)[indices]
+    size = _squared_norms(Q)[:, None] + R_squared_norms[indices]
     rows, cols = np.nonzero(d2 <= 1e-5 * size + 1e-30)
     if len(rows) == 0:
         return d2

@@ -23,7 +23,7 @@ from .penalties import PushAndPull
 
 #: rows solved together (bounds the memory of a transform call)
 CHUNK_ROWS = 4096
-NEWTON_TOL = 1e-10
+NEWTON_TOL = 1e-8
 NEWTON_MAX_ITER = 100
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
