@@ -12,6 +12,7 @@ from ._problem import MDE, SolveStats
 from ._utils import align
 from .constraints import Anchored, Centered, Constraint, Standardized
 from .penalties import PushAndPull
+from .plotting import plot
 from .recipes import preserve_distances, preserve_neighbors
 
 __version__ = "0.1.0.dev0"
@@ -32,6 +33,7 @@ __all__ = [
     "datasets",
     "losses",
     "penalties",
+    "plot",
     "preserve_distances",
     "preserve_neighbors",
 ]

@@ -419,6 +419,27 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
         return self._problem.rebuild(self.embedding_, self.n_components, device)
 
+    def plot(self, color_by=None, **kwargs):
+        """Scatter plot of ``embedding_`` (1 to 3 components); see :func:`skmde.plot`.
+
+        Returns the matplotlib Axes.
+        """
+        from .plotting import plot
+
+        check_is_fitted(self)
+        return plot(self.embedding_, color_by=color_by, **kwargs)
+
+    def distortions_cdf(self, **kwargs):
+        """Plot the CDF of the fitted problem's distortions; returns the Axes."""
+        return self.problem().distortions_cdf(**kwargs)
+
+    def high_distortion_pairs(self):
+        """Pairs of training samples (row positions in X) and their distortions,
+        from most to least distorted: numpy arrays of shape (n_edges, 2) and
+        (n_edges,)."""
+        pairs, distortions = self.problem().high_distortion_pairs()
+        return pairs.numpy(), distortions.numpy()
+
 
 def _drop(neighbors, item, k):
     """The first k entries of ``neighbors`` other than ``item``, as a set."""

@@ -1,0 +1,300 @@
+"""Command line: ``python -m skmde`` or ``skmde``.
+
+``skmde embed INPUT`` embeds the rows of a CSV, TSV, .npy or .npz file and
+writes the embedding (CSV or .npy) and optionally a PNG plot; ``skmde demo``
+embeds scikit-learn's digits. Errors are reported on one line (exit status 1;
+2 for bad arguments); ``-v`` shows progress and, on error, the traceback.
+"""
+
+import argparse
+import csv
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+class CommandError(Exception):
+    """An error to report to the user in one line."""
+
+
+# -- reading and writing ------------------------------------------------------------
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_table(path, color_by=None, exclude=()):
+    """Read a table; return ``(features, labels, kept_columns, names)``.
+
+    ``kept_columns`` maps the names in ``exclude`` (and ``color_by``) to their
+    values, which are not used as features. Column names may be header names or
+    0-based indices.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise CommandError(f"input file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".npy", ".npz"):
+        return _read_numpy(path, color_by, exclude)
+    if suffix not in (".csv", ".tsv", ".tab", ".txt"):
+        raise CommandError(
+            f"unsupported input format {suffix or '(none)'!r}: use .csv, .tsv, .npy "
+            "or .npz"
+        )
+    delimiter = "," if suffix == ".csv" else "\t"
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CommandError(
+            f"cannot read {path} as {suffix[1:].upper()}: {exc}"
+        ) from exc
+    if not rows:
+        raise CommandError(f"{path} is empty")
+    has_header = any(not _is_number(cell) for cell in rows[0])
+    header = rows[0] if has_header else [str(i) for i in range(len(rows[0]))]
+    body = rows[1:] if has_header else rows
+    width = len(header)
+    for number, row in enumerate(body, start=2 if has_header else 1):
+        if len(row) != width:
+            raise CommandError(
+                f"{path}, line {number}: {len(row)} fields, expected {width}"
+            )
+    columns = list(zip(*body)) if body else [() for _ in header]
+    special = [c for c in (*exclude, color_by) if c is not None]
+    kept, features, names = {}, [], []
+    for name in special:
+        index = _column_index(name, header)
+        kept[name] = np.asarray(columns[index])
+    used = {_column_index(name, header) for name in special}
+    for index, name in enumerate(header):
+        if index in used:
+            continue
+        values = columns[index]
+        try:
+            features.append(np.asarray(values, dtype=np.float64))
+        except ValueError:
+            bad = next(v for v in values if not _is_number(v))
+            raise CommandError(
+                f"column {name!r} is not numeric (value {bad!r}); pass it with "
+                "--color-by or --exclude"
+            ) from None
+        names.append(name)
+    if not features:
+        raise CommandError(f"{path} has no numeric feature column")
+    X = np.column_stack(features)
+    labels = kept.get(color_by) if color_by is not None else None
+    return X, _numeric_if_possible(labels), kept, names
+
+
+def _column_index(name, header):
+    if name in header:
+        return header.index(name)
+    if name.isdigit() and int(name) < len(header):
+        return int(name)
+    raise CommandError(f"no column {name!r}; columns: {', '.join(header)}")
+
+
+def _numeric_if_possible(values):
+    if values is None:
+        return None
+    try:
+        return values.astype(np.float64)
+    except ValueError:
+        return values
+
+
+def _read_numpy(path, color_by, exclude):
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from exc
+    kept = {}
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        names = list(loaded.files)
+        if not names:
+            raise CommandError(f"{path} holds no array")
+        key = next((k for k in ("X", "data") if k in names), names[0])
+        X = loaded[key]
+        for name in (*exclude, color_by):
+            if name is None:
+                continue
+            if name not in names:
+                raise CommandError(
+                    f"{path} has no array {name!r}; arrays: {', '.join(names)}"
+                )
+            kept[name] = loaded[name]
+    else:
+        X = loaded
+        if color_by is not None or exclude:
+            raise CommandError(
+                ".npy files hold one array: --color-by and --exclude "
+                "need a CSV, TSV or .npz file"
+            )
+    if X.ndim != 2:
+        raise CommandError(f"{path}: expected a 2-D array, got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise CommandError(f"{path}: the array is not numeric (dtype {X.dtype})")
+    labels = kept.get(color_by) if color_by is not None else None
+    return X.astype(np.float64), labels, kept, [str(i) for i in range(X.shape[1])]
+
+
+def write_embedding(path, embedding, kept):
+    path = pathlib.Path(path)
+    if path.suffix.lower() == ".npy":
+        np.save(path, embedding)
+        return
+    if path.suffix.lower() not in (".csv", ".tsv"):
+        raise CommandError(
+            f"unsupported output format {path.suffix!r}: use .csv or .npy"
+        )
+    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+    header = list(kept) + [f"x{j}" for j in range(embedding.shape[1])]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        extra = [kept[name] for name in kept]
+        for i, row in enumerate(embedding):
+            writer.writerow(
+                [column[i] for column in extra] + [f"{value:.7g}" for value in row]
+            )
+
+
+# -- commands ------------------------------------------------------------------
+def _estimator(args, n_samples):
+    import skmde
+
+    verbose = 1 if args.verbose or (n_samples >= 10000 and sys.stderr.isatty()) else 0
+    common = {
+        "n_components": args.n_components,
+        "metric": args.metric,
+        "random_state": args.random_state,
+        "verbose": verbose,
+    }
+    if args.recipe == "distances":
+        return skmde.MDEDistances(**common)
+    return skmde.MDENeighbors(n_neighbors=args.n_neighbors, **common)
+
+
+def _embed(args):
+    X, labels, kept, _ = read_table(args.input, args.color_by, args.exclude)
+    start = time.perf_counter()
+    embedding = _estimator(args, len(X)).fit_transform(X)
+    out = args.out or str(pathlib.Path(args.input).with_suffix("")) + "_embedding.csv"
+    write_embedding(out, embedding, kept)
+    message = (
+        f"embedded {X.shape[0]} rows x {X.shape[1]} features in "
+        f"{time.perf_counter() - start:.2f} s -> {out}"
+    )
+    if args.plot:
+        _plot(embedding, labels, args.plot)
+        message += f", {args.plot}"
+    print(message)
+
+
+def _demo(args):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    start = time.perf_counter()
+    embedding = _estimator(args, len(digits.data)).fit_transform(digits.data)
+    write_embedding(args.out, embedding, {"digit": digits.target})
+    message = (
+        f"embedded scikit-learn's digits ({digits.data.shape[0]} images) in "
+        f"{time.perf_counter() - start:.2f} s -> {args.out}"
+    )
+    if args.plot:
+        _plot(embedding, digits.target, args.plot)
+        message += f", {args.plot}"
+    print(message)
+
+
+def _plot(embedding, labels, path):
+    from .plotting import plot
+
+    if embedding.shape[1] > 3:
+        raise CommandError("--plot needs --n-components of 1, 2 or 3")
+    categories = 0 if labels is None else len(np.unique(labels))
+    color_map = "tab10" if 0 < categories <= 10 else "Spectral"
+    plot(
+        embedding, color_by=labels, color_map=color_map, marker_size=4.0, savepath=path
+    )
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="skmde", description="Minimum-Distortion Embedding from the command line."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub):
+        sub.add_argument(
+            "--recipe",
+            choices=("neighbors", "distances"),
+            default="neighbors",
+            help="preserve neighbourhoods (default) or distances",
+        )
+        sub.add_argument("--n-components", type=int, default=2)
+        sub.add_argument("--n-neighbors", type=int, default=None)
+        sub.add_argument("--metric", default="euclidean")
+        sub.add_argument("--random-state", type=int, default=None)
+        sub.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="show progress; on error, the traceback",
+        )
+
+    embed = commands.add_parser("embed", help="embed the rows of a data file")
+    embed.add_argument("input", help="a .csv, .tsv, .npy or .npz file")
+    embed.add_argument(
+        "--out", help="output .csv or .npy (default: INPUT_embedding.csv)"
+    )
+    embed.add_argument("--plot", help="also save a plot (e.g. embedding.png)")
+    embed.add_argument(
+        "--color-by", help="a label column: colours the plot, not used as a feature"
+    )
+    embed.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        help="a column to leave out of the features (e.g. an id); "
+        "repeatable; copied to the output",
+    )
+    common(embed)
+    demo = commands.add_parser("demo", help="embed scikit-learn's digits")
+    demo.add_argument("--out", default="digits_embedding.csv")
+    demo.add_argument("--plot", default="digits_embedding.png")
+    common(demo)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            _demo(args)
+        else:
+            _embed(args)
+    except (CommandError, ValueError, TypeError, ImportError, OSError) as exc:
+        if args.verbose:
+            raise
+        message = (
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
+        print(f"skmde: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
