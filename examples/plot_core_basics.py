@@ -5,22 +5,16 @@ The MDE core: edges, a distortion function and a constraint
 This example builds an MDE problem by hand, the way PyMDE's tutorial does:
 first the tutorial's five items, then a generated dataset (three Gaussian
 blobs in 10 dimensions) whose nearest-neighbour pairs become edges with a
-quadratic penalty under the standardization constraint. The embedding is
-written to a CSV file (``--out``).
+quadratic penalty under the standardization constraint.
 """
 
-import argparse
-
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from sklearn.datasets import make_blobs
 from sklearn.neighbors import NearestNeighbors
 
 import skmde
-
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-parser.add_argument("--out", default="embedding.csv", help="where to write the CSV")
-args, _ = parser.parse_known_args()
 
 # %%
 # Five items, four weighted edges
@@ -70,11 +64,8 @@ embedding = blobs.embed(random_state=0).numpy()
 stats = blobs.solve_stats
 print(f"{len(pairs)} edges, {stats.iterations} iterations, {stats.message}")
 
-np.savetxt(
-    args.out,
-    np.column_stack([embedding, labels]),
-    delimiter=",",
-    header="x0,x1,label",
-    comments="",
+skmde.plot(
+    embedding, color_by=labels, color_map="tab10", marker_size=6, figsize_inches=(6, 6)
 )
-print("wrote", args.out)
+plt.title("three blobs: a Laplacian eigenmap solved as an MDE problem")
+plt.show()

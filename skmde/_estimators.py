@@ -586,7 +586,7 @@ class MDENeighbors(_BaseMDE):
         Average distortion of ``embedding_`` (its meaning depends on the
         penalties; use :meth:`score` to compare settings).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined when X has feature names that are all strings.
 
     See Also
@@ -749,7 +749,7 @@ class MDEDistances(_BaseMDE):
     n_iter_ : int
     average_distortion_ : float
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     See Also
     --------
@@ -877,7 +877,7 @@ class MDEEmbedder(_BaseMDE):
     n_iter_ : int
     average_distortion_ : float
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Examples
     --------
