@@ -55,10 +55,14 @@ class DistortionFunction:
         """Return ``(f(d), f'(d))`` elementwise."""
         raise NotImplementedError
 
-    def _value_and_ratio(self, distances):
-        """Return ``(f(d), f'(d) / d)``, the ratio set to 0 where ``d == 0``."""
+    def _value_and_ratio(self, distances, out=None):
+        """Return ``(f(d), f'(d) / d)``, the ratio set to 0 where ``d == 0``.
+
+        With ``out``, the ratio is written there (and returned).
+        """
         value, derivative = self._value_and_derivative(distances)
-        return value, safe_ratio(derivative, distances)
+        ratio = safe_ratio(derivative, distances)
+        return value, (ratio if out is None else out.copy_(ratio))
 
     def _subset(self, index):
         """A copy restricted to the edges ``index`` (no validation; internal)."""

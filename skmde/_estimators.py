@@ -521,7 +521,7 @@ class MDENeighbors(_BaseMDE):
     n_components : int, default=2
         Dimension of the embedding.
     n_neighbors : int, default=None
-        Neighbours per sample; None uses ``max(min(10, 0.005 (n - 1)), 5)``.
+        Neighbours per sample; None uses ``max(min(12, 0.005 (n - 1)), 5)``.
         Clipped to ``n_samples - 1`` with a warning.
     attractive_penalty : str or callable, default="log1p"
         Penalty of the neighbour pairs: a name from :mod:`skmde.penalties`

@@ -24,7 +24,7 @@ from ._utils import check_int, sparse_csr, torch_threads
 __all__ = ["Graph"]
 
 #: above this many items, "auto" uses pynndescent for the kNN search
-APPROXIMATE_THRESHOLD = 100_000
+APPROXIMATE_THRESHOLD = 200_000
 #: dense data with more features than this is searched in a PCA-reduced space
 REDUCE_ABOVE_DIM = 128
 REDUCED_DIM = 100
@@ -97,6 +97,15 @@ def check_metric(metric):
 
 
 _BLOCK_BYTES = 64 * 2**20
+#: above this many items, the neighbours of the items themselves (the fit's
+#: graph) are searched cluster by cluster (see _clustered_topk)
+CLUSTERED_ABOVE = 20_000
+#: clusters probed per cluster (at first), target cluster size, and the
+#: quality on a sample below which more clusters are probed
+PROBED_CLUSTERS = 16
+CLUSTER_SIZE = 256
+TARGET_RECALL = 0.95
+TARGET_CLOSENESS = 0.995
 #: spare candidates searched for new rows (see NeighborIndex.query)
 QUERY_MARGIN = 8
 
@@ -348,14 +357,21 @@ class NeighborIndex:
             return indices[:, :wanted], distances[:, :wanted]
         else:
             Xq, Xr = torch.from_numpy(Q), torch.from_numpy(self.data)
+            clustered = exclude_self and self.n_items > CLUSTERED_ABOVE
             if self.basis is not None:
                 Zr = torch.from_numpy(self.reduced)
                 Zq = Zr if exclude_self else Xq @ torch.from_numpy(self.basis)
                 c = min(
                     self.n_items - (1 if exclude_self else 0), int(CANDIDATE_FACTOR * k)
                 )
-                candidates, _ = _block_topk(Zq, Zr, c, exclude_self)
+                candidates, _ = (
+                    _clustered_topk(Zr, c)
+                    if clustered
+                    else _block_topk(Zq, Zr, c, exclude_self)
+                )
                 indices, d2 = _refine(Xq, Xr, candidates, k)
+            elif clustered:
+                indices, d2 = _clustered_topk(Xr, k)
             elif exclude_self:
                 indices, d2 = _block_topk(Xq, Xr, k, exclude_self)
             else:
@@ -464,6 +480,106 @@ def _block_topk(Zq, Zr, k, exclude_self):
         best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
         indices[start:stop] = idx
         d2[start:stop] = best + sq_q[start:stop].unsqueeze(1)
+    return indices, d2
+
+
+def _kmeans(Z, n_clusters, n_iter=8, seed=0):
+    """Lloyd's k-means from a seeded sample of points (blocked assignments)."""
+    n = Z.shape[0]
+    generator = torch.Generator().manual_seed(seed)
+    centers = Z[torch.randperm(n, generator=generator)[:n_clusters]].clone()
+    for _ in range(n_iter):
+        labels = _nearest_center(Z, centers)
+        counts = torch.bincount(labels, minlength=n_clusters).to(Z.dtype)
+        sums = torch.zeros_like(centers).index_add_(0, labels, Z)
+        empty = counts == 0
+        centers = torch.where(
+            empty.unsqueeze(1), centers, sums / counts.clamp_min(1).unsqueeze(1)
+        )
+    return centers, _nearest_center(Z, centers)
+
+
+def _nearest_center(Z, centers):
+    sq = (centers * centers).sum(dim=1)
+    labels = torch.empty(Z.shape[0], dtype=torch.int64)
+    block = _rows_per_block(centers.shape[0])
+    for start in range(0, Z.shape[0], block):
+        stop = min(Z.shape[0], start + block)
+        scores = torch.addmm(sq.unsqueeze(0), Z[start:stop], centers.T, alpha=-2.0)
+        labels[start:stop] = scores.argmin(dim=1)
+    return labels
+
+
+def _clustered_topk(Z, k):
+    """k nearest other rows of Z, searched cluster by cluster, with a recall check.
+
+    The rows are grouped by k-means into clusters of about
+    :data:`CLUSTER_SIZE`; the rows of a cluster are compared with the rows of
+    the clusters whose centres are nearest to theirs, by blocked matrix
+    products, scanning a fraction of the pairs. The result is then checked on a
+    seeded sample of rows against an exact search: it is kept when it finds
+    :data:`TARGET_RECALL` of the true neighbours, or neighbours on average
+    within :data:`TARGET_CLOSENESS` of the true neighbours' distance (in high
+    dimensions many items are about equally near, and any of them serves);
+    otherwise the number of probed clusters doubles, and when that would scan
+    half the data the exact search is used instead. Deterministic.
+    """
+    n = Z.shape[0]
+    n_clusters = max(2, n // CLUSTER_SIZE)
+    centers, labels = _kmeans(Z, n_clusters)
+    sample = torch.randperm(n, generator=torch.Generator().manual_seed(1))[:256]
+    exact, exact_d2 = _block_topk(Z[sample], Z, k + 1, exclude_self=False)
+    exact = [set(row.tolist()) - {int(i)} for row, i in zip(exact, sample)]
+    # mean distance to the true neighbours (the sample's own zero left out)
+    exact_mean = torch.sort(exact_d2, dim=1).values[:, 1:].clamp_min(0).sqrt().mean(1)
+    probed = PROBED_CLUSTERS
+    while 2 * probed <= n_clusters:
+        indices, d2 = _probe(Z, k, centers, labels, probed)
+        found = indices[sample].tolist()
+        recall = np.mean(
+            [len(set(f) & e) / max(len(e), 1) for f, e in zip(found, exact)]
+        )
+        found_mean = d2[sample].clamp_min(0).sqrt().mean(1)
+        closeness = float((exact_mean / found_mean.clamp_min(1e-30)).mean())
+        if recall >= TARGET_RECALL or closeness >= TARGET_CLOSENESS:
+            return indices, d2
+        probed *= 2
+    return _block_topk(Z, Z, k, exclude_self=True)
+
+
+def _probe(Z, k, centers, labels, probed):
+    """Neighbours of every row among the rows of the ``probed`` nearest clusters."""
+    n, n_clusters = Z.shape[0], centers.shape[0]
+    center_sq = (centers * centers).sum(dim=1)
+    center_scores = torch.addmm(center_sq.unsqueeze(0), centers, centers.T, alpha=-2.0)
+    nearby = torch.topk(center_scores, probed, dim=1, largest=False).indices
+    order = torch.argsort(labels, stable=True)
+    starts = torch.zeros(n_clusters + 1, dtype=torch.int64)
+    torch.cumsum(torch.bincount(labels, minlength=n_clusters), 0, out=starts[1:])
+    members = [order[starts[c] : starts[c + 1]] for c in range(n_clusters)]
+    sq = (Z * Z).sum(dim=1)
+    indices = torch.empty((n, k), dtype=torch.int64)
+    d2 = torch.empty((n, k), dtype=Z.dtype)
+    for c in range(n_clusters):
+        queries = members[c]
+        if queries.numel() == 0:
+            continue
+        # the own cluster first: query i of the cluster is candidate i
+        others = [members[int(o)] for o in nearby[c] if int(o) != c]
+        pool = torch.cat([queries, *others])
+        if pool.numel() - 1 < k:  # too few candidates: search everything
+            pool = torch.cat([queries, order[labels[order] != c]])
+        Zp, sq_p = Z[pool], sq[pool]
+        block = _rows_per_block(pool.numel())
+        for start in range(0, queries.numel(), block):
+            stop = min(queries.numel(), start + block)
+            rows = queries[start:stop]
+            scores = torch.addmm(sq_p.unsqueeze(0), Z[rows], Zp.T, alpha=-2.0)
+            local = torch.arange(stop - start)
+            scores[local, local + start] = math.inf  # itself
+            best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
+            indices[rows] = pool[idx]
+            d2[rows] = best + sq[rows].unsqueeze(1)
     return indices, d2
 
 

@@ -19,9 +19,10 @@ on the scale of the objective, unlike an absolute gradient norm.
 
 import math
 import time
-from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+import scipy.linalg
 import torch
 
 C1 = 1e-4  # sufficient decrease
@@ -79,11 +80,12 @@ class LBFGS:
 
         ``callback(iteration, iterate, info)`` is called after the start
         (iteration 0) and after every accepted step; ``info`` holds the step
-        size, the relative step and the elapsed time of the iteration.
+        size, the relative step, the norm of the projected gradient and the
+        elapsed time of the iteration.
 
         Returns ``(iterate, n_iterations, converged, message)``.
         """
-        memory = deque(maxlen=self.memory_size)
+        memory = _Memory(self.memory_size, x0)
         current = self.current = self._evaluate(x0)
         if not math.isfinite(current.value):
             raise ValueError(
@@ -92,9 +94,14 @@ class LBFGS:
                 "items on a repulsive edge coincide."
             )
         if callback is not None:
-            callback(
-                0, current, {"step_size": 0.0, "relative_step": math.nan, "time": 0.0}
-            )
+            g_norm = float(torch.linalg.vector_norm(current.tangent_grad))
+            info = {
+                "step_size": 0.0,
+                "relative_step": math.nan,
+                "time": 0.0,
+                "residual_norm": g_norm,
+            }
+            callback(0, current, info)
         converged, message = False, "reached max_iter"
         iteration = 0
         best_value, best_g_norm = current.value, math.inf
@@ -134,44 +141,35 @@ class LBFGS:
             else:
                 stalled += 1
             s = new.x - current.x
-            y = new.tangent_grad - g
-            sy = float(torch.vdot(s.flatten(), y.flatten()))
-            if sy > 1e-10 * float(torch.vdot(y.flatten(), y.flatten())):
-                memory.append((s, y, 1.0 / sy))
+            memory.append(s, new.tangent_grad - g)
             relative_step = float(torch.linalg.vector_norm(s)) / max(scale, 1e-300)
             current = self.current = new
             iteration += 1
-            if stalled >= STALL_LIMIT:
-                converged, message = True, "stalled at the working precision"
-                break
             if callback is not None:
                 info = {
                     "step_size": t,
                     "relative_step": relative_step,
+                    "residual_norm": new_g_norm,
                     "time": time.perf_counter() - start,
                 }
                 if callback(iteration, current, info):
                     message = "stopped by callback"
                     break
+            if stalled >= STALL_LIMIT:
+                converged, message = True, "stalled at the working precision"
+                break
         return current, iteration, converged, message
 
     def _direction(self, current, memory):
-        """``-H g`` by the two-loop recursion, projected; None if not descent."""
+        """``-H g`` (compact form), projected; None if there is no memory or it
+        does not give a descent direction."""
         g = current.tangent_grad
         if not memory:
             return None
-        q = g.clone()
-        alphas = []
-        for s, y, rho in reversed(memory):
-            alpha = rho * float(torch.vdot(s.flatten(), q.flatten()))
-            q.add_(y, alpha=-alpha)
-            alphas.append(alpha)
-        s, y, rho = memory[-1]
-        q.mul_(1.0 / (rho * float(torch.vdot(y.flatten(), y.flatten()))))
-        for (s, y, rho), alpha in zip(memory, reversed(alphas)):
-            beta = rho * float(torch.vdot(y.flatten(), q.flatten()))
-            q.add_(s, alpha=alpha - beta)
-        direction = self.tangent(current.x, q.neg_())
+        product = memory.times(g)
+        if product is None:
+            return None
+        direction = self.tangent(current.x, product.neg_())
         if not float(torch.vdot(direction.flatten(), g.flatten())) < 0.0:
             return None
         return direction
@@ -257,3 +255,71 @@ def _interpolate(lo_t, lo_f, lo_d, hi_t, hi_f, hi_d):
     if t is None or not math.isfinite(t) or not (low + margin <= t <= high - margin):
         t = 0.5 * (lo_t + hi_t)
     return t
+
+
+class _Memory:
+    """The L-BFGS curvature pairs, in one stacked buffer, applied in compact form.
+
+    ``H g = gamma g + S p + gamma Y q`` with ``q = -R^-1 a`` and
+    ``p = R^-T ((D + gamma Y^T Y) R^-1 a - gamma b)``, where ``a = S^T g``,
+    ``b = Y^T g``, ``R`` is the upper triangle of ``S^T Y`` and ``D`` its
+    diagonal (Byrd, Nocedal & Schnabel, 1994): two matrix-vector products per
+    direction and one small matrix product per update, instead of the two-loop
+    recursion's ``4 k`` vector operations.
+    """
+
+    def __init__(self, size, like):
+        # rows 0..size-1 hold the s vectors, rows size..2 size-1 the y vectors
+        self.buffer = torch.zeros(
+            (2 * size, like.numel()), dtype=like.dtype, device=like.device
+        )
+        self.SY = np.zeros((size, size))  # s_a . y_b, by buffer slot
+        self.YY = np.zeros((size, size))
+        self.order = []  # slots, oldest first
+        self.size = size
+
+    def __len__(self):
+        return len(self.order)
+
+    def clear(self):
+        self.order = []
+
+    def append(self, s, y):
+        s, y = s.flatten(), y.flatten()
+        sy, yy = float(torch.dot(s, y)), float(torch.dot(y, y))
+        if not sy > 1e-10 * yy:
+            return  # no positive curvature: the pair would break H
+        slot = self.order.pop(0) if len(self.order) == self.size else len(self.order)
+        self.buffer[slot], self.buffer[self.size + slot] = s, y
+        self.order.append(slot)
+        # the new pair against all slots: two matrix-vector products
+        with_s = torch.mv(self.buffer, s).double().cpu().numpy()
+        with_y = torch.mv(self.buffer, y).double().cpu().numpy()
+        k = self.size
+        self.SY[:, slot] = with_y[:k]  # s_a . y_new
+        self.SY[slot, :] = with_s[k:]  # s_new . y_b
+        self.YY[:, slot] = self.YY[slot, :] = with_y[k:]
+
+    def times(self, g):
+        """``H g`` for the stored pairs (None if the small system is singular)."""
+        shape, g = g.shape, g.flatten()
+        order, k = self.order, self.size
+        ab = (self.buffer @ g).double().cpu().numpy()
+        a, b = ab[:k][order], ab[k:][order]
+        SY = self.SY[np.ix_(order, order)]
+        last = order[-1]
+        gamma = self.SY[last, last] / self.YY[last, last]
+        R = np.triu(SY)
+        try:
+            Ra = scipy.linalg.solve_triangular(R, a)
+            inner = np.diag(SY) * Ra + gamma * (self.YY[np.ix_(order, order)] @ Ra)
+            p = scipy.linalg.solve_triangular(R, inner - gamma * b, trans="T")
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+        if not (np.isfinite(p).all() and np.isfinite(Ra).all()):
+            return None
+        coefficients = np.zeros(2 * k)
+        coefficients[order] = p
+        coefficients[[k + o for o in order]] = -gamma * Ra
+        result = torch.from_numpy(coefficients).to(g) @ self.buffer
+        return result.add_(g, alpha=gamma).view(shape)

@@ -51,6 +51,13 @@ def _power(d, e):
     return d.pow(e)
 
 
+def _finite_or_zero(ratio, out=None):
+    """The ratio with inf/NaN (from d = 0) replaced by 0, in place or into out."""
+    if out is None:
+        return ratio.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+    return torch.nan_to_num(ratio, nan=0.0, posinf=0.0, neginf=0.0, out=out)
+
+
 class Penalty(DistortionFunction):
     """Base class of penalties: ``f_k(d) = w_k p(d)``.
 
@@ -86,8 +93,9 @@ class Quadratic(Penalty):
     def _value_and_derivative(self, d):
         return self.weights * d.square(), 2.0 * self.weights * d
 
-    def _value_and_ratio(self, d):
-        return self.weights * d.square(), 2.0 * self.weights.expand_as(d)
+    def _value_and_ratio(self, d, out=None):
+        ratio = 2.0 * self.weights.expand_as(d)
+        return self.weights * d.square(), (ratio if out is None else out.copy_(ratio))
 
 
 class Cubic(Penalty):
@@ -97,8 +105,9 @@ class Cubic(Penalty):
         d2 = d.square()
         return self.weights * d2 * d, 3.0 * self.weights * d2
 
-    def _value_and_ratio(self, d):
-        return self.weights * d.pow(3), 3.0 * self.weights * d
+    def _value_and_ratio(self, d, out=None):
+        ratio = 3.0 * self.weights * d
+        return self.weights * d.pow(3), (ratio if out is None else out.copy_(ratio))
 
 
 class Power(Penalty):
@@ -188,7 +197,7 @@ class Log1p(Penalty):
         derivative = e * self.weights * d.pow(e - 1.0) / (1.0 + de)
         return self.weights * torch.log1p(de), derivative
 
-    def _value_and_ratio(self, d):
+    def _value_and_ratio(self, d, out=None):
         e, w = self.exponent, self._w
         one_de = _power(d, e) + 1.0
         value = torch.log(one_de).mul_(w)
@@ -198,7 +207,7 @@ class Log1p(Penalty):
         else:
             ratio = (one_de - 1.0).div_(d.square().mul_(one_de))
         ratio.mul_(e * w)
-        return value, ratio.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+        return value, _finite_or_zero(ratio, out)
 
 
 class Log(Penalty):
@@ -225,7 +234,7 @@ class Log(Penalty):
         derivative = e * self.weights * d.pow(e - 1.0) / torch.expm1(de)
         return value, derivative
 
-    def _value_and_ratio(self, d):
+    def _value_and_ratio(self, d, out=None):
         e, w = self.exponent, self._w
         de = _power(d, e)
         em = torch.expm1(-de).neg_()  # 1 - exp(-d^e), accurate for small and large d
@@ -236,7 +245,7 @@ class Log(Penalty):
         else:
             ratio = torch.rsub(em, 1.0).mul_(de).div_(em.mul_(d.square()))
         ratio.mul_(e * w)
-        return value, ratio.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+        return value, _finite_or_zero(ratio, out)
 
 
 class LogRatio(Penalty):
@@ -373,18 +382,18 @@ class PushAndPull(Penalty):
     def _subset(self, index):
         raise TypeError("PushAndPull cannot be restricted to a subset of edges.")
 
-    def _value_and_ratio(self, d):
-        return self._combine(d, "_value_and_ratio")
+    def _value_and_ratio(self, d, out=None):
+        value, ratio = self._combine(d, "_value_and_ratio")
+        return value, (ratio if out is None else out.copy_(ratio))
 
     def _sum_and_ratio(self, d):
         if not self._contiguous:
             return super()._sum_and_ratio(d)
-        total, ratios = 0.0, []
+        total, ratio = 0.0, torch.empty_like(d)
         for index, function in self._parts.values():
-            value, ratio = function._value_and_ratio(d[index])
+            value, _ = function._value_and_ratio(d[index], out=ratio[index])
             total = total + value.sum()
-            ratios.append(ratio)
-        return total, torch.cat(ratios)
+        return total, ratio
 
     def to(self, device=None, dtype=None):
         weights = self.weights.to(device=device, dtype=dtype)

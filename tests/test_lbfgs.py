@@ -128,3 +128,47 @@ def test_non_finite_start_is_rejected():
     solver = LBFGS(lambda x: (torch.tensor(math.inf), x), identity, no_projection)
     with pytest.raises(ValueError, match="not finite at the initial embedding"):
         solver.minimize(torch.zeros(2, 1), tol=1e-5, max_iter=3)
+
+
+def two_loop(pairs, g):
+    """The textbook two-loop recursion (reference for the compact form)."""
+    q = g.clone()
+    alphas = []
+    for s, y in reversed(pairs):
+        rho = 1.0 / float(s @ y)
+        alpha = rho * float(s @ q)
+        q -= alpha * y
+        alphas.append((alpha, rho))
+    s, y = pairs[-1]
+    q *= float(s @ y) / float(y @ y)
+    for (s, y), (alpha, rho) in zip(pairs, reversed(alphas)):
+        beta = rho * float(y @ q)
+        q += (alpha - beta) * s
+    return q
+
+
+@pytest.mark.parametrize("n_pairs", [1, 3, 5, 12])
+def test_compact_memory_matches_the_two_loop_recursion(n_pairs):
+    from skmde._lbfgs import _Memory
+
+    gen = torch.Generator().manual_seed(0)
+    A = spd(20, 50.0, torch.float64)
+    memory = _Memory(5, torch.zeros(20, dtype=torch.float64))
+    pairs = []
+    for _ in range(n_pairs):
+        s = torch.randn(20, dtype=torch.float64, generator=gen)
+        y = A @ s  # positive curvature
+        memory.append(s, y)
+        pairs = (pairs + [(s, y)])[-5:]
+    g = torch.randn(20, dtype=torch.float64, generator=gen)
+    torch.testing.assert_close(
+        memory.times(g), two_loop(pairs, g), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_memory_rejects_pairs_without_positive_curvature():
+    from skmde._lbfgs import _Memory
+
+    memory = _Memory(3, torch.zeros(4))
+    memory.append(torch.ones(4), -torch.ones(4))
+    assert len(memory) == 0

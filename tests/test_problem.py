@@ -255,6 +255,17 @@ class TestSolver:
         )
 
 
+@pytest.mark.parametrize("m", [1, 2, 3, 4])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gathered_rows(m, dtype):
+    from skmde._problem import _gather_rows
+
+    X = torch.randn(50, m, dtype=dtype)
+    index = torch.randint(0, 50, (200,))
+    for kind in (torch.int32, torch.int64):
+        assert torch.equal(_gather_rows(X, index.to(kind)), X[index])
+
+
 class TestDiagnostics:
     def test_distances_and_distortions(self):
         mde = tutorial_problem()
@@ -309,9 +320,11 @@ class TestFaults:
         assert mde.X is None
 
     def test_unbounded_below_is_an_error(self):
-        mde = MDE(5, 2, EDGES, penalties.Log(WEIGHTS))  # attractive Log: -inf at 0
+        # log(d) is -inf when two items of an edge coincide
+        mde = MDE(4, 2, [[0, 1], [1, 2], [2, 3]], lambda d: torch.log(d))
+        X0 = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])
         with pytest.raises(FloatingPointError, match="-inf"):
-            mde.embed(random_state=0)
+            mde.embed(X0)
 
     def test_non_differentiable_callable(self):
         mde = MDE(
