@@ -77,6 +77,23 @@ class DistortionFunction:
                 setattr(clone, name, value[index])
         return clone
 
+    def _sliceable(self):
+        """Whether :meth:`_slice` can restrict this function to a range of edges."""
+        return True
+
+    def _slice(self, start, stop):
+        """A view restricted to the edges ``start:stop`` (no copy; internal)."""
+        clone = copy.copy(self)
+        n = self.n_edges
+        for name, value in vars(self).items():
+            if (
+                isinstance(value, torch.Tensor)
+                and value.dim() >= 1
+                and value.shape[0] == n
+            ):
+                setattr(clone, name, value[start:stop])
+        return clone
+
     def _sum_and_ratio(self, distances):
         """``(sum_k f(d_k), f'(d)/d)``: what the objective needs."""
         value, ratio = self._value_and_ratio(distances)

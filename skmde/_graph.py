@@ -4,9 +4,11 @@ Exact k-nearest neighbours are computed by blocked matrix products (torch for
 dense data, scipy for sparse data), never holding an n x n matrix for large n and
 paying no compilation cost. For dense data of high dimension the search runs in
 a PCA-reduced space for a list of candidates that are then re-ranked with exact
-distances in the full space. Above a size threshold (chosen by benchmark, see
-``benchmarks/bench_knn.py``) pynndescent is used; it compiles with numba on its
-first call in a process.
+distances in the full space. Above 20,000 items it runs cluster by cluster, with a
+check of its quality on a sample; above 200,000 items, if that check fails,
+pynndescent takes over (it compiles with numba on its first call in a process,
+a cost worth paying only at that size). The thresholds come from
+``benchmarks/bench_knn.py``.
 """
 
 import math
@@ -23,7 +25,8 @@ from ._utils import check_int, sparse_csr, torch_threads
 
 __all__ = ["Graph"]
 
-#: above this many items, "auto" uses pynndescent for the kNN search
+#: above this many items, "auto" uses pynndescent when the clustered search
+#: misses its quality target (below, the exact search)
 APPROXIMATE_THRESHOLD = 200_000
 #: dense data with more features than this is searched in a PCA-reduced space
 REDUCE_ABOVE_DIM = 128
@@ -103,6 +106,7 @@ CLUSTERED_ABOVE = 20_000
 #: clusters probed per cluster (at first), target cluster size, and the
 #: quality on a sample below which more clusters are probed
 PROBED_CLUSTERS = 16
+MAX_PROBED_CLUSTERS = 64
 CLUSTER_SIZE = 256
 TARGET_RECALL = 0.95
 TARGET_CLOSENESS = 0.995
@@ -235,6 +239,11 @@ def nearest_neighbors(
         ``metric="precomputed"``, a dense (n, n) distance matrix or a sparse
         (n, n) matrix of stored distances (a kNN graph).
     method : {"auto", "exact", "approximate"}
+        "exact" and "auto" search blocks of pairs exactly up to
+        :data:`CLUSTERED_ABOVE` items, cluster by cluster above (see
+        :func:`_clustered_topk`); "auto" then falls back to pynndescent above
+        :data:`APPROXIMATE_THRESHOLD` items, "exact" to the exact search.
+        "approximate" always uses pynndescent.
 
     Returns
     -------
@@ -248,12 +257,17 @@ def nearest_neighbors(
         if scipy.sparse.issparse(data):
             return _knn_from_sparse_distances(data, k)
         return _knn_from_dense_distances(data, k)
-    if method == "auto":
-        method = "approximate" if n > APPROXIMATE_THRESHOLD else "exact"
     if method == "approximate" or not NeighborIndex.supports(data, metric):
         return _knn_pynndescent(data, k, metric, n_jobs, random_state)
+    large = method == "auto" and n > APPROXIMATE_THRESHOLD
     with torch_threads(n_jobs):
-        return NeighborIndex(data, metric).query(None, k)
+        try:
+            # above the threshold, a failed clustered search goes to
+            # pynndescent rather than to an exact search of n^2 pairs
+            return NeighborIndex(data, metric).query(None, k, exact_fallback=not large)
+        except ClusteredSearchFailed:
+            pass
+    return _knn_pynndescent(data, k, metric, n_jobs, random_state)
 
 
 def _rows_per_block(n_columns, bytes_per_value=4):
@@ -337,7 +351,7 @@ class NeighborIndex:
             return Q - self.mean
         return np.ascontiguousarray(queries, dtype=np.float64)
 
-    def query(self, queries, k):
+    def query(self, queries, k, exact_fallback=True):
         """The k nearest reference items of each query row.
 
         ``queries=None`` queries the reference items themselves, each excluded
@@ -365,13 +379,13 @@ class NeighborIndex:
                     self.n_items - (1 if exclude_self else 0), int(CANDIDATE_FACTOR * k)
                 )
                 candidates, _ = (
-                    _clustered_topk(Zr, c)
+                    _clustered_topk(Zr, c, exact_fallback)
                     if clustered
                     else _block_topk(Zq, Zr, c, exclude_self)
                 )
                 indices, d2 = _refine(Xq, Xr, candidates, k)
             elif clustered:
-                indices, d2 = _clustered_topk(Xr, k)
+                indices, d2 = _clustered_topk(Xr, k, exact_fallback)
             elif exclude_self:
                 indices, d2 = _block_topk(Xq, Xr, k, exclude_self)
             else:
@@ -484,14 +498,18 @@ def _block_topk(Zq, Zr, k, exclude_self):
 
 
 def _kmeans(Z, n_clusters, n_iter=8, seed=0):
-    """Lloyd's k-means from a seeded sample of points (blocked assignments)."""
+    """Lloyd's k-means fitted on a seeded sample, then all rows assigned.
+
+    The sample (32 rows per cluster) keeps the fit cheap at millions of rows.
+    """
     n = Z.shape[0]
     generator = torch.Generator().manual_seed(seed)
-    centers = Z[torch.randperm(n, generator=generator)[:n_clusters]].clone()
+    sample = Z[torch.randperm(n, generator=generator)[: min(n, 32 * n_clusters)]]
+    centers = sample[:n_clusters].clone()
     for _ in range(n_iter):
-        labels = _nearest_center(Z, centers)
+        labels = _nearest_center(sample, centers)
         counts = torch.bincount(labels, minlength=n_clusters).to(Z.dtype)
-        sums = torch.zeros_like(centers).index_add_(0, labels, Z)
+        sums = torch.zeros_like(centers).index_add_(0, labels, sample)
         empty = counts == 0
         centers = torch.where(
             empty.unsqueeze(1), centers, sums / counts.clamp_min(1).unsqueeze(1)
@@ -510,7 +528,11 @@ def _nearest_center(Z, centers):
     return labels
 
 
-def _clustered_topk(Z, k):
+class ClusteredSearchFailed(Exception):
+    """The clustered search did not reach its quality target."""
+
+
+def _clustered_topk(Z, k, exact_fallback=True):
     """k nearest other rows of Z, searched cluster by cluster, with a recall check.
 
     The rows are grouped by k-means into clusters of about
@@ -521,8 +543,10 @@ def _clustered_topk(Z, k):
     :data:`TARGET_RECALL` of the true neighbours, or neighbours on average
     within :data:`TARGET_CLOSENESS` of the true neighbours' distance (in high
     dimensions many items are about equally near, and any of them serves);
-    otherwise the number of probed clusters doubles, and when that would scan
-    half the data the exact search is used instead. Deterministic.
+    otherwise the number of probed clusters doubles, up to
+    :data:`MAX_PROBED_CLUSTERS` and half the clusters; past that the exact
+    search is used instead (or, without
+    ``exact_fallback``, :class:`ClusteredSearchFailed` is raised). Deterministic.
     """
     n = Z.shape[0]
     n_clusters = max(2, n // CLUSTER_SIZE)
@@ -533,22 +557,25 @@ def _clustered_topk(Z, k):
     # mean distance to the true neighbours (the sample's own zero left out)
     exact_mean = torch.sort(exact_d2, dim=1).values[:, 1:].clamp_min(0).sqrt().mean(1)
     probed = PROBED_CLUSTERS
-    while 2 * probed <= n_clusters:
-        indices, d2 = _probe(Z, k, centers, labels, probed)
-        found = indices[sample].tolist()
+    while probed <= MAX_PROBED_CLUSTERS and 2 * probed <= n_clusters:
+        # check the sample first (cheap), then search everything once
+        indices, d2 = _probe(Z, k, centers, labels, probed, rows=sample)
         recall = np.mean(
-            [len(set(f) & e) / max(len(e), 1) for f, e in zip(found, exact)]
+            [len(set(f) & e) / max(len(e), 1) for f, e in zip(indices.tolist(), exact)]
         )
-        found_mean = d2[sample].clamp_min(0).sqrt().mean(1)
+        found_mean = d2.clamp_min(0).sqrt().mean(1)
         closeness = float((exact_mean / found_mean.clamp_min(1e-30)).mean())
         if recall >= TARGET_RECALL or closeness >= TARGET_CLOSENESS:
-            return indices, d2
+            return _probe(Z, k, centers, labels, probed)
         probed *= 2
+    if not exact_fallback:
+        raise ClusteredSearchFailed
     return _block_topk(Z, Z, k, exclude_self=True)
 
 
-def _probe(Z, k, centers, labels, probed):
-    """Neighbours of every row among the rows of the ``probed`` nearest clusters."""
+def _probe(Z, k, centers, labels, probed, rows=None):
+    """Neighbours of each row (all, or ``rows``) among the rows of the
+    ``probed`` clusters nearest to its own; results in the order of ``rows``."""
     n, n_clusters = Z.shape[0], centers.shape[0]
     center_sq = (centers * centers).sum(dim=1)
     center_scores = torch.addmm(center_sq.unsqueeze(0), centers, centers.T, alpha=-2.0)
@@ -560,9 +587,10 @@ def _probe(Z, k, centers, labels, probed):
     sq = (Z * Z).sum(dim=1)
     indices = torch.empty((n, k), dtype=torch.int64)
     d2 = torch.empty((n, k), dtype=Z.dtype)
+    wanted = None if rows is None else set(labels[rows].tolist())
     for c in range(n_clusters):
         queries = members[c]
-        if queries.numel() == 0:
+        if queries.numel() == 0 or (wanted is not None and c not in wanted):
             continue
         # the own cluster first: query i of the cluster is candidate i
         others = [members[int(o)] for o in nearby[c] if int(o) != c]
@@ -573,13 +601,15 @@ def _probe(Z, k, centers, labels, probed):
         block = _rows_per_block(pool.numel())
         for start in range(0, queries.numel(), block):
             stop = min(queries.numel(), start + block)
-            rows = queries[start:stop]
-            scores = torch.addmm(sq_p.unsqueeze(0), Z[rows], Zp.T, alpha=-2.0)
+            batch = queries[start:stop]
+            scores = torch.addmm(sq_p.unsqueeze(0), Z[batch], Zp.T, alpha=-2.0)
             local = torch.arange(stop - start)
             scores[local, local + start] = math.inf  # itself
             best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
-            indices[rows] = pool[idx]
-            d2[rows] = best + sq[rows].unsqueeze(1)
+            indices[batch] = pool[idx]
+            d2[batch] = best + sq[batch].unsqueeze(1)
+    if rows is not None:
+        return indices[rows], d2[rows]
     return indices, d2
 
 
@@ -747,11 +777,15 @@ def symmetrize(indices, distances, n_items, max_distance=None, memberships=None)
         keep &= dist <= max_distance
     rows, cols, dist = rows[keep], cols[keep], dist[keep]
     lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
-    keys = lo * n_items + hi
-    unique, first, inverse, counts = np.unique(
-        keys, return_index=True, return_inverse=True, return_counts=True
+    keys = torch.from_numpy(lo * n_items + hi)
+    unique, inverse, counts = torch.unique(
+        keys, return_inverse=True, return_counts=True
     )
+    unique, inverse, counts = unique.numpy(), inverse.numpy(), counts.numpy()
     edges = np.column_stack([unique // n_items, unique % n_items])
+    # the pair's length: the shorter direction (they agree for a metric)
+    lengths = np.full(len(unique), np.inf, dtype=np.float32)
+    np.minimum.at(lengths, inverse, dist)
     if memberships is None:
         weights = np.minimum(counts, 2)
     else:
@@ -763,7 +797,7 @@ def symmetrize(indices, distances, n_items, max_distance=None, memberships=None)
             )
         )
         weights = total - np.where(counts > 1, both, 0.0)
-    return edges, weights.astype(np.float32), dist[first]
+    return edges, weights.astype(np.float32), lengths
 
 
 def local_scales(distances):
@@ -905,12 +939,15 @@ def sample_non_edges(n_items, count, exclude, rng):
     """``count`` distinct pairs ``i < j`` drawn uniformly among those not in
     ``exclude`` (an (p, 2) array of pairs ``i < j``), without replacement.
 
-    Draws in vectorized batches with rejection; memory is proportional to the
-    pairs drawn. When the request approaches the number of available pairs, the
-    available pairs are enumerated instead.
+    Draws pairs in one vectorized batch (a few more than needed), keeps the
+    distinct ones not excluded, and removes a uniformly random surplus: every
+    set of ``count`` available pairs is equally likely. Memory is proportional
+    to the pairs drawn. When the request approaches the number of available
+    pairs, the available pairs are enumerated instead. The pairs come sorted
+    (by ``i``, then ``j``), which makes the solver read the embedding in order.
     """
     total = n_items * (n_items - 1) // 2
-    excluded = np.unique(exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1])
+    excluded = _unique(exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1])
     available = total - len(excluded)
     count = min(count, available)
     if count <= 0:
@@ -919,28 +956,38 @@ def sample_non_edges(n_items, count, exclude, rng):
         i, j = np.triu_indices(n_items, k=1)
         keys = i.astype(np.int64) * n_items + j
         keys = keys[~_contains(excluded, keys)]
-        keys = rng.permutation(keys)[:count]
+        keys = np.sort(rng.permutation(keys)[:count])
     else:
         keys = np.empty(0, dtype=np.int64)
         while len(keys) < count:
-            want = int(1.1 * (count - len(keys))) + 16
+            want = int(1.05 * (count - len(keys))) + 64
             a = rng.integers(0, n_items, size=want)
             b = rng.integers(0, n_items - 1, size=want)
             b = b + (b >= a)  # uniform over b != a
             new = np.minimum(a, b) * n_items + np.maximum(a, b)
-            new = new[~_contains(excluded, new)]
-            keys = np.concatenate([keys, new])
-            _, first = np.unique(keys, return_index=True)
-            keys = keys[np.sort(first)]  # drop repeats, keep the draw order
-        keys = keys[:count]
+            keys = _unique(np.concatenate([keys, new[~_contains(excluded, new)]]))
+        if len(keys) > count:
+            surplus = rng.choice(len(keys), len(keys) - count, replace=False)
+            keys = np.delete(keys, surplus)
     return np.column_stack([keys // n_items, keys % n_items])
 
 
 def _contains(sorted_keys, keys):
+    """Whether each of ``keys`` is in ``sorted_keys`` (int64 arrays).
+
+    torch's searchsorted: several times faster than numpy's on large arrays
+    (it runs in parallel), which matters at millions of pairs.
+    """
     if len(sorted_keys) == 0:
         return np.zeros(len(keys), dtype=bool)
-    pos = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
+    haystack, needles = torch.from_numpy(sorted_keys), torch.from_numpy(keys)
+    pos = torch.searchsorted(haystack, needles).clamp_(max=len(sorted_keys) - 1)
+    return (haystack[pos] == needles).numpy()
+
+
+def _unique(keys):
+    """Sorted distinct values of an int64 array (torch: fast on large arrays)."""
+    return torch.unique(torch.from_numpy(np.ascontiguousarray(keys))).numpy()
 
 
 def all_pairs(n_items):

@@ -102,7 +102,7 @@ def _eigenmap(W, k, random_state):
                 k=k,
                 which="LA",
                 v0=v0,
-                tol=1e-6,
+                tol=1e-5,
                 ncv=min(n, max(2 * k + 1, 24)),
                 maxiter=SPECTRAL_MAX_RESTARTS,
             )

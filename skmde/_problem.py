@@ -22,6 +22,9 @@ from .constraints import Centered, Constraint
 
 __all__ = ["MDE", "SolveStats"]
 
+#: edges evaluated together by the objective (see MDE._chunks)
+CHUNK_EDGES = 1 << 21
+
 
 @dataclass
 class SolveStats:
@@ -185,7 +188,7 @@ class MDE:
         index_dtype = torch.int32 if self.n_items < 2**31 else torch.int64
         self._tail = self.edges[:, 0].to(index_dtype).contiguous()
         self._head = self.edges[:, 1].to(index_dtype).contiguous()
-        self._incidence = None
+        self._chunk_cache = None
         self._checked_callable = isinstance(distortion_function, DistortionFunction)
 
     @property
@@ -217,7 +220,7 @@ class MDE:
             )
         return X
 
-    def _differences(self, X):
+    def _differences(self, X, start=None, stop=None):
         """Per-edge differences ``x_i - x_j`` and their norms.
 
         For 2-D embeddings the rows are gathered as complex numbers: one 1-D
@@ -226,11 +229,12 @@ class MDE:
         Returns ``(diff, distances)``, ``diff`` real ``(p, m)`` or, in 2-D,
         complex ``(p,)``.
         """
+        tail, head = self._tail[start:stop], self._head[start:stop]
         if X.shape[1] == 2 and X.is_contiguous():
             Z = torch.view_as_complex(X)
-            diff = Z.index_select(0, self._tail) - Z.index_select(0, self._head)
+            diff = Z.index_select(0, tail) - Z.index_select(0, head)
             return diff, (diff.real.square() + diff.imag.square()).sqrt_()
-        diff = _gather_rows(X, self._tail) - _gather_rows(X, self._head)
+        diff = _gather_rows(X, tail) - _gather_rows(X, head)
         return diff, torch.linalg.vector_norm(diff, dim=1)
 
     def distances(self, X=None):
@@ -274,10 +278,10 @@ class MDE:
             self._checked_callable = True
         return f
 
-    def _sum_and_ratio(self, distances):
+    def _sum_and_ratio(self, function, distances):
         """Total distortion and ``f'(d)/d``: analytic for built-ins, else autograd."""
-        if isinstance(self.distortion_function, DistortionFunction):
-            return self.distortion_function._sum_and_ratio(distances)
+        if isinstance(function, DistortionFunction):
+            return function._sum_and_ratio(distances)
         d = distances.detach().requires_grad_(True)
         with torch.enable_grad():
             f = self._call(d)
@@ -291,50 +295,71 @@ class MDE:
             (derivative,) = torch.autograd.grad(total, d)
         return total.detach(), safe_ratio(derivative, distances)
 
-    def _incidence_matrix(self):
-        """The signed (n_items, n_edges) incidence matrix, in CSR, built once.
+    def _chunks(self):
+        """``[(start, stop, function, incidence)]`` covering the edges, built once.
 
-        Row ``i`` holds +1 for the edges whose tail is ``i`` and -1 for those
-        whose head is ``i``, so the gradient rows are ``S @ (c * (x_i - x_j))``:
-        one sparse product instead of two scattered additions.
+        Long edge lists are evaluated :data:`CHUNK_EDGES` at a time: the
+        temporaries of a chunk stay small enough to be reused by the allocator
+        (large ones are mapped and unmapped, page fault by page fault, at every
+        evaluation) and to stay in cache. ``incidence`` is the chunk's signed
+        (n_items, chunk) incidence matrix in CSR: row ``i`` holds +1 for the
+        edges whose tail is ``i`` and -1 for those whose head is ``i``, so the
+        gradient rows are ``S @ (c * (x_i - x_j))``, one sparse product.
         """
-        if self._incidence is None:
-            n, p = self.n_items, self.n_edges
-            index_dtype = torch.int32 if 2 * p < 2**31 else torch.int64
-            rows = torch.cat([self._tail, self._head]).long()
-            order = torch.argsort(rows, stable=True)
-            counts = torch.bincount(rows, minlength=n)
-            crow = torch.zeros(n + 1, dtype=torch.int64, device=self.device)
-            torch.cumsum(counts, 0, out=crow[1:])
-            columns = torch.remainder(order, p)
-            signs = torch.where(order < p, 1.0, -1.0).to(self.dtype)
-            del rows, counts
-            self._incidence = sparse_csr(
-                crow.to(index_dtype), columns.to(index_dtype), signs, (n, p)
-            )
-        return self._incidence
+        if self._chunk_cache is None:
+            p = self.n_edges
+            f = self.distortion_function
+            sliceable = isinstance(f, DistortionFunction) and f._sliceable()
+            step = CHUNK_EDGES if sliceable else p
+            chunks = []
+            for start in range(0, p, step):
+                stop = min(p, start + step)
+                function = f._slice(start, stop) if sliceable and step < p else f
+                chunks.append((start, stop, function, self._incidence(start, stop)))
+            self._chunk_cache = chunks
+        return self._chunk_cache
+
+    def _incidence(self, start, stop):
+        n, p = self.n_items, stop - start
+        index_dtype = torch.int32 if 2 * p < 2**31 else torch.int64
+        rows = torch.cat([self._tail[start:stop], self._head[start:stop]]).long()
+        order = torch.argsort(rows, stable=True)
+        counts = torch.bincount(rows, minlength=n)
+        crow = torch.zeros(n + 1, dtype=torch.int64, device=self.device)
+        torch.cumsum(counts, 0, out=crow[1:])
+        columns = torch.remainder(order, p)
+        signs = torch.where(order < p, 1.0, -1.0).to(self.dtype)
+        del rows, counts
+        return sparse_csr(crow.to(index_dtype), columns.to(index_dtype), signs, (n, p))
 
     def _objective(self, X):
         """Average distortion and its Euclidean gradient with respect to X."""
-        diff, distances = self._differences(X)
-        total, ratio = self._sum_and_ratio(distances)
         p = self.n_edges
+        total = torch.zeros((), dtype=X.dtype, device=X.device)
+        G = torch.zeros_like(X)
+        for start, stop, function, incidence in self._chunks():
+            diff, distances = self._differences(X, start, stop)
+            chunk_total, ratio = self._sum_and_ratio(function, distances)
+            total += chunk_total
+            coefficients = ratio.mul_(1.0 / p)
+            if diff.is_complex():
+                weighted = torch.view_as_real(diff.mul_(coefficients))
+            else:
+                weighted = diff.mul_(coefficients.unsqueeze(1))
+            G += incidence @ weighted
         value = total / p
         v = float(value)
         if math.isnan(v) or v == -math.inf:
+            distances = self.distances(X)
             f = self._call(distances)
             raise FloatingPointError(self._describe_bad(distances, f, "distortion"))
         if v == math.inf:
             return value, None
-        coefficients = ratio.mul_(1.0 / p)
-        if diff.is_complex():
-            weighted = torch.view_as_real(diff.mul_(coefficients))
-        else:
-            weighted = diff.mul_(coefficients.unsqueeze(1))
-        G = self._incidence_matrix() @ weighted
         if not bool(torch.isfinite(G.sum())):  # a NaN or inf anywhere shows here
+            distances = self.distances(X)
+            ratio = self._sum_and_ratio(self.distortion_function, distances)[1]
             raise FloatingPointError(
-                self._describe_bad(distances, ratio * p, "derivative of the distortion")
+                self._describe_bad(distances, ratio, "derivative of the distortion")
             )
         return value, G
 

@@ -90,7 +90,10 @@ def _to_tensor(value, name):
         ) from exc
     if array.dtype == object or array.dtype.kind in "USV":
         raise TypeError(f"{name} must be numeric; got an array of dtype {array.dtype}.")
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    # (np.ascontiguousarray would turn a scalar into a 1-D array)
+    tensor = torch.from_numpy(
+        array.copy() if array.ndim == 0 else np.ascontiguousarray(array)
+    )
     if tensor.dtype == torch.float16 or (
         tensor.dtype == torch.float64 and not isinstance(value, np.ndarray)
     ):

@@ -382,6 +382,24 @@ class PushAndPull(Penalty):
     def _subset(self, index):
         raise TypeError("PushAndPull cannot be restricted to a subset of edges.")
 
+    def _sliceable(self):
+        return all(isinstance(index, slice) for index, _ in self._parts.values())
+
+    def _slice(self, start, stop):
+        clone = copy.copy(self)
+        clone.weights = self.weights[start:stop]
+        clone._parts = {}
+        for kind, (index, function) in self._parts.items():
+            lo, hi = max(index.start, start), min(index.stop, stop)
+            if lo < hi:
+                clone._parts[kind] = (
+                    slice(lo - start, hi - start),
+                    function._slice(lo - index.start, hi - index.start),
+                )
+        covered = sum(_length(index) for index, _ in clone._parts.values())
+        clone._contiguous = covered == stop - start
+        return clone
+
     def _value_and_ratio(self, d, out=None):
         value, ratio = self._combine(d, "_value_and_ratio")
         return value, (ratio if out is None else out.copy_(ratio))

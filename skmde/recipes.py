@@ -158,10 +158,16 @@ def _drop_anchor_pairs(edges, values, constraint):
 
 
 def _init_array(init, n, m):
-    array = np.asarray(
-        init.detach().cpu().numpy() if isinstance(init, torch.Tensor) else init,
-        dtype=np.float64,
-    )
+    try:
+        array = np.asarray(
+            init.detach().cpu().numpy() if isinstance(init, torch.Tensor) else init,
+            dtype=np.float64,
+        )
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            "init must be a name or a numeric array of shape (n_items, "
+            f"embedding_dim); got {type(init).__name__}."
+        ) from exc
     if array.shape != (n, m):
         raise ValueError(f"init must have shape ({n}, {m}); got {array.shape}.")
     if not np.isfinite(array).all():
@@ -213,8 +219,12 @@ def _anchor_spread(constraint, n, m, rng):
 
 def _jitter_coincident(X, edges, rng, constraint):
     """Perturb the init slightly if two items of an edge coincide exactly."""
-    distances = np.linalg.norm(X[edges[:, 0]] - X[edges[:, 1]], axis=1)
-    if (distances > 0).all():
+    step = 1 << 22  # in chunks: no (edges x dim) array for large problems
+    coincide = any(
+        bool((X[edges[s : s + step, 0]] == X[edges[s : s + step, 1]]).all(axis=1).any())
+        for s in range(0, len(edges), step)
+    )
+    if not coincide:
         return X
     scale = float(np.sqrt((X**2).sum(axis=1).mean())) or 1.0
     X = X + 1e-4 * scale * rng.standard_normal(X.shape)
@@ -356,8 +366,6 @@ def neighbor_problem(
         count = int(repulsive_fraction * len(edges))
         negative = _graph.sample_non_edges(n, count, edges, rng)
         negative, _ = _drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
-        # sorted pairs: the solver reads the embedding rows in order (cache)
-        negative = negative[np.lexsort((negative[:, 1], negative[:, 0]))]
         info.n_repulsive = len(negative)
         edges = np.concatenate([edges, negative])
         weights = np.concatenate(

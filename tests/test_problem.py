@@ -425,3 +425,56 @@ class TestBadInput:
     def test_embed(self, kwargs, error, match):
         with pytest.raises(error, match=match):
             tutorial_problem().embed(**kwargs)
+
+
+@pytest.mark.parametrize("make", ["pushpull", "loss", "callable"])
+def test_chunked_objective_matches_whole(monkeypatch, make):
+    import skmde._problem as problem_module
+
+    edges, w = random_graph(120, 6)
+    rng = np.random.default_rng(1)
+    negative = np.sort(rng.integers(0, 120, size=(300, 2)), axis=1)
+    negative = negative[negative[:, 0] != negative[:, 1]]
+    all_edges = np.vstack([edges, negative])
+    signs = np.concatenate([w, -0.5 * np.ones(len(negative))])
+    functions = {
+        "pushpull": lambda: skmde.PushAndPull(torch.tensor(signs, dtype=torch.float64)),
+        "loss": lambda: losses.Huber(torch.tensor(np.abs(signs) + 1.0)),
+        "callable": lambda: lambda d: d.square().sum() * 0 + d.square(),
+    }
+    X = torch.randn(120, 2, dtype=torch.float64)
+    X -= X.mean(0)
+    whole = MDE(120, 2, all_edges, functions[make](), dtype=torch.float64)
+    value, grad = whole._objective(X)
+    monkeypatch.setattr(problem_module, "CHUNK_EDGES", 37)
+    chunked = MDE(120, 2, all_edges, functions[make](), dtype=torch.float64)
+    chunk_value, chunk_grad = chunked._objective(X)
+    if make != "callable":
+        assert len(chunked._chunks()) > 1
+    torch.testing.assert_close(chunk_value, value, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(chunk_grad, grad, rtol=1e-10, atol=1e-12)
+
+
+def test_gradient_matches_finite_differences():
+    edges, w = random_graph(40, 4)
+    signs = np.concatenate([w, -np.ones(30)])
+    rng = np.random.default_rng(2)
+    negative = np.sort(rng.integers(0, 40, size=(40, 2)), axis=1)
+    negative = negative[negative[:, 0] != negative[:, 1]][:30]
+    mde = MDE(
+        40,
+        3,
+        np.vstack([edges, negative]),
+        skmde.PushAndPull(torch.tensor(signs[: len(edges) + len(negative)])),
+        dtype=torch.float64,
+    )
+    X = torch.randn(40, 3, dtype=torch.float64)
+    _, G = mde._objective(X)
+    h = 1e-6
+    for i, j in [(0, 0), (5, 2), (17, 1), (39, 0)]:
+        E = torch.zeros_like(X)
+        E[i, j] = h
+        numeric = (
+            float(mde._objective(X + E)[0]) - float(mde._objective(X - E)[0])
+        ) / (2 * h)
+        assert float(G[i, j]) == pytest.approx(numeric, rel=1e-5, abs=1e-9)

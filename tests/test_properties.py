@@ -1,0 +1,298 @@
+"""Property-based tests: valid problems give finite, feasible embeddings; invalid
+inputs raise ValueError/TypeError naming the argument, never an error from
+inside torch, numpy or scipy."""
+
+import functools
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import skmde
+from skmde import MDE, Anchored, Centered, Standardized, losses, penalties
+
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+ATTRACTIVE = [
+    penalties.Linear,
+    penalties.Quadratic,
+    penalties.Cubic,
+    functools.partial(penalties.Power, exponent=2.5),
+    penalties.Huber,
+    penalties.Logistic,
+    penalties.Log1p,
+]
+REPULSIVE = [penalties.Log, penalties.LogRatio, penalties.InvPower]
+LOSSES = [
+    losses.Absolute,
+    losses.Quadratic,
+    losses.WeightedQuadratic,
+    losses.Cubic,
+    functools.partial(losses.Power, exponent=1.5),
+    losses.Huber,
+    losses.Logistic,
+    losses.Fractional,
+    losses.SoftFractional,
+]
+
+
+@st.composite
+def graphs(draw, min_items=3, max_items=25):
+    n = draw(st.integers(min_items, max_items))
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    chosen = draw(
+        st.lists(st.sampled_from(pairs), min_size=1, max_size=60, unique=True)
+    )
+    # connect the graph with a path so that no item drifts off alone
+    edges = sorted(set(chosen) | {(i, i + 1) for i in range(n - 1)})
+    return n, np.array(edges)
+
+
+def feasible_and_finite(mde, X):
+    assert torch.isfinite(X).all()
+    assert mde.constraint.is_feasible(X, rtol=1e-3)
+
+
+@SETTINGS
+@given(
+    graph=graphs(),
+    m=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+    attractive=st.sampled_from(ATTRACTIVE),
+    repulsive=st.sampled_from(REPULSIVE),
+    standardized=st.booleans(),
+)
+def test_push_and_pull_problems(graph, m, seed, attractive, repulsive, standardized):
+    n, edges = graph
+    assume(not standardized or n > m)
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(0.2, 2.0, size=len(edges))
+    weights[rng.random(len(edges)) < 0.4] *= -1
+    mde = MDE(
+        n,
+        m,
+        edges,
+        skmde.PushAndPull(torch.tensor(weights), attractive, repulsive),
+        Standardized() if standardized else Centered(),
+    )
+    X = mde.embed(max_iter=60, random_state=seed)
+    feasible_and_finite(mde, X)
+
+
+@SETTINGS
+@given(
+    graph=graphs(),
+    m=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+    attractive=st.sampled_from(ATTRACTIVE),
+)
+def test_attractive_penalties_under_standardization(graph, m, seed, attractive):
+    n, edges = graph
+    assume(n > m)
+    weights = np.random.default_rng(seed).uniform(0.1, 3.0, size=len(edges))
+    mde = MDE(n, m, edges, attractive(torch.tensor(weights)), Standardized())
+    feasible_and_finite(mde, mde.embed(max_iter=60, random_state=seed))
+
+
+@SETTINGS
+@given(
+    graph=graphs(),
+    m=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+    loss=st.sampled_from(LOSSES),
+    constraint=st.sampled_from(["centered", "standardized", "anchored"]),
+)
+def test_loss_problems(graph, m, seed, loss, constraint):
+    n, edges = graph
+    rng = np.random.default_rng(seed)
+    deviations = torch.tensor(rng.uniform(0.1, 5.0, size=len(edges)))
+    if constraint == "standardized":
+        assume(n > m)
+        c = Standardized()
+    elif constraint == "anchored":
+        anchors = rng.choice(n, size=max(1, n // 3), replace=False)
+        c = Anchored(anchors, rng.normal(size=(len(anchors), m)))
+    else:
+        c = Centered()
+    mde = MDE(n, m, edges, loss(deviations), c)
+    feasible_and_finite(mde, mde.embed(max_iter=60, random_state=seed))
+
+
+# -- invalid inputs -------------------------------------------------------------------
+BAD_VALUES = st.sampled_from(
+    [
+        None,
+        "text",
+        3.5,
+        -1,
+        0,
+        [],
+        [[]],
+        {"a": 1},
+        object(),
+        np.array([np.nan]),
+        np.array([[np.inf, 1.0]]),
+        np.zeros((2, 3, 4)),
+        np.array(["a", "b"]),
+        np.array([1 + 2j]),
+        torch.tensor([True, False]),
+        np.empty((0, 2)),
+    ]
+)
+
+
+def raises_cleanly(call, name):
+    """The call succeeds (the value happens to be valid) or raises
+    ValueError/TypeError mentioning ``name``; returns whether it raised."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call()
+    except (ValueError, TypeError) as exc:
+        assert name in str(exc), f"{type(exc).__name__} does not name {name!r}: {exc}"
+        return True
+    return False
+
+
+@SETTINGS
+@given(
+    value=BAD_VALUES,
+    argument=st.sampled_from(
+        ["n_items", "embedding_dim", "edges", "distortion_function", "constraint"]
+    ),
+)
+def test_mde_constructor_rejects_bad_arguments(value, argument):
+    args = {
+        "n_items": 4,
+        "embedding_dim": 2,
+        "edges": [[0, 1], [1, 2], [2, 3]],
+        "distortion_function": penalties.Quadratic([1.0, 1.0, 1.0]),
+        "constraint": Standardized(),
+    }
+    args[argument] = value
+    raises_cleanly(lambda: MDE(**args), argument)
+
+
+@SETTINGS
+@given(
+    value=BAD_VALUES,
+    argument=st.sampled_from(
+        [
+            "X",
+            "eps",
+            "max_iter",
+            "memory_size",
+            "snapshot_every",
+            "print_every",
+            "random_state",
+        ]
+    ),
+)
+def test_embed_rejects_bad_arguments(value, argument):
+    mde = MDE(
+        4,
+        2,
+        [[0, 1], [1, 2], [2, 3]],
+        penalties.Quadratic([1.0, 1.0, 1.0]),
+        Standardized(),
+    )
+    raises_cleanly(lambda: mde.embed(**{argument: value}), argument)
+
+
+@SETTINGS
+@given(
+    value=BAD_VALUES,
+    cls=st.sampled_from(
+        [penalties.Quadratic, penalties.Log1p, losses.Absolute, losses.Fractional]
+    ),
+)
+def test_distortion_functions_reject_bad_values(value, cls):
+    name = "weights" if issubclass(cls, penalties.Penalty) else "deviations"
+    assert raises_cleanly(lambda: cls(value), name)  # none of BAD_VALUES is valid
+
+
+@SETTINGS
+@given(value=BAD_VALUES, argument=st.sampled_from(["anchors", "values"]))
+def test_anchored_rejects_bad_arguments(value, argument):
+    args = {"anchors": [0, 2], "values": [[0.0, 0.0], [1.0, 1.0]]}
+    args[argument] = value
+    assert raises_cleanly(lambda: Anchored(**args), argument)
+
+
+@SETTINGS
+@given(
+    value=BAD_VALUES,
+    argument=st.sampled_from(
+        [
+            "data",
+            "embedding_dim",
+            "n_neighbors",
+            "repulsive_fraction",
+            "init",
+            "metric",
+            "constraint",
+            "attractive_penalty",
+        ]
+    ),
+)
+def test_preserve_neighbors_rejects_bad_arguments(value, argument):
+    args = {"data": np.random.default_rng(0).normal(size=(20, 3)), "random_state": 0}
+    args[argument] = value
+    raises_cleanly(lambda: skmde.preserve_neighbors(**args), argument)
+
+
+@SETTINGS
+@given(
+    value=BAD_VALUES,
+    argument=st.sampled_from(["data", "loss", "max_distances", "init", "metric"]),
+)
+def test_preserve_distances_rejects_bad_arguments(value, argument):
+    args = {"data": np.random.default_rng(0).normal(size=(20, 3)), "random_state": 0}
+    args[argument] = value
+    raises_cleanly(lambda: skmde.preserve_distances(**args), argument)
+
+
+@SETTINGS
+@given(
+    value=BAD_VALUES,
+    estimator=st.sampled_from(
+        [skmde.MDENeighbors, skmde.MDEDistances, skmde.MDEEmbedder]
+    ),
+)
+def test_estimators_reject_bad_data(value, estimator):
+    try:
+        estimator(random_state=0, max_iter=5).fit(value)
+    except (ValueError, TypeError):
+        return
+    pytest.fail(f"{estimator.__name__}.fit({value!r}) did not raise")
+
+
+@pytest.mark.parametrize(
+    "estimator", [skmde.MDENeighbors, skmde.MDEDistances, skmde.MDEEmbedder]
+)
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("n_components", 0),
+        ("n_components", "two"),
+        ("max_iter", -3),
+        ("eps", 0.0),
+        ("memory_size", 0),
+        ("metric", "banana"),
+        ("dtype", "int8"),
+        ("device", 7),
+        ("constraint", "round"),
+        ("verbose", "loud"),
+        ("random_state", "seed"),
+        ("store_training_data", "yes"),
+    ],
+)
+def test_estimator_parameters_name_themselves(estimator, param, value):
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    with pytest.raises((ValueError, TypeError), match=param):
+        estimator(**{param: value}).fit(X)
