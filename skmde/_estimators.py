@@ -93,6 +93,13 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # -- fitting ---------------------------------------------------------------------
     def _validate(self, X, reset):
+        if hasattr(X, "dtypes") and hasattr(X, "columns"):
+            bad = recipes.non_numeric_columns(X)
+            if bad:
+                raise ValueError(
+                    f"X must hold numbers; non-numeric columns: {bad[:5]}. Encode "
+                    "or drop them first."
+                )
         precomputed = self.metric == "precomputed"
         X = validate_data(
             self,

@@ -306,11 +306,25 @@ class NeighborIndex:
         self.n_items = data.shape[0]
         self.sparse = scipy.sparse.issparse(data)
         self.mean = self.basis = self.reduced = None
+        # float32 squares overflow above ~1e19 and vanish below ~1e-19: divide
+        # by a power of two near the data's magnitude (exact) and multiply the
+        # distances back
+        self.scale = 1.0
+        if metric in _TORCH_METRICS:
+            largest = float(abs(data).max()) if data.shape[0] else 0.0
+            if largest > 0 and np.isfinite(largest):
+                self.scale = 2.0 ** round(np.log2(largest))
         if self.sparse:
             self.data = self._prepare_sparse(data)
             self.squared_norms = _squared_norms(self.data)
         elif metric in _TORCH_METRICS:
-            X = np.ascontiguousarray(data, dtype=np.float32)
+            X = (
+                np.ascontiguousarray(
+                    np.asarray(data, dtype=np.float64) / self.scale, dtype=np.float32
+                )
+                if self.scale != 1.0
+                else np.ascontiguousarray(data, dtype=np.float32)
+            )
             if metric == "cosine":
                 X = _unit_rows(X)
             # distances are translation invariant; centering reduces rounding
@@ -334,7 +348,10 @@ class NeighborIndex:
         return metric in _TORCH_METRICS or not scipy.sparse.issparse(data)
 
     def _prepare_sparse(self, data):
-        X = scipy.sparse.csr_matrix(data, dtype=np.float32)
+        X = scipy.sparse.csr_matrix(data, dtype=np.float64)
+        if self.scale != 1.0:
+            X = X / self.scale
+        X = scipy.sparse.csr_matrix(X, dtype=np.float32)
         if self.metric == "cosine":
             norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
             inverse = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-30), 0.0)
@@ -345,7 +362,10 @@ class NeighborIndex:
         if self.sparse:
             return self._prepare_sparse(queries)
         if self.metric in _TORCH_METRICS:
-            Q = np.ascontiguousarray(queries, dtype=np.float32)
+            Q = np.asarray(queries, dtype=np.float64)
+            Q = np.ascontiguousarray(
+                Q / self.scale if self.scale != 1.0 else Q, dtype=np.float32
+            )
             if self.metric == "cosine":
                 Q = _unit_rows(Q)
             return Q - self.mean
@@ -398,7 +418,7 @@ class NeighborIndex:
             d2 = _zero_if_identical(Q, self.data, self.squared_norms, indices, d2)
         d2 = np.maximum(d2, 0.0)
         # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
-        distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2)
+        distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2) * self.scale
         indices, distances = _sort_rows(indices, distances.astype(np.float32))
         return indices[:, :wanted], distances[:, :wanted]
 
@@ -430,8 +450,8 @@ class NeighborIndex:
                     refs.astype(np.float64) - Q[start:stop, None, :], axis=2
                 )
         if self.metric == "cosine":  # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
-            out = out**2 / 2.0
-        return out
+            return out**2 / 2.0
+        return out * self.scale
 
 
 def rows_nearest(rows, k):

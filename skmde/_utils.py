@@ -196,6 +196,14 @@ def torch_threads(n_jobs):
         torch.set_num_threads(before)
 
 
+def physical_memory():
+    """The machine's physical memory in bytes, or None where unknown."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def sparse_csr(crow_indices, col_indices, values, size):
     """A torch CSR tensor, without torch's "beta"/"invariant checks" warnings."""
     with warnings.catch_warnings():

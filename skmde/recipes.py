@@ -20,7 +20,7 @@ from . import _graph, _init, losses, penalties
 from ._distortion import build_function, resolve_function
 from ._graph import Graph
 from ._problem import MDE
-from ._utils import check_float, check_int, numpy_generator
+from ._utils import check_float, check_int, numpy_generator, physical_memory
 from .constraints import Anchored, Centered, Constraint, Standardized
 
 __all__ = ["preserve_distances", "preserve_neighbors"]
@@ -54,6 +54,16 @@ def _dtype(dtype):
     if dtype not in table:
         raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
     return table[dtype]
+
+
+def _distance_dtype(dtype, deviations):
+    """float64 when distances are too large or too small for float32's squares
+    (beyond about 1e19 they overflow, below 1e-19 they vanish)."""
+    chosen = _dtype(dtype)
+    positive = deviations[deviations > 0]
+    if positive.size and (positive.max() > 1e15 or positive.min() < 1e-15):
+        return torch.float64
+    return chosen
 
 
 def _log(verbose, message):
@@ -112,19 +122,38 @@ def as_data(data, metric):
     return ("sparse" if scipy.sparse.issparse(data) else "dense"), data
 
 
-def _frame_to_numpy(frame):
-    dtypes = [str(t) for t in frame.dtypes]
-    bad = [
+def non_numeric_columns(frame):
+    """Names of the columns of a pandas/polars frame that are not numbers."""
+    kinds = ("int", "uint", "float", "bool", "i", "u", "f")
+    return [
         str(c)
-        for c, t in zip(frame.columns, dtypes)
-        if not any(
-            t.lower().startswith(p)
-            for p in ("int", "uint", "float", "bool", "i", "u", "f")
-        )
+        for c, t in zip(frame.columns, frame.dtypes)
+        if not any(str(t).lower().startswith(p) for p in kinds)
     ]
+
+
+def _frame_to_numpy(frame):
+    bad = non_numeric_columns(frame)
     if bad:
         raise TypeError(f"data must be numeric; non-numeric columns: {bad[:5]}.")
     return frame.to_numpy()
+
+
+#: bytes an edge costs while a problem is built and solved (indices, values,
+#: incidence matrix, the recipes' temporaries)
+BYTES_PER_EDGE = 64
+
+
+def check_memory(n_edges, what, parameter):
+    """Refuse, before allocating, a problem that cannot fit in memory."""
+    total = physical_memory()
+    needed = n_edges * BYTES_PER_EDGE
+    if total is not None and needed > total:
+        raise MemoryError(
+            f"{what} would use about {needed / 2**30:.1f} GiB for {n_edges:.3g} "
+            f"edges, more than this machine's {total / 2**30:.1f} GiB; lower "
+            f"{parameter}."
+        )
 
 
 def _constraint(constraint, default):
@@ -334,6 +363,11 @@ def neighbor_problem(
             default_n_neighbors(n) if n_neighbors is None else n_neighbors, n
         )
         info.n_neighbors = k
+        check_memory(
+            1.5 * n * k * (1 + repulsive_fraction),
+            "preserve_neighbors",
+            "n_neighbors or repulsive_fraction",
+        )
         _log(verbose, f"computing {k}-nearest neighbors ({metric})")
         graph = _graph.neighbor_graph(
             data,
@@ -575,6 +609,7 @@ def distance_problem(
 
     start = time.perf_counter()
     total = n * (n - 1) // 2
+    check_memory(min(total, max_distances), "preserve_distances", "max_distances")
     if kind == "graph":
         edges, deviations = _graph.shortest_path_pairs(data, max_distances, rng)
     else:
@@ -606,7 +641,9 @@ def distance_problem(
     info.init = init if isinstance(init, str) else "array"
     info.timings["init"] = time.perf_counter() - start
     function = build_function(
-        factory, torch.as_tensor(deviations, dtype=_dtype(dtype)), "loss"
+        factory,
+        torch.as_tensor(deviations, dtype=_distance_dtype(dtype, deviations)),
+        "loss",
     )
     X_init = _jitter_coincident(X_init, edges, rng, constraint)
     mde = _finish(n, m, edges, function, constraint, X_init, device)
@@ -730,7 +767,9 @@ def preserve_distances(
     embedding_dim : int, default=2
     loss : str, Loss class or factory, default=Absolute
     constraint : Constraint, "centered" or "standardized", optional
-        Default Centered, under which the embedding keeps the data's units.
+        Default Centered, under which the embedding keeps the data's units
+        (distances beyond 1e15 or below 1e-15 are then solved in float64, as
+        float32 cannot square them).
         With Standardized the deviations are rescaled to the natural length.
     max_distances : float, default=5e7
         The most pairs to use.

@@ -1,0 +1,145 @@
+"""Degenerate data: each case embeds sensibly or raises a clear error.
+
+What happens in each case is documented in doc/user_guide/reliability.rst.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse
+import torch
+
+import skmde
+from skmde import MDEDistances, MDENeighbors
+
+
+def finite(Z):
+    return np.isfinite(Z).all()
+
+
+@pytest.mark.parametrize("estimator", [MDENeighbors, MDEDistances])
+def test_all_rows_identical(estimator):
+    X = np.ones((40, 3))
+    Z = estimator(random_state=0).fit_transform(X)
+    assert Z.shape == (40, 2) and finite(Z)
+    # nothing distinguishes the rows: they stay close together
+    assert np.ptp(Z, axis=0).max() < 1e3
+
+
+def test_two_points_repeated():
+    X = np.repeat([[0.0, 0.0], [10.0, 10.0]], 25, axis=0)
+    Z = MDENeighbors(random_state=0).fit_transform(X)
+    assert finite(Z)
+    gap = np.linalg.norm(Z[:25].mean(0) - Z[25:].mean(0))
+    assert gap > 2 * max(Z[:25].std(0).max(), Z[25:].std(0).max())
+
+
+def test_one_feature():
+    X = np.linspace(0, 1, 60)[:, None]
+    for estimator in (MDENeighbors, MDEDistances):
+        Z = estimator(n_components=1, random_state=0).fit_transform(X)
+        assert finite(Z)
+    Z = MDEDistances(n_components=1, loss="quadratic", random_state=0).fit_transform(X)
+    assert abs(np.corrcoef(Z[:, 0], X[:, 0])[0, 1]) > 0.99  # the line is kept
+
+
+@pytest.mark.parametrize("scale", [1e-20, 1e20])
+def test_huge_and_tiny_scales(scale):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(30, 4)), 10 + rng.normal(size=(30, 4))])
+    reference = MDENeighbors(random_state=0).fit(X)
+    scaled = MDENeighbors(random_state=0).fit(X * scale)
+    assert finite(scaled.embedding_)
+    # the neighbour graph does not depend on the units
+    np.testing.assert_array_equal(scaled.problem().edges, reference.problem().edges)
+    distances = MDEDistances(random_state=0).fit_transform(X * scale)
+    assert finite(distances)
+    assert np.ptp(distances) > 0
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_, np.float16])
+def test_integer_boolean_and_half_input(dtype):
+    rng = np.random.default_rng(0)
+    X = (rng.random((50, 6)) * 10).astype(dtype)
+    Z = MDENeighbors(random_state=0).fit_transform(X)
+    assert Z.dtype in (np.float64, np.float32) and finite(Z)
+
+
+def test_non_contiguous_and_read_only_memmap(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 10))
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    mapped = np.load(path, mmap_mode="r")
+    model = MDENeighbors(random_state=0)
+    a = model.fit_transform(mapped[:, ::2])  # strided and read-only
+    b = MDENeighbors(random_state=0).fit_transform(np.ascontiguousarray(X[:, ::2]))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(model.transform(mapped[:5, ::2]), a[:5])
+
+
+def test_pandas_with_mixed_dtypes():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(
+        {
+            "a": np.arange(20.0),
+            "b": np.arange(20) % 3,
+            "flag": np.arange(20) % 2 == 0,
+            "name": [f"n{i}" for i in range(20)],
+        }
+    )
+    with pytest.raises(ValueError, match=r"non-numeric columns: \['name'\]"):
+        MDENeighbors().fit(frame)
+    with pytest.raises(TypeError, match=r"non-numeric columns: \['name'\]"):
+        skmde.preserve_neighbors(frame)
+    Z = MDENeighbors(random_state=0).fit_transform(frame[["a", "b", "flag"]])
+    assert finite(np.asarray(Z))
+
+
+def test_sparse_input_with_empty_rows():
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 20)) * (rng.random((60, 20)) < 0.2)
+    X[:5] = 0.0  # empty rows
+    for metric in ("euclidean", "cosine"):
+        model = MDENeighbors(metric=metric, random_state=0)
+        Z = model.fit_transform(scipy.sparse.csr_matrix(X))
+        assert finite(Z)
+        assert finite(model.transform(scipy.sparse.csr_matrix(X[:3])))
+
+
+def test_disconnected_neighbour_graph():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(40, 3)) + 100 * i for i in range(3)])
+    Z = MDENeighbors(n_neighbors=5, random_state=0).fit_transform(X)
+    assert finite(Z)
+    centers = np.array([Z[40 * i : 40 * (i + 1)].mean(0) for i in range(3)])
+    spread = max(Z[40 * i : 40 * (i + 1)].std(0).max() for i in range(3))
+    gaps = [np.linalg.norm(centers[i] - centers[j]) for i in range(3) for j in range(i)]
+    assert min(gaps) > 2 * spread
+
+
+def test_memory_requests_refused_up_front(monkeypatch):
+    monkeypatch.setattr(skmde.recipes, "physical_memory", lambda: 2**30)  # 1 GiB
+    X = np.random.default_rng(0).normal(size=(10000, 3))  # 5e7 pairs: ~3 GiB
+    with pytest.raises(MemoryError, match=r"lower max_distances"):
+        skmde.preserve_distances(X, max_distances=1e9)
+    with pytest.raises(MemoryError, match="n_neighbors or repulsive_fraction"):
+        skmde.preserve_neighbors(X, n_neighbors=50, repulsive_fraction=1000)
+    # a request that fits goes through
+    assert skmde.preserve_distances(X, max_distances=1e5).n_edges == 100000
+
+
+def test_nan_mid_solve_stops_with_an_error_naming_the_edge():
+    calls = []
+
+    def flaky(d):
+        calls.append(1)
+        return (
+            torch.where(d > 0.5, torch.nan, d.square())
+            if len(calls) > 2
+            else d.square()
+        )
+
+    mde = skmde.MDE(4, 2, [[0, 1], [1, 2], [2, 3]], flaky, skmde.Standardized())
+    with pytest.raises(FloatingPointError, match=r"NaN .* edge \d+, items"):
+        mde.embed(random_state=0)
+    assert mde.X is not None and torch.isfinite(mde.X).all()
