@@ -730,11 +730,12 @@ class MDEDistances(_BaseMDE):
     Parameters
     ----------
     n_components : int, default=2
-    loss : str or callable, default="absolute"
-        A name from :mod:`skmde.losses` ("absolute", "quadratic", "huber", ...),
+    loss : str or callable, default="quadratic"
+        A name from :mod:`skmde.losses` ("quadratic", "absolute", "huber", ...),
         a loss class, or a factory taking the deviations.
-    max_distances : float, default=5e7
-        The most pairs used to fit.
+    max_distances : float, default=None
+        The most pairs used to fit; None: all pairs up to 5 million, beyond that
+        150 per sample (see :func:`skmde.preserve_distances`).
     constraint : {"centered", "standardized"} or Constraint, default=None
         None: "centered", which keeps the data's units.
     init : {"auto", "pca", "mds", "random"} or array-like, default="auto"
@@ -776,7 +777,7 @@ class MDEDistances(_BaseMDE):
     _parameter_constraints: dict = {
         **_BaseMDE._parameter_constraints,
         "loss": [_LOSS_NAMES, callable],
-        "max_distances": [Interval(Real, 1, None, closed="left")],
+        "max_distances": [None, Interval(Real, 1, None, closed="left")],
         "init": [StrOptions({"auto", "pca", "mds", "random"}), "array-like"],
     }
 
@@ -784,8 +785,8 @@ class MDEDistances(_BaseMDE):
         self,
         n_components=2,
         *,
-        loss="absolute",
-        max_distances=5e7,
+        loss="quadratic",
+        max_distances=None,
         constraint=None,
         init="auto",
         metric="euclidean",
@@ -850,7 +851,7 @@ class MDEEmbedder(_BaseMDE):
         penalty) or distance (for a loss) per pair.
     distortion : str or callable, default=None
         The distortion of the relationship pairs: for "neighbors" a penalty
-        (default "log1p"), for "distances" a loss (default "absolute"); a name,
+        (default "log1p"), for "distances" a loss (default "quadratic"); a name,
         a class of :mod:`skmde.penalties` or :mod:`skmde.losses`, or a factory
         taking the per-pair values. With a callable ``relationships``, a class
         or factory tells whether values are weights (penalty) or distances
@@ -861,8 +862,9 @@ class MDEEmbedder(_BaseMDE):
         With "neighbors" (and for ``transform`` with a callable and a penalty).
     repulsive_fraction : float, default=None
         With "neighbors": repulsive pairs per neighbour pair.
-    max_distances : float, default=5e7
-        With "distances": the most pairs used to fit.
+    max_distances : float, default=None
+        With "distances": the most pairs used to fit (see
+        :class:`MDEDistances`).
     constraint : {"centered", "standardized"} or Constraint, default=None
     init : str or array-like, default="auto"
         "auto" is "spectral" for neighbours and "auto" for distances (see
@@ -910,7 +912,7 @@ class MDEEmbedder(_BaseMDE):
         "repulsive_penalty": [None, _PENALTY_NAMES, callable],
         "n_neighbors": [None, Interval(Integral, 1, None, closed="left")],
         "repulsive_fraction": [None, Interval(Real, 0, None, closed="left")],
-        "max_distances": [Interval(Real, 1, None, closed="left")],
+        "max_distances": [None, Interval(Real, 1, None, closed="left")],
         "init": [
             StrOptions({"auto", "spectral", "quadratic", "pca", "mds", "random"}),
             "array-like",
@@ -926,7 +928,7 @@ class MDEEmbedder(_BaseMDE):
         repulsive_penalty="log",
         n_neighbors=None,
         repulsive_fraction=None,
-        max_distances=5e7,
+        max_distances=None,
         constraint=None,
         init="auto",
         metric="euclidean",
@@ -969,7 +971,7 @@ class MDEEmbedder(_BaseMDE):
             )
         if self.relationships == "distances":
             return "loss", resolve_function(
-                spec or "absolute", losses._REGISTRY, "distortion"
+                spec or "quadratic", losses._REGISTRY, "distortion"
             )
         if spec is None:
             raise ValueError(

@@ -581,12 +581,23 @@ def preserve_neighbors(
 
 
 # -- preserve_distances --------------------------------------------------------
+def default_max_distances(n_items):
+    """All pairs up to 5 million of them; beyond, 150 per item (at least 5
+    million, at most 50 million): enough for the stress of a random sample to
+    track the full one, few enough for the solve to take minutes, not hours,
+    at 100,000 items (``benchmarks/bench_distances.py``)."""
+    total = n_items * (n_items - 1) // 2
+    if total <= 5e6:
+        return float(total)
+    return float(min(5e7, max(5e6, 150 * n_items)))
+
+
 def distance_problem(
     data,
     embedding_dim=2,
-    loss=losses.Absolute,
+    loss=losses.Quadratic,
     constraint=None,
-    max_distances=5e7,
+    max_distances=None,
     init="auto",
     metric="euclidean",
     device=None,
@@ -604,11 +615,13 @@ def distance_problem(
     factory = resolve_function(loss, losses._REGISTRY, "loss")
     constraint = _constraint(constraint, Centered())
     constraint.check(n, m)
+    total = n * (n - 1) // 2
+    if max_distances is None:
+        max_distances = default_max_distances(n)
     max_distances = check_float(max_distances, "max_distances", low=1.0)
     info = RecipeInfo()
 
     start = time.perf_counter()
-    total = n * (n - 1) // 2
     check_memory(min(total, max_distances), "preserve_distances", "max_distances")
     if kind == "graph":
         edges, deviations = _graph.shortest_path_pairs(data, max_distances, rng)
@@ -739,9 +752,9 @@ def _landmark_mds(data, kind, n, m, metric, rng, n_landmarks=400):
 def preserve_distances(
     data,
     embedding_dim=2,
-    loss=losses.Absolute,
+    loss=losses.Quadratic,
     constraint=None,
-    max_distances=5e7,
+    max_distances=None,
     init="auto",
     metric="euclidean",
     device=None,
@@ -754,7 +767,13 @@ def preserve_distances(
 
     The edges are all pairs when there are at most ``max_distances`` of them,
     otherwise a uniform sample of that many pairs (or, for a :class:`Graph`,
-    the shortest paths from a random subset of items). Each edge's deviation is
+    the shortest paths from a random subset of items).
+
+    Two defaults differ from PyMDE's: the loss is ``Quadratic`` (the stress of
+    classical multidimensional scaling; PyMDE uses ``Absolute``, available by
+    name), which preserves the rank order of distances better (Spearman 0.733
+    against 0.685 on digits) and converges in fewer iterations; and
+    ``max_distances`` adapts to the data (below). Each edge's deviation is
     the distance between its items; the loss penalizes the gap between it and
     the embedding distance. Distances are computed in chunks: no
     (pairs x features) array is ever formed.
@@ -765,14 +784,15 @@ def preserve_distances(
         Feature rows; a square distance matrix with ``metric="precomputed"``;
         or a :class:`Graph`, whose shortest-path lengths are the distances.
     embedding_dim : int, default=2
-    loss : str, Loss class or factory, default=Absolute
+    loss : str, Loss class or factory, default=Quadratic
     constraint : Constraint, "centered" or "standardized", optional
         Default Centered, under which the embedding keeps the data's units
         (distances beyond 1e15 or below 1e-15 are then solved in float64, as
         float32 cannot square them).
         With Standardized the deviations are rescaled to the natural length.
-    max_distances : float, default=5e7
-        The most pairs to use.
+    max_distances : float, optional
+        The most pairs to use. Default: all pairs up to 5 million; beyond, 150
+        per item (at least 5 million, at most 50 million).
     init : {"auto", "pca", "mds", "random"} or array of shape (n, embedding_dim)
         "auto" is "pca" (principal coordinates) for Euclidean feature data and
         "mds" (classical MDS on 400 landmarks) otherwise. The initial embedding
