@@ -26,7 +26,6 @@ autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-templates_path = ["_templates"]
 exclude_patterns = [
     "_build",
     "auto_examples/*.ipynb",
@@ -46,5 +45,4 @@ sphinx_gallery_conf = {
 
 html_theme = "pydata_sphinx_theme"
 html_title = "skmde"
-html_static_path = ["_static"]
 html_theme_options = {"navigation_with_keys": False}
