@@ -221,7 +221,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"metric={self.metric!r} on {kind} data has no exact search for "
                 "transform; use a scipy metric or dense data."
             )
-        return _graph.NeighborIndex(X, self.metric)
+        return _graph.NeighborIndex(X, self.metric, for_new_rows=True)
 
     def _problem_kwargs(self):
         return {
@@ -360,7 +360,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"{self.embedding_.shape[0]}."
             )
         if self.metric != "precomputed":
-            self._index = _graph.NeighborIndex(X, self.metric)
+            self._index = _graph.NeighborIndex(X, self.metric, for_new_rows=True)
         return self
 
     # -- score -----------------------------------------------------------------------

@@ -112,6 +112,12 @@ TARGET_RECALL = 0.95
 TARGET_CLOSENESS = 0.995
 #: spare candidates searched for new rows (see NeighborIndex.query)
 QUERY_MARGIN = 8
+#: above this many reference items, an index made with ``for_new_rows=True``
+#: searches for new rows cluster by cluster (see QueryPartition)
+CLUSTERED_QUERIES_ABOVE = 8192
+#: clusters probed per new row at first, and the neighbours the check uses
+PROBED_CLUSTERS_PER_ROW = 4
+QUERY_CHECK_K = 32
 
 
 class Graph:
@@ -299,10 +305,16 @@ class NeighborIndex:
         The reference items.
     metric : str
         A canonical metric name supported by :meth:`supports`.
+    for_new_rows : bool, default=False
+        Prepare for many queries of new rows: with dense data, a torch metric
+        and more than :data:`CLUSTERED_QUERIES_ABOVE` items, build a
+        :class:`QueryPartition` so that each new row is compared with a few
+        clusters of items instead of all of them.
     """
 
-    def __init__(self, data, metric):
+    def __init__(self, data, metric, for_new_rows=False):
         self.metric = metric
+        self.partition = None
         self.n_items = data.shape[0]
         self.sparse = scipy.sparse.issparse(data)
         self.mean = self.basis = self.reduced = None
@@ -337,6 +349,9 @@ class NeighborIndex:
                 self.basis = vecs[:, -REDUCED_DIM:].float().numpy()
                 self.reduced = (T @ torch.from_numpy(self.basis)).numpy()
             self.squared_norms = _squared_norms(self.data)
+            if for_new_rows and n > CLUSTERED_QUERIES_ABOVE:
+                space = self.data if self.reduced is None else self.reduced
+                self.partition = QueryPartition.build(torch.from_numpy(space))
         else:
             self.data = np.ascontiguousarray(data, dtype=np.float64)
 
@@ -398,11 +413,12 @@ class NeighborIndex:
                 c = min(
                     self.n_items - (1 if exclude_self else 0), int(CANDIDATE_FACTOR * k)
                 )
-                candidates, _ = (
-                    _clustered_topk(Zr, c, exact_fallback)
-                    if clustered
-                    else _block_topk(Zq, Zr, c, exclude_self)
-                )
+                if clustered:
+                    candidates, _ = _clustered_topk(Zr, c, exact_fallback)
+                elif exclude_self:
+                    candidates, _ = _block_topk(Zq, Zr, c, exclude_self)
+                else:
+                    candidates = self._new_row_candidates(Zq, Zr, c)
                 indices, d2 = _refine(Xq, Xr, candidates, k)
             elif clustered:
                 indices, d2 = _clustered_topk(Xr, k, exact_fallback)
@@ -411,7 +427,7 @@ class NeighborIndex:
             else:
                 # new rows: squared distances from per-pair dot products, which
                 # round alike whatever the batch (a BLAS block does not)
-                indices, _ = _block_topk(Xq, Xr, k, exclude_self)
+                indices = self._new_row_candidates(Xq, Xr, k)
                 indices, d2 = _refine(Xq, Xr, indices, k)
             indices, d2 = indices.numpy(), d2.numpy()
         if not exclude_self:
@@ -421,6 +437,11 @@ class NeighborIndex:
         distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2) * self.scale
         indices, distances = _sort_rows(indices, distances.astype(np.float32))
         return indices[:, :wanted], distances[:, :wanted]
+
+    def _new_row_candidates(self, Zq, Zr, k):
+        if self.partition is None:
+            return _block_topk(Zq, Zr, k, exclude_self=False)[0]
+        return self.partition.topk(Zq, Zr, k)[0]
 
     def distances_to(self, queries, partners):
         """Distances from each query row to the reference items in its row of
@@ -572,25 +593,122 @@ def _clustered_topk(Z, k, exact_fallback=True):
     n_clusters = max(2, n // CLUSTER_SIZE)
     centers, labels = _kmeans(Z, n_clusters)
     sample = torch.randperm(n, generator=torch.Generator().manual_seed(1))[:256]
-    exact, exact_d2 = _block_topk(Z[sample], Z, k + 1, exclude_self=False)
-    exact = [set(row.tolist()) - {int(i)} for row, i in zip(exact, sample)]
-    # mean distance to the true neighbours (the sample's own zero left out)
-    exact_mean = torch.sort(exact_d2, dim=1).values[:, 1:].clamp_min(0).sqrt().mean(1)
+    # the true neighbours: the nearest k + 1, less the first (itself)
+    exact = _without_nearest(*_block_topk(Z[sample], Z, k + 1, exclude_self=False))
     probed = PROBED_CLUSTERS
     while probed <= MAX_PROBED_CLUSTERS and 2 * probed <= n_clusters:
         # check the sample first (cheap), then search everything once
-        indices, d2 = _probe(Z, k, centers, labels, probed, rows=sample)
-        recall = np.mean(
-            [len(set(f) & e) / max(len(e), 1) for f, e in zip(indices.tolist(), exact)]
-        )
-        found_mean = d2.clamp_min(0).sqrt().mean(1)
-        closeness = float((exact_mean / found_mean.clamp_min(1e-30)).mean())
-        if recall >= TARGET_RECALL or closeness >= TARGET_CLOSENESS:
+        if _good_enough(*_probe(Z, k, centers, labels, probed, rows=sample), exact):
             return _probe(Z, k, centers, labels, probed)
         probed *= 2
     if not exact_fallback:
         raise ClusteredSearchFailed
     return _block_topk(Z, Z, k, exclude_self=True)
+
+
+def _without_nearest(indices, d2):
+    """Drop each row's nearest entry (the query itself, when it is an item)."""
+    d2, order = torch.sort(d2, dim=1)
+    return torch.gather(indices, 1, order)[:, 1:], d2[:, 1:]
+
+
+def _good_enough(indices, d2, exact):
+    """Whether found neighbours ``(indices, d2)`` meet the quality targets
+    against the ``exact`` ones: :data:`TARGET_RECALL` of the true neighbours,
+    or a mean distance within :data:`TARGET_CLOSENESS` of theirs."""
+    exact_indices, exact_d2 = exact
+    recall = np.mean(
+        [
+            len(set(f) & set(e)) / max(len(e), 1)
+            for f, e in zip(indices.tolist(), exact_indices.tolist())
+        ]
+    )
+    exact_mean = exact_d2.clamp_min(0).sqrt().mean(1)
+    found_mean = d2.clamp_min(0).sqrt().mean(1)
+    closeness = float((exact_mean / found_mean.clamp_min(1e-30)).mean())
+    return recall >= TARGET_RECALL or closeness >= TARGET_CLOSENESS
+
+
+class QueryPartition:
+    """Reference items grouped by k-means, for searching new rows.
+
+    Each new row is compared with the items of the ``probed`` clusters whose
+    centres are nearest to it (centre distances from per-pair dot products, so
+    a row's clusters do not depend on the batch it comes in). ``probed`` is
+    chosen once, at build: it starts at :data:`PROBED_CLUSTERS_PER_ROW` and
+    doubles until a seeded sample of items, searched as new rows, meets the
+    quality targets of :func:`_good_enough` at :data:`QUERY_CHECK_K`
+    neighbours; past half the clusters, :meth:`build` returns None (search
+    everything). Holds numpy arrays only.
+    """
+
+    def __init__(self, centers, order, starts, probed):
+        self.centers, self.order, self.starts = centers, order, starts
+        self.probed = probed
+
+    @classmethod
+    def build(cls, Z):
+        n = Z.shape[0]
+        n_clusters = max(2, n // CLUSTER_SIZE)
+        centers, labels = _kmeans(Z, n_clusters)
+        order = torch.argsort(labels, stable=True)
+        starts = torch.zeros(n_clusters + 1, dtype=torch.int64)
+        torch.cumsum(torch.bincount(labels, minlength=n_clusters), 0, out=starts[1:])
+        sample = torch.randperm(n, generator=torch.Generator().manual_seed(1))[:256]
+        k = min(QUERY_CHECK_K, n - 1) + 1
+        exact = _without_nearest(*_block_topk(Z[sample], Z, k, exclude_self=False))
+        probed = PROBED_CLUSTERS_PER_ROW
+        while 2 * probed <= n_clusters:
+            part = cls(centers.numpy(), order.numpy(), starts.numpy(), probed)
+            found = _without_nearest(*part.topk(Z[sample], Z, k))
+            if _good_enough(*found, exact):
+                return part
+            probed *= 2
+        return None
+
+    def topk(self, Zq, Zr, k):
+        """Approximate k nearest rows of Zr for each row of Zq: (indices,
+        squared distances). Rows whose probed clusters hold fewer than k items
+        are searched exactly."""
+        centers = torch.from_numpy(self.centers)
+        order, starts = torch.from_numpy(self.order), self.starts
+        nq, n_clusters, p = Zq.shape[0], centers.shape[0], self.probed
+        probes = torch.empty((nq, p), dtype=torch.int64)
+        every = torch.arange(n_clusters)
+        block = max(1, 2**22 // n_clusters)
+        for start in range(0, nq, block):
+            stop = min(nq, start + block)
+            probes[start:stop] = _refine(
+                Zq[start:stop], centers, every.expand(stop - start, -1), p
+            )[0]
+        # (row, slot) pairs grouped by cluster
+        flat = probes.reshape(-1)
+        by_cluster = torch.argsort(flat, stable=True)
+        bounds = torch.zeros(n_clusters + 1, dtype=torch.int64)
+        torch.cumsum(torch.bincount(flat, minlength=n_clusters), 0, out=bounds[1:])
+        bounds = bounds.tolist()
+        found = torch.full((nq * p, k), -1, dtype=torch.int64)
+        found_d2 = torch.full((nq * p, k), math.inf, dtype=Zr.dtype)
+        sq = (Zr * Zr).sum(dim=1)
+        for c in range(n_clusters):
+            if bounds[c] == bounds[c + 1] or starts[c] == starts[c + 1]:
+                continue
+            pairs = by_cluster[bounds[c] : bounds[c + 1]]
+            members = order[starts[c] : starts[c + 1]]
+            scores = torch.addmm(
+                sq[members].unsqueeze(0), Zq[pairs // p], Zr[members].T, alpha=-2.0
+            )
+            t = min(k, members.numel())
+            best, idx = torch.topk(scores, t, dim=1, largest=False, sorted=False)
+            found[pairs, :t] = members[idx]
+            found_d2[pairs, :t] = best
+        best, idx = torch.topk(found_d2.view(nq, p * k), k, dim=1, largest=False)
+        indices = torch.gather(found.view(nq, p * k), 1, idx)
+        d2 = best + (Zq * Zq).sum(dim=1).unsqueeze(1)
+        short = torch.nonzero((indices < 0).any(dim=1)).squeeze(1)
+        if short.numel():
+            indices[short], d2[short] = _block_topk(Zq[short], Zr, k, False)
+        return indices, d2
 
 
 def _probe(Z, k, centers, labels, probed, rows=None):

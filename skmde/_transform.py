@@ -205,17 +205,12 @@ def _row_terms(x, problem, rows, order):
     return value, grad, hess
 
 
-def _armijo(xa, value, step, slope, problem, rows, ladder=12, rounds=4):
-    """Per-row backtracking: the largest ``t = 2^-j`` with sufficient decrease.
-
-    The full step is tried for all rows first; the rows it fails for try a
-    whole ladder of halvings in one evaluation. Returns ``t`` (0: no step).
-    """
+def _backtrack(xa, value, step, slope, problem, rows, ladder=4, rounds=12):
+    """Per-row backtracking for rows whose full step failed: the largest
+    ``t = 2^-j`` (j >= 1) with sufficient decrease, ``ladder`` halvings tried
+    per evaluation. Returns ``t`` (0: no step found)."""
     t = torch.zeros(len(rows), dtype=xa.dtype)
-    trial_value, _, _ = _row_terms(xa + step, problem, rows, order=0)
-    ok = trial_value <= value + 1e-4 * slope
-    t[ok] = 1.0
-    pending = (~ok).nonzero().squeeze(1)
+    pending = torch.arange(len(rows))
     scales = 0.5 ** torch.arange(1, ladder + 1, dtype=xa.dtype)
     for round_ in range(rounds):
         if pending.numel() == 0:
@@ -239,43 +234,65 @@ def _armijo(xa, value, step, slope, problem, rows, ladder=12, rounds=4):
     return t
 
 
+def _newton_step(grad, hess):
+    """The Newton step on ``|H|`` (eigenvalues replaced by their absolute
+    values, at least 1e-10 of the largest): the Newton step where the Hessian
+    is positive definite, a descent step of sensible length where it is not
+    (along negative curvature it moves away from the maximum, as far as the
+    curvature's magnitude says)."""
+    evals, evecs = torch.linalg.eigh(0.5 * (hess + hess.transpose(1, 2)))
+    size = evals.abs()
+    size = torch.maximum(size, 1e-10 * size.amax(dim=1, keepdim=True).clamp_min(1e-300))
+    coords = (evecs * grad.unsqueeze(2)).sum(dim=1)  # V^T g, row by row
+    return -(evecs * (coords / size).unsqueeze(1)).sum(dim=2)
+
+
 def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
     """Minimize each row's objective from ``x0`` by damped Newton steps.
 
-    The Hessian is shifted when it is not safely positive definite
-    (Levenberg-Marquardt), each row backtracks on its own Armijo line search,
-    and a row stops when its step is below ``tol`` relative to its position.
+    Each row takes the full step when it decreases its objective enough
+    (Armijo), else backtracks on its own; it stops when its step is below
+    ``tol`` relative to its position. The derivatives at an accepted full step
+    are those of the next iteration, so they are computed with the trial.
     """
     x = x0.clone()
-    B, m = x.shape
-    active = torch.arange(B)
-    eye = torch.eye(m, dtype=x.dtype)
+    active = torch.arange(x.shape[0])
+    value, grad, hess = _row_terms(x, problem, active, order=2)
     for _ in range(max_iter):
         if active.numel() == 0:
             break
         xa = x[active]
-        value, grad, hess = _row_terms(xa, problem, active, order=2)
-        hess = 0.5 * (hess + hess.transpose(1, 2))
-        # Levenberg-Marquardt: where the Hessian is not safely positive
-        # definite, shift it so that its smallest eigenvalue becomes
-        # max(|lambda_min|, 1e-10 |lambda_max|), a step of sensible length
-        evals = torch.linalg.eigvalsh(hess)
-        scale = evals.abs().amax(dim=1).clamp_min(1e-300)
-        floor = torch.maximum(evals[:, 0].abs(), 1e-10 * scale)
-        shift = (floor - evals[:, 0]).clamp_min(0.0)
-        step = -torch.linalg.solve(
-            hess + shift.view(-1, 1, 1) * eye, grad.unsqueeze(2)
-        ).squeeze(2)
+        step = _newton_step(grad, hess)
         slope = (grad * step).sum(dim=1)
-        t = _armijo(xa, value, step, slope, problem, active)
+        new_value, new_grad, new_hess = _row_terms(xa + step, problem, active, order=2)
+        t = (new_value <= value + 1e-4 * slope).to(xa.dtype)
+        failed = (t == 0).nonzero().squeeze(1)
+        if failed.numel():
+            t[failed] = _backtrack(
+                xa[failed],
+                value[failed],
+                step[failed],
+                slope[failed],
+                problem,
+                active[failed],
+            )
         accepted = t > 0
-        moved = t.unsqueeze(1) * step
-        moved = torch.where(accepted.unsqueeze(1), moved, torch.zeros_like(moved))
+        moved = torch.where(accepted.unsqueeze(1), t.unsqueeze(1) * step, 0.0)
         x[active] = xa + moved
         size = torch.linalg.vector_norm(moved, dim=1)
         done = (~accepted) | (size <= tol * (1.0 + torch.linalg.vector_norm(xa, dim=1)))
         done |= torch.linalg.vector_norm(grad, dim=1) == 0
-        active = active[~done]
+        # derivatives for the next iteration: from the trial where the full
+        # step was taken, recomputed where a shorter one was
+        redo = (accepted & (t < 1) & ~done).nonzero().squeeze(1)
+        if redo.numel():
+            rows = active[redo]
+            new_value[redo], new_grad[redo], new_hess[redo] = _row_terms(
+                x[rows], problem, rows, order=2
+            )
+        keep = ~done
+        active = active[keep]
+        value, grad, hess = new_value[keep], new_grad[keep], new_hess[keep]
     return x
 
 

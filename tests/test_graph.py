@@ -252,3 +252,76 @@ class TestNeighborIndex:
         clone = pickle.loads(pickle.dumps(index))
         q = rng.normal(size=(3, 4))
         np.testing.assert_array_equal(index.query(q, 4)[0], clone.query(q, 4)[0])
+
+
+def _blobs(rng, n, dim=10, centers=12):
+    means = rng.normal(scale=6.0, size=(centers, dim))
+    return means[rng.integers(centers, size=n)] + rng.normal(size=(n, dim))
+
+
+def _recall(found, exact):
+    return np.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact)])
+
+
+class TestClusteredSearch:
+    """The k-means searches that large problems use, made small by lowering
+    their thresholds."""
+
+    @pytest.fixture
+    def small_clusters(self, monkeypatch):
+        monkeypatch.setattr(g, "CLUSTER_SIZE", 64)
+        monkeypatch.setattr(g, "CLUSTERED_ABOVE", 500)
+        monkeypatch.setattr(g, "CLUSTERED_QUERIES_ABOVE", 500)
+
+    def test_training_graph_recall(self, rng, small_clusters):
+        X = _blobs(rng, 3000).astype(np.float32)
+        idx, dist = g.NeighborIndex(X, "euclidean").query(None, 10)
+        ref, ref_dist = brute_force(X, 10)
+        assert _recall(idx, ref) >= 0.9
+        assert not (idx == np.arange(len(X))[:, None]).any()  # never itself
+        np.testing.assert_allclose(dist[:, 0], ref_dist[:, 0], rtol=1e-3, atol=1e-4)
+
+    def test_new_rows_use_a_partition_with_good_recall(self, rng, small_clusters):
+        X = _blobs(rng, 3000)
+        train, new = X[:2500], X[2500:]
+        assert g.NeighborIndex(train, "euclidean").partition is None
+        index = g.NeighborIndex(train, "euclidean", for_new_rows=True)
+        assert index.partition is not None
+        idx, dist = index.query(new, 10)
+        D = cdist(new, train)
+        ref = np.argsort(D, axis=1)[:, :10]
+        assert _recall(idx, ref) >= 0.9
+        # the distances returned are exact for the neighbours found
+        np.testing.assert_allclose(
+            dist, np.take_along_axis(D, idx, 1), rtol=1e-4, atol=1e-4
+        )
+
+    def test_new_rows_do_not_depend_on_their_batch(self, rng, small_clusters):
+        X = _blobs(rng, 3000)
+        index = g.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
+        new = X[2500:]
+        whole = index.query(new, 10)
+        parts = [index.query(new[a:b], 10) for a, b in [(0, 7), (7, 300), (300, 500)]]
+        np.testing.assert_array_equal(whole[0], np.vstack([p[0] for p in parts]))
+        np.testing.assert_array_equal(whole[1], np.vstack([p[1] for p in parts]))
+
+    def test_more_neighbours_than_probed_clusters_hold(self, rng, small_clusters):
+        X = _blobs(rng, 3000)
+        index = g.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
+        part = index.partition
+        sizes = np.sort(np.diff(part.starts))[::-1]
+        k = int(sizes[: part.probed].sum()) + 1  # more than probed clusters hold
+        idx, _ = index.query(X[2500:2520], k)
+        ref = np.argsort(cdist(X[2500:2520], X[:2500]), axis=1)[:, :k]
+        assert _recall(idx, ref) == 1.0
+
+    def test_partition_pickles(self, rng, small_clusters):
+        import pickle
+
+        X = _blobs(rng, 3000)
+        index = g.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
+        clone = pickle.loads(pickle.dumps(index))
+        assert clone.partition.probed == index.partition.probed
+        np.testing.assert_array_equal(
+            index.query(X[2500:], 5)[0], clone.query(X[2500:], 5)[0]
+        )
