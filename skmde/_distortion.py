@@ -55,6 +55,11 @@ class DistortionFunction:
         """Return ``(f(d), f'(d))`` elementwise."""
         raise NotImplementedError
 
+    def _second_derivative(self, distances):
+        """Return ``f''(d)`` elementwise, or None when a subclass does not
+        know it (callers then differentiate ``f'`` by autograd)."""
+        return None
+
     def _value_and_ratio(self, distances, out=None):
         """Return ``(f(d), f'(d) / d)``, the ratio set to 0 where ``d == 0``.
 

@@ -532,10 +532,21 @@ def _block_topk(Zq, Zr, k, exclude_self):
         if exclude_self:
             rows = torch.arange(stop - start)
             scores[rows, rows + start] = math.inf
-        best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
+        best, idx = _smallest(scores, k)
         indices[start:stop] = idx
         d2[start:stop] = best + sq_q[start:stop].unsqueeze(1)
     return indices, d2
+
+
+def _smallest(scores, k):
+    """The ``k`` smallest entries of each row of a CPU tensor, in no order:
+    ``(values, column indices)``. numpy's introselect (``argpartition``) takes
+    about half the time of ``torch.topk``; each row's result depends only on
+    that row."""
+    if k >= scores.shape[1]:
+        return scores, torch.arange(scores.shape[1]).expand(scores.shape[0], -1)
+    idx = torch.from_numpy(np.argpartition(scores.numpy(), k - 1, axis=1)[:, :k])
+    return torch.gather(scores, 1, idx), idx
 
 
 def _kmeans(Z, n_clusters, n_iter=8, seed=0):
@@ -699,10 +710,10 @@ class QueryPartition:
                 sq[members].unsqueeze(0), Zq[pairs // p], Zr[members].T, alpha=-2.0
             )
             t = min(k, members.numel())
-            best, idx = torch.topk(scores, t, dim=1, largest=False, sorted=False)
+            best, idx = _smallest(scores, t)
             found[pairs, :t] = members[idx]
             found_d2[pairs, :t] = best
-        best, idx = torch.topk(found_d2.view(nq, p * k), k, dim=1, largest=False)
+        best, idx = _smallest(found_d2.view(nq, p * k), k)
         indices = torch.gather(found.view(nq, p * k), 1, idx)
         d2 = best + (Zq * Zq).sum(dim=1).unsqueeze(1)
         short = torch.nonzero((indices < 0).any(dim=1)).squeeze(1)
@@ -743,7 +754,7 @@ def _probe(Z, k, centers, labels, probed, rows=None):
             scores = torch.addmm(sq_p.unsqueeze(0), Z[batch], Zp.T, alpha=-2.0)
             local = torch.arange(stop - start)
             scores[local, local + start] = math.inf  # itself
-            best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
+            best, idx = _smallest(scores, k)
             indices[batch] = pool[idx]
             d2[batch] = best + sq[batch].unsqueeze(1)
     if rows is not None:

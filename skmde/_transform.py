@@ -76,13 +76,9 @@ def sample_partners(seeds, count, n_items, exclude):
     with np.errstate(over="ignore"):
         counters = seeds[:, None] + np.arange(draws, dtype=np.uint64)[None, :] * _GOLDEN
     candidates = (_splitmix64(counters) % np.uint64(n_items)).astype(np.int64)
-    rows = np.arange(B, dtype=np.int64)[:, None]
     valid = np.ones_like(candidates, dtype=bool)
-    if exclude is not None and exclude.size:
-        excluded = np.unique(rows * n_items + exclude)
-        keys = rows * n_items + candidates
-        pos = np.searchsorted(excluded, keys).clip(max=len(excluded) - 1)
-        valid &= excluded[pos] != keys
+    if exclude is not None and exclude.size:  # a row excludes a few items
+        valid = ~(candidates[:, :, None] == exclude[:, None, :]).any(axis=2)
     # drop repeats, keeping each item's first draw
     order = np.argsort(candidates, axis=1, kind="stable")
     ranked = np.take_along_axis(candidates, order, axis=1)
@@ -135,17 +131,22 @@ def _evaluate(function, values, index, d, order):
     ``function`` is a distortion function built for the whole batch (restricted
     to the edges ``index``), or a factory when it does not build one of skmde's
     simple functions (then called with the edges' ``values``).
-    Built-in functions give ``f'`` analytically and ``f''`` by one autograd
-    pass over it; other callables are differentiated twice by autograd.
+    Built-in functions give ``f'`` analytically, and ``f''`` too when they
+    know it (else by one autograd pass over ``f'``); other callables are
+    differentiated twice by autograd.
     """
     if isinstance(function, DistortionFunction):
         function = function._subset(index)
         if order == 0:
             return function._value_and_derivative(d)[0], None, None
-        d = d.detach().requires_grad_(True)
-        with torch.enable_grad():
+        g2 = function._second_derivative(d)
+        if g2 is not None:
             f, g1 = function._value_and_derivative(d)
-            (g2,) = torch.autograd.grad(g1.sum(), d, allow_unused=True)
+        else:
+            d = d.detach().requires_grad_(True)
+            with torch.enable_grad():
+                f, g1 = function._value_and_derivative(d)
+                (g2,) = torch.autograd.grad(g1.sum(), d, allow_unused=True)
     else:
         function = function(values)
         if order == 0:
@@ -252,8 +253,10 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
 
     Each row takes the full step when it decreases its objective enough
     (Armijo), else backtracks on its own; it stops when its step is below
-    ``tol`` relative to its position. The derivatives at an accepted full step
-    are those of the next iteration, so they are computed with the trial.
+    ``tol`` relative to its position (a Newton step that small is taken
+    without a check: near the minimum, the objective's change is below its
+    rounding). The derivatives at an accepted full step are those of the next
+    iteration, so they are computed with the trial.
     """
     x = x0.clone()
     active = torch.arange(x.shape[0])
@@ -263,6 +266,16 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
             break
         xa = x[active]
         step = _newton_step(grad, hess)
+        small = torch.linalg.vector_norm(step, dim=1) <= tol * (
+            1.0 + torch.linalg.vector_norm(xa, dim=1)
+        )
+        if small.any():
+            x[active[small]] = xa[small] + step[small]
+            keep = ~small
+            active, xa, step = active[keep], xa[keep], step[keep]
+            value, grad, hess = value[keep], grad[keep], hess[keep]
+            if active.numel() == 0:
+                break
         slope = (grad * step).sum(dim=1)
         new_value, new_grad, new_hess = _row_terms(xa + step, problem, active, order=2)
         t = (new_value <= value + 1e-4 * slope).to(xa.dtype)

@@ -74,6 +74,9 @@ class Quadratic(Loss):
         r = d - self.deviations
         return r.square(), 2.0 * r
 
+    def _second_derivative(self, d):
+        return torch.full_like(d, 2.0)
+
 
 class WeightedQuadratic(Loss):
     """``l(d, delta) = w (d - delta)**2`` with ``w = 1 / delta**2`` by default.

@@ -86,12 +86,18 @@ class Linear(Penalty):
     def _value_and_derivative(self, d):
         return self.weights * d, self.weights.expand_as(d)
 
+    def _second_derivative(self, d):
+        return torch.zeros_like(d)
+
 
 class Quadratic(Penalty):
     """``p(d) = d**2``."""
 
     def _value_and_derivative(self, d):
         return self.weights * d.square(), 2.0 * self.weights * d
+
+    def _second_derivative(self, d):
+        return (2.0 * self.weights).expand_as(d)
 
     def _value_and_ratio(self, d, out=None):
         ratio = 2.0 * self.weights.expand_as(d)
@@ -104,6 +110,9 @@ class Cubic(Penalty):
     def _value_and_derivative(self, d):
         d2 = d.square()
         return self.weights * d2 * d, 3.0 * self.weights * d2
+
+    def _second_derivative(self, d):
+        return 6.0 * self.weights * d
 
     def _value_and_ratio(self, d, out=None):
         ratio = 3.0 * self.weights * d
@@ -128,6 +137,10 @@ class Power(Penalty):
     def _value_and_derivative(self, d):
         e = self.exponent
         return self.weights * d.pow(e), e * self.weights * d.pow(e - 1.0)
+
+    def _second_derivative(self, d):
+        e = self.exponent
+        return e * (e - 1.0) * self.weights * d.pow(e - 2.0)
 
 
 class Huber(Penalty):
@@ -197,6 +210,12 @@ class Log1p(Penalty):
         derivative = e * self.weights * d.pow(e - 1.0) / (1.0 + de)
         return self.weights * torch.log1p(de), derivative
 
+    def _second_derivative(self, d):
+        # p'' = e d^(e-2) (e - 1 - d^e) / (1 + d^e)^2
+        e = self.exponent
+        de = _power(d, e)
+        return e * self.weights * d.pow(e - 2.0) * (e - 1.0 - de) / (1.0 + de).square()
+
     def _value_and_ratio(self, d, out=None):
         e, w = self.exponent, self._w
         one_de = _power(d, e) + 1.0
@@ -233,6 +252,13 @@ class Log(Penalty):
         value = self.weights * torch.log(-torch.expm1(-de))
         derivative = e * self.weights * d.pow(e - 1.0) / torch.expm1(de)
         return value, derivative
+
+    def _second_derivative(self, d):
+        # with u = d^e and q = 1 / (exp(u) - 1): p'' = e d^(e-2) q (e - 1 - e u (1 + q))
+        e = self.exponent
+        u = _power(d, e)
+        q = torch.expm1(u).reciprocal()
+        return e * self.weights * d.pow(e - 2.0) * q * (e - 1.0 - e * u * (1.0 + q))
 
     def _value_and_ratio(self, d, out=None):
         e, w = self.exponent, self._w
