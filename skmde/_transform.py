@@ -22,7 +22,7 @@ from ._distortion import DistortionFunction
 from .penalties import PushAndPull
 
 #: rows solved together (bounds the memory of a transform call)
-CHUNK_ROWS = 4096
+CHUNK_ROWS = 8192
 NEWTON_TOL = 1e-8
 NEWTON_MAX_ITER = 100
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -419,6 +419,8 @@ def transform_distances(
     return _finish(solve_rows(x0, problem), embedding, nearest, nearest_distances)
 
 
-def chunks(n_rows, size=CHUNK_ROWS):
-    """Slices covering ``range(n_rows)`` in chunks of ``size`` rows."""
+def chunks(n_rows, size=None):
+    """Slices covering ``range(n_rows)`` in chunks of ``size`` rows
+    (:data:`CHUNK_ROWS` by default)."""
+    size = CHUNK_ROWS if size is None else size
     return [slice(start, min(n_rows, start + size)) for start in range(0, n_rows, size)]
