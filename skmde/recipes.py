@@ -140,8 +140,9 @@ def _frame_to_numpy(frame):
 
 
 #: bytes an edge costs while a problem is built and solved (indices, values,
-#: incidence matrix, the recipes' temporaries)
-BYTES_PER_EDGE = 64
+#: incidence matrix, the recipes' temporaries), as measured by
+#: benchmarks/bench_scaling.py
+BYTES_PER_EDGE = 120
 
 
 def check_memory(n_edges, what, parameter):
