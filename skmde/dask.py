@@ -9,17 +9,7 @@ exactly.
 
 Needs ``pip install "skmde[dask]"``; nothing else in skmde imports Dask.
 
-Examples
---------
->>> import numpy as np
->>> import dask.array as da
->>> import skmde
->>> from skmde.dask import transform
->>> X = np.random.default_rng(0).normal(size=(600, 5))
->>> model = skmde.MDENeighbors(random_state=0).fit(X[:300])
->>> lazy = transform(model, da.from_array(X, chunks=(100, 5)))
->>> np.array_equal(lazy.compute(), model.transform(X))
-True
+See the large-data guide of the documentation for the whole recipe.
 """
 
 import numpy as np
@@ -64,6 +54,18 @@ def transform(model, X):
         runs), or the model is not fitted.
     TypeError
         If ``X`` is not a Dask array or DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> import skmde
+    >>> from skmde.dask import transform
+    >>> X = np.random.default_rng(0).normal(size=(600, 5))
+    >>> model = skmde.MDENeighbors(random_state=0).fit(X[:300])
+    >>> lazy = transform(model, da.from_array(X, chunks=(100, 5)))
+    >>> np.array_equal(lazy.compute(), model.transform(X))
+    True
     """
     dask, da = _dask()
     from sklearn.utils.validation import check_is_fitted
@@ -138,6 +140,16 @@ def sample_rows(X, n_samples, y=None, random_state=None):
     -------
     ndarray of int64, sorted
         Row positions; ``X[idx]`` (or ``X.loc``/``iloc`` for frames) selects them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmde.dask import sample_rows
+    >>> sample_rows(np.zeros((1000, 3)), 4, random_state=0).shape
+    (4,)
+    >>> y = np.repeat([0, 1], [900, 100])
+    >>> np.bincount(y[sample_rows(y, 100, y=y, random_state=0)])
+    array([90, 10])
     """
     from ._utils import check_int, numpy_generator
 
