@@ -54,8 +54,8 @@ def correlations(X, Z, n_pairs=200_000, seed=0):
     original = np.linalg.norm(X[i] - X[j], axis=1)
     embedded = np.linalg.norm(Z[i] - Z[j], axis=1)
     return (
-        scipy.stats.spearmanr(original, embedded)[0],
-        scipy.stats.pearsonr(original, embedded)[0],
+        float(scipy.stats.spearmanr(original, embedded)[0]),
+        float(scipy.stats.pearsonr(original, embedded)[0]),
     )
 
 
