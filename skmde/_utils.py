@@ -171,11 +171,6 @@ def numpy_generator(random_state):
     return np.random.default_rng(check_int(random_state, "random_state", min_value=0))
 
 
-def seed_from(rng):
-    """Draw an int seed from a numpy Generator (for torch or other libraries)."""
-    return int(rng.integers(0, 2**62))
-
-
 @contextlib.contextmanager
 def torch_threads(n_jobs):
     """Run the block with torch using ``n_jobs`` threads, then restore.
