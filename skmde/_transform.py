@@ -294,7 +294,6 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
         x[active] = xa + moved
         size = torch.linalg.vector_norm(moved, dim=1)
         done = (~accepted) | (size <= tol * (1.0 + torch.linalg.vector_norm(xa, dim=1)))
-        done |= torch.linalg.vector_norm(grad, dim=1) == 0
         # derivatives for the next iteration: from the trial where the full
         # step was taken, recomputed where a shorter one was
         redo = (accepted & (t < 1) & ~done).nonzero().squeeze(1)
