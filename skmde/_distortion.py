@@ -88,16 +88,7 @@ class DistortionFunction:
 
     def _slice(self, start, stop):
         """A view restricted to the edges ``start:stop`` (no copy; internal)."""
-        clone = copy.copy(self)
-        n = self.n_edges
-        for name, value in vars(self).items():
-            if (
-                isinstance(value, torch.Tensor)
-                and value.dim() >= 1
-                and value.shape[0] == n
-            ):
-                setattr(clone, name, value[start:stop])
-        return clone
+        return self._subset(slice(start, stop))
 
     def _sum_and_ratio(self, distances):
         """``(sum_k f(d_k), f'(d)/d)``: what the objective needs."""

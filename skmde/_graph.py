@@ -408,28 +408,24 @@ class NeighborIndex:
             return indices[:, :wanted], distances[:, :wanted]
         else:
             Xq, Xr = torch.from_numpy(Q), torch.from_numpy(self.data)
-            clustered = exclude_self and self.n_items > CLUSTERED_ABOVE
-            if self.basis is not None:
+            if self.basis is not None:  # candidates in the reduced space
                 Zr = torch.from_numpy(self.reduced)
                 Zq = Zr if exclude_self else Xq @ torch.from_numpy(self.basis)
                 c = min(
                     self.n_items - (1 if exclude_self else 0), int(CANDIDATE_FACTOR * k)
                 )
-                if clustered:
-                    candidates, _ = _clustered_topk(Zr, c, exact_fallback)
-                elif exclude_self:
-                    candidates, _ = _block_topk(Zq, Zr, c, exclude_self)
-                else:
-                    candidates = self._new_row_candidates(Zq, Zr, c)
-                indices, d2 = _refine(Xq, Xr, candidates, k)
-            elif clustered:
-                indices, d2 = _clustered_topk(Xr, k, exact_fallback)
-            elif exclude_self:
-                indices, d2 = _block_topk(Xq, Xr, k, exclude_self)
             else:
-                # new rows: squared distances from per-pair dot products, which
-                # round alike whatever the batch (a BLAS block does not)
-                indices = self._new_row_candidates(Xq, Xr, k)
+                Zq, Zr, c = Xq, Xr, k
+            if exclude_self and self.n_items > CLUSTERED_ABOVE:
+                indices, d2 = _clustered_topk(Zr, c, exact_fallback)
+            elif exclude_self:
+                indices, d2 = _block_topk(Zq, Zr, c, exclude_self)
+            else:
+                indices, d2 = self._new_row_candidates(Zq, Zr, c), None
+            # distances in the full space: for reduced-space candidates, and for
+            # new rows from per-pair dot products, which round alike whatever
+            # the batch (a BLAS block does not)
+            if self.basis is not None or d2 is None:
                 indices, d2 = _refine(Xq, Xr, indices, k)
             indices, d2 = indices.numpy(), d2.numpy()
         if not exclude_self:
