@@ -199,7 +199,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "_transform_spec": self._make_transform_spec(
                     kind, info, Z, mde, int(seeds[1])
                 ),
-                "_index": self._make_index(X),
+                "_index": self._make_index(X, info),
             }
             if kind == "neighbors" and info.n_neighbors is not None:
                 fitted["n_neighbors_"] = info.n_neighbors
@@ -212,9 +212,12 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 file=sys.stderr,
             )
 
-    def _make_index(self, X):
+    def _make_index(self, X, info):
         if self.metric == "precomputed" or not self.store_training_data:
             return None
+        graph = info.neighbor_graph
+        if graph is not None and graph.index is not None:  # the fit's kNN index
+            return graph.index.prepare_for_new_rows()
         if not _graph.NeighborIndex.supports(X, self.metric):
             kind = "sparse" if scipy.sparse.issparse(X) else "dense"
             raise ValueError(

@@ -227,6 +227,7 @@ class NeighborGraph:
     scales: np.ndarray | None = None  # (n,) local scales, with local scaling
     weighting: str = "binary"  # "fuzzy" or "binary"
     weight_scale: float = 1.0  # fuzzy weights were divided by this
+    index: object = None  # the NeighborIndex searched, when the search was exact
 
 
 # -- k nearest neighbours ----------------------------------------------------
@@ -258,24 +259,30 @@ def nearest_neighbors(
     indices : ndarray of shape (n, k), int64
     distances : ndarray of shape (n, k), float32, sorted ascending per row
     """
-    n = data.shape[0]
-    k = n_neighbors
+    return _nearest_neighbors(data, n_neighbors, metric, method, n_jobs, random_state)[
+        :2
+    ]
+
+
+def _nearest_neighbors(data, k, metric, method, n_jobs, random_state):
+    """:func:`nearest_neighbors`, also returning the :class:`NeighborIndex` it
+    searched with (None when it used pynndescent or precomputed distances)."""
     metric = check_metric(metric)
     if metric == "precomputed":
         if scipy.sparse.issparse(data):
-            return _knn_from_sparse_distances(data, k)
-        return _knn_from_dense_distances(data, k)
-    if method == "approximate" or not NeighborIndex.supports(data, metric):
-        return _knn_pynndescent(data, k, metric, n_jobs, random_state)
-    large = method == "auto" and n > APPROXIMATE_THRESHOLD
-    with torch_threads(n_jobs):
-        try:
-            # above the threshold, a failed clustered search goes to
-            # pynndescent rather than to an exact search of n^2 pairs
-            return NeighborIndex(data, metric).query(None, k, exact_fallback=not large)
-        except ClusteredSearchFailed:
-            pass
-    return _knn_pynndescent(data, k, metric, n_jobs, random_state)
+            return *_knn_from_sparse_distances(data, k), None
+        return *_knn_from_dense_distances(data, k), None
+    if method != "approximate" and NeighborIndex.supports(data, metric):
+        large = method == "auto" and data.shape[0] > APPROXIMATE_THRESHOLD
+        with torch_threads(n_jobs):
+            index = NeighborIndex(data, metric)
+            try:
+                # above the threshold, a failed clustered search goes to
+                # pynndescent rather than to an exact search of n^2 pairs
+                return *index.query(None, k, exact_fallback=not large), index
+            except ClusteredSearchFailed:
+                pass
+    return *_knn_pynndescent(data, k, metric, n_jobs, random_state), None
 
 
 def _rows_per_block(n_columns, bytes_per_value=4):
@@ -351,11 +358,20 @@ class NeighborIndex:
                 self.basis = vecs[:, -REDUCED_DIM:].float().numpy()
                 self.reduced = (T @ torch.from_numpy(self.basis)).numpy()
             self.squared_norms = _squared_norms(self.data)
-            if for_new_rows and n > CLUSTERED_QUERIES_ABOVE:
-                space = self.data if self.reduced is None else self.reduced
-                self.partition = QueryPartition.build(torch.from_numpy(space))
         else:
             self.data = np.ascontiguousarray(data, dtype=np.float64)
+        if for_new_rows:
+            self.prepare_for_new_rows()
+
+    def prepare_for_new_rows(self):
+        """Build the :class:`QueryPartition` (dense data, a torch metric and
+        more than :data:`CLUSTERED_QUERIES_ABOVE` items; else nothing to do).
+        Returns the index."""
+        dense = not self.sparse and self.metric in _TORCH_METRICS
+        if dense and self.partition is None and self.n_items > CLUSTERED_QUERIES_ABOVE:
+            space = self.data if self.reduced is None else self.reduced
+            self.partition = QueryPartition.build(torch.from_numpy(space))
+        return self
 
     @staticmethod
     def supports(data, metric):
@@ -1050,13 +1066,8 @@ def neighbor_graph(
     searched = (
         min(n - 1, n_neighbors + SCALING_CANDIDATES) if local_scaling else n_neighbors
     )
-    indices, distances = nearest_neighbors(
-        data,
-        searched,
-        metric,
-        method=method,
-        n_jobs=n_jobs,
-        random_state=random_state,
+    indices, distances, index = _nearest_neighbors(
+        data, searched, metric, method, n_jobs, random_state
     )
     scales = None
     if local_scaling:
@@ -1078,6 +1089,7 @@ def neighbor_graph(
         scales,
         weighting,
         weight_scale,
+        index,
     )
 
 

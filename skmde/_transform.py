@@ -241,11 +241,47 @@ def _newton_step(grad, hess):
     is positive definite, a descent step of sensible length where it is not
     (along negative curvature it moves away from the maximum, as far as the
     curvature's magnitude says)."""
-    evals, evecs = torch.linalg.eigh(0.5 * (hess + hess.transpose(1, 2)))
-    size = evals.abs()
-    size = torch.maximum(size, 1e-10 * size.amax(dim=1, keepdim=True).clamp_min(1e-300))
+    hess = 0.5 * (hess + hess.transpose(1, 2))
+    if hess.shape[1] == 2:
+        return _newton_step_2d(grad, hess)
+    return _newton_step_eigh(grad, hess)
+
+
+def _newton_step_eigh(grad, hess):
+    evals, evecs = torch.linalg.eigh(hess)
+    size = _floored(evals.abs())
     coords = (evecs * grad.unsqueeze(2)).sum(dim=1)  # V^T g, row by row
     return -(evecs * (coords / size).unsqueeze(1)).sum(dim=2)
+
+
+def _floored(size):
+    return torch.maximum(size, 1e-10 * size.amax(dim=1, keepdim=True).clamp_min(1e-300))
+
+
+def _newton_step_2d(grad, hess):
+    """:func:`_newton_step` for 2 x 2 Hessians in closed form (elementwise,
+    so each row rounds alike in any batch; a batched ``eigh`` costs more than
+    the rest of a Newton iteration at this size).
+
+    With eigenvalues ``l1 >= l2`` and ``P = (H - l2 I) / (l1 - l2)`` the
+    projector on the first eigenvector, ``|H|^-1 = I / s2 + (1/s1 - 1/s2) P``
+    (``s`` the floored absolute eigenvalues); ``P``'s entries are bounded by
+    1, and where ``l1 == l2`` the second term vanishes.
+    """
+    a, b, c = hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1]
+    mean = 0.5 * (a + c)
+    radius = torch.hypot(0.5 * (a - c), b)
+    size = _floored(torch.stack([mean + radius, mean - radius], dim=1).abs())
+    inverse = 1.0 / size
+    scale = torch.where(
+        radius > 0, (inverse[:, 0] - inverse[:, 1]) / (2.0 * radius), 0.0
+    )
+    g0, g1 = grad[:, 0], grad[:, 1]
+    # (H - l2 I) g, with l2 = mean - radius
+    shift = radius - mean
+    p0 = (a + shift) * g0 + b * g1
+    p1 = b * g0 + (c + shift) * g1
+    return -(inverse[:, 1:] * grad + scale.unsqueeze(1) * torch.stack([p0, p1], 1))
 
 
 def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):

@@ -117,6 +117,26 @@ class TestTransform:
             model.transform(scipy.sparse.csr_matrix(X[:5])), model.embedding_[:5]
         )
 
+    def test_fit_searches_with_one_index(self, digits, monkeypatch):
+        # the index of the fit's kNN search is the one transform keeps, and it
+        # answers new rows as a fresh index would
+        from skmde import _graph
+
+        built = []
+        original = _graph.NeighborIndex.__init__
+
+        def counting(self, *args, **kwargs):
+            built.append(self)
+            original(self, *args, **kwargs)
+
+        monkeypatch.setattr(_graph.NeighborIndex, "__init__", counting)
+        X, _, new, _ = digits
+        model = MDENeighbors(random_state=0).fit(X)
+        assert built == [model._index]
+        fresh = _graph.NeighborIndex(X, "euclidean", for_new_rows=True)
+        for got, expected in zip(model._index.query(new, 12), fresh.query(new, 12)):
+            np.testing.assert_array_equal(got, expected)
+
 
 class TestScore:
     def test_in_unit_interval_and_rewards_good_embeddings(self, digits):

@@ -5,7 +5,12 @@ import numpy as np
 import torch
 
 from skmde import penalties
-from skmde._transform import RowProblem, solve_rows
+from skmde._transform import (
+    RowProblem,
+    _newton_step_2d,
+    _newton_step_eigh,
+    solve_rows,
+)
 
 
 def _problem(rng, factory, B=50, K=6, m=3):
@@ -67,3 +72,20 @@ def test_a_row_at_its_minimum_stays_there(rng):
     np.testing.assert_allclose(
         solve_rows(optimum, problem).numpy(), optimum.numpy(), atol=1e-12
     )
+
+
+def test_closed_form_2d_step_matches_the_eigendecomposition(rng):
+    # indefinite, definite, diagonal, multiples of I, tiny and huge scales
+    hess = torch.from_numpy(rng.normal(size=(600, 2, 2)))
+    hess = hess + hess.transpose(1, 2)
+    hess[:100] *= 1e-9
+    hess[100:200] *= 1e9
+    hess[200:250, 0, 1] = hess[200:250, 1, 0] = 0.0
+    hess[250:300] = 3.0 * torch.eye(2, dtype=hess.dtype)
+    hess[300:320] = 0.0
+    hess[300:320, 0, 0] = 1.0  # singular: floored eigenvalue
+    grad = torch.from_numpy(rng.normal(size=(600, 2)))
+    expected = _newton_step_eigh(grad, hess)
+    got = _newton_step_2d(grad, hess)
+    scale = expected.abs().amax(dim=1, keepdim=True)
+    assert torch.all((got - expected).abs() <= 1e-9 * scale)
