@@ -12,6 +12,7 @@ items) is drawn from a hash of the row's values and a seed fixed at fit time,
 never from its position in the batch.
 """
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,19 @@ def sample_partners(seeds, count, n_items, exclude):
 
 # -- the per-row solver ------------------------------------------------------------
 @dataclass
+class _Part:
+    """The edges of one distortion function, laid out for the row terms:
+    ``coords`` one contiguous (B, w) tensor per embedding coordinate,
+    ``values`` (B, w), ``mask`` (B, w) or None when every edge exists, and
+    the function (or its factory, see :func:`_evaluate`)."""
+
+    coords: tuple
+    values: torch.Tensor
+    mask: torch.Tensor | None
+    function: object
+
+
+@dataclass
 class RowProblem:
     """Edges of a batch of new rows to anchored fitted items.
 
@@ -113,30 +127,70 @@ class RowProblem:
     parts: list
 
     def __post_init__(self):
-        # build each part's function once for the whole batch when it is one of
-        # skmde's simple functions (evaluated on subsets with ``_subset``)
+        # each part's edges as contiguous (B, w) arrays, one per coordinate
+        # (elementwise work on them is several times faster than on (B, K, m)
+        # slices), and its function built once for the whole batch when it is
+        # one of skmde's simple functions (evaluated on subsets with ``_subset``)
         prepared = []
         for columns, factory in self.parts:
-            function = factory(self.values[:, columns].reshape(-1))
+            values = self.values[:, columns].contiguous()
+            mask = self.mask[:, columns].contiguous()
+            coords = tuple(
+                self.anchors[:, columns, i].contiguous()
+                for i in range(self.anchors.shape[2])
+            )
+            function = factory(values.reshape(-1))
             simple = isinstance(function, DistortionFunction) and not isinstance(
                 function, PushAndPull
             )
-            prepared.append((columns, function if simple else factory))
+            prepared.append(
+                _Part(
+                    coords,
+                    values,
+                    None if bool(mask.all()) else mask,
+                    function if simple else factory,
+                )
+            )
         self.parts = prepared
+
+    @property
+    def n_rows(self):
+        return self.parts[0].values.shape[0]
+
+    def take(self, rows):
+        """The problem of the rows ``rows`` only (increasing indices)."""
+        sub = copy.copy(self)
+        sub.parts = []
+        for part in self.parts:
+            width = part.values.shape[1]
+            function = part.function
+            if isinstance(function, DistortionFunction):
+                index = rows.unsqueeze(1) * width + torch.arange(width)
+                function = function._subset(index.reshape(-1))
+            sub.parts.append(
+                _Part(
+                    tuple(c[rows] for c in part.coords),
+                    part.values[rows],
+                    None if part.mask is None else part.mask[rows],
+                    function,
+                )
+            )
+        return sub
 
 
 def _evaluate(function, values, index, d, order):
     """``f`` (and ``f'``, ``f''`` when ``order == 2``) of the edges at ``d``.
 
     ``function`` is a distortion function built for the whole batch (restricted
-    to the edges ``index``), or a factory when it does not build one of skmde's
-    simple functions (then called with the edges' ``values``).
+    to the edges ``index``, unless None), or a factory when it does not build
+    one of skmde's simple functions (then called with the edges' ``values``).
     Built-in functions give ``f'`` analytically, and ``f''`` too when they
     know it (else by one autograd pass over ``f'``); other callables are
     differentiated twice by autograd.
     """
     if isinstance(function, DistortionFunction):
-        function = function._subset(index)
+        if index is not None:
+            function = function._subset(index)
         if order == 0:
             return function._value_and_derivative(d)[0], None, None
         g2 = function._second_derivative(d)
@@ -162,47 +216,67 @@ def _evaluate(function, values, index, d, order):
 
 
 def _row_terms(x, problem, rows, order):
-    """Per-row objective (and gradient, Hessian when ``order == 2``)."""
-    Y, values, mask = (problem.anchors[rows], problem.values[rows], problem.mask[rows])
-    diff = x.unsqueeze(1) - Y  # (b, K, m)
-    d = torch.linalg.vector_norm(diff, dim=2)
-    value = torch.zeros(len(rows), dtype=x.dtype)
+    """Per-row objective (and gradient, Hessian when ``order == 2``) of the
+    rows ``rows`` (increasing indices into the batch) at ``x``.
+
+    With ``u = (x - y) / d`` per edge, ``grad = sum f'(d) u`` and
+    ``H = sum (f'/d) I + (f'' - f'/d) u u^T``. Every sum runs over one row's
+    edges only, elementwise, so a row's terms round alike in any batch.
+    """
+    b, m = x.shape
+    every = b == problem.n_rows  # all rows, in order: no gathering
+    value = torch.zeros(b, dtype=x.dtype)
     if order == 2:
-        d = d.clamp_min(1e-12)
-        f1 = torch.zeros_like(d)
-        f2 = torch.zeros_like(d)
-    for columns, function in problem.parts:
-        shape = d[:, columns].shape
-        m = mask[:, columns]
-        width = shape[1]
-        index = (rows.unsqueeze(1) * width + torch.arange(width)).reshape(-1)
+        grad = torch.zeros((b, m), dtype=x.dtype)
+        hess = torch.zeros((b, m, m), dtype=x.dtype)
+    for part in problem.parts:
+        width = part.values.shape[1]
+        diff = [
+            x[:, i : i + 1] - (c if every else c[rows])
+            for i, c in enumerate(part.coords)
+        ]
+        d = diff[0].square()
+        for component in diff[1:]:
+            d.addcmul_(component, component)
+        d.sqrt_()
+        if order == 2:
+            d.clamp_min_(1e-12)
+        values = part.values if every else part.values[rows]
+        index = None if every else (rows.unsqueeze(1) * width + torch.arange(width))
         f, g1, g2 = _evaluate(
-            function,
-            values[:, columns].reshape(-1),
-            index,
-            d[:, columns].reshape(-1),
+            part.function,
+            values.reshape(-1),
+            None if index is None else index.reshape(-1),
+            d.reshape(-1),
             order,
         )
-        value += torch.where(m, f.view(shape), 0.0).sum(dim=1)
-        if order == 2:
-            f1[:, columns] = torch.where(m, g1.view(shape), 0.0)
-            f2[:, columns] = torch.where(m, g2.view(shape), 0.0)
+        f = f.view(b, width)
+        mask = None
+        if part.mask is not None:
+            mask = part.mask if every else part.mask[rows]
+            f = torch.where(mask, f, 0.0)
+        value += f.sum(dim=1)
+        if order == 0:
+            continue
+        ratio = g1.view(b, width) / d
+        g2 = g2.view(b, width)
+        if mask is not None:
+            ratio = torch.where(mask, ratio, 0.0)
+            g2 = torch.where(mask, g2, 0.0)
+        coeff = (g2 - ratio) / d.square()
+        trace = ratio.sum(dim=1)
+        for i in range(m):
+            grad[:, i] += (ratio * diff[i]).sum(dim=1)
+            weighted = coeff * diff[i]
+            for j in range(i, m):
+                h = (weighted * diff[j]).sum(dim=1)
+                if i == j:
+                    h += trace
+                hess[:, i, j] += h
+                if j != i:
+                    hess[:, j, i] += h
     if order == 0:
         return value, None, None
-    safe = d
-    ratio = f1 / safe
-    grad = (ratio.unsqueeze(2) * diff).sum(dim=1)
-    # H = sum_k (f'/d) I + (f'' - f'/d) u u^T, u = diff / d
-    coeff = (f2 - ratio) / safe.square()
-    m = x.shape[1]
-    hess = torch.empty((len(rows), m, m), dtype=x.dtype)
-    trace = ratio.sum(dim=1)
-    # entry by entry (m is small): elementwise products and per-row sums round
-    # the same whatever the batch, unlike a batched matrix product
-    for i in range(m):
-        for j in range(i, m):
-            h = (coeff * diff[:, :, i] * diff[:, :, j]).sum(dim=1)
-            hess[:, i, j] = hess[:, j, i] = h + (trace if i == j else 0.0)
     return value, grad, hess
 
 
@@ -296,10 +370,17 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
     """
     x = x0.clone()
     active = torch.arange(x.shape[0])
+    # ``problem`` holds the rows ``held`` (a superset of ``active``); once
+    # fewer than half of them are active, it is cut down to the active ones,
+    # so that most evaluations run on all of its rows, without gathering
+    held = active
     value, grad, hess = _row_terms(x, problem, active, order=2)
     for _ in range(max_iter):
         if active.numel() == 0:
             break
+        if 2 * active.numel() <= held.numel():
+            problem = problem.take(torch.searchsorted(held, active))
+            held = active
         xa = x[active]
         step = _newton_step(grad, hess)
         small = torch.linalg.vector_norm(step, dim=1) <= tol * (
@@ -313,7 +394,8 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
             if active.numel() == 0:
                 break
         slope = (grad * step).sum(dim=1)
-        new_value, new_grad, new_hess = _row_terms(xa + step, problem, active, order=2)
+        local = torch.searchsorted(held, active)
+        new_value, new_grad, new_hess = _row_terms(xa + step, problem, local, order=2)
         t = (new_value <= value + 1e-4 * slope).to(xa.dtype)
         failed = (t == 0).nonzero().squeeze(1)
         if failed.numel():
@@ -323,7 +405,7 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
                 step[failed],
                 slope[failed],
                 problem,
-                active[failed],
+                local[failed],
             )
         accepted = t > 0
         moved = torch.where(accepted.unsqueeze(1), t.unsqueeze(1) * step, 0.0)
@@ -334,9 +416,8 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
         # step was taken, recomputed where a shorter one was
         redo = (accepted & (t < 1) & ~done).nonzero().squeeze(1)
         if redo.numel():
-            rows = active[redo]
             new_value[redo], new_grad[redo], new_hess[redo] = _row_terms(
-                x[rows], problem, rows, order=2
+                x[active[redo]], problem, local[redo], order=2
             )
         keep = ~done
         active = active[keep]
