@@ -60,6 +60,15 @@ class DistortionFunction:
         know it (callers then differentiate ``f'`` by autograd)."""
         return None
 
+    def _derivatives(self, distances):
+        """Return ``(f(d), f'(d), f''(d))`` elementwise, or None when
+        ``f''`` is not known. Subclasses override it to share the work of
+        the three."""
+        g2 = self._second_derivative(distances)
+        if g2 is None:
+            return None
+        return (*self._value_and_derivative(distances), g2)
+
     def _value_and_ratio(self, distances, out=None):
         """Return ``(f(d), f'(d) / d)``, the ratio set to 0 where ``d == 0``.
 

@@ -193,9 +193,9 @@ def _evaluate(function, values, index, d, order):
             function = function._subset(index)
         if order == 0:
             return function._value_and_derivative(d)[0], None, None
-        g2 = function._second_derivative(d)
-        if g2 is not None:
-            f, g1 = function._value_and_derivative(d)
+        terms = function._derivatives(d)
+        if terms is not None:
+            f, g1, g2 = terms
         else:
             d = d.detach().requires_grad_(True)
             with torch.enable_grad():

@@ -81,6 +81,26 @@ def test_second_derivative_matches_finite_differences(name, kw, d):
     np.testing.assert_allclose(second.numpy(), numeric.numpy(), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize(
+    ("name", "kw", "d"),
+    [*CASES, ("Log1p", {"exponent": 2.0}, D), ("Log", {"exponent": 1.5}, POS)],
+)
+@pytest.mark.parametrize("uniform", [False, True])
+def test_derivatives_together_match_each_alone(name, kw, d, uniform):
+    d = d[d > 0]
+    w = torch.full_like(d, 0.7) if uniform else torch.linspace(0.5, 2.0, d.numel())
+    f = getattr(penalties, name)(w.double(), **kw)
+    terms = f._derivatives(d)
+    second = f._second_derivative(d)
+    if second is None:
+        assert terms is None
+        return
+    for got, expected in zip(terms, (f(d), f.derivative(d), second)):
+        np.testing.assert_allclose(
+            got.numpy(), expected.numpy(), rtol=1e-12, atol=1e-300
+        )
+
+
 @pytest.mark.parametrize(("name", "kw", "d"), CASES)
 def test_ratio_is_derivative_over_distance(name, kw, d):
     w = torch.linspace(0.5, 2.0, d.numel(), dtype=torch.float64)
