@@ -99,7 +99,10 @@ def check_metric(metric):
     return name
 
 
-_BLOCK_BYTES = 64 * 2**20
+#: size of the blocks of scores (or distances) computed at once: small enough
+#: to stay in cache while they are selected from (8 MB searched MNIST-10k about
+#: 14% faster than 64 MB)
+_BLOCK_BYTES = 8 * 2**20
 #: above this many items, the neighbours of the items themselves (the fit's
 #: graph) are searched cluster by cluster (see _clustered_topk)
 CLUSTERED_ABOVE = 20_000
