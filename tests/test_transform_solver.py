@@ -9,6 +9,8 @@ from skmde._transform import (
     RowProblem,
     _newton_step_2d,
     _newton_step_eigh,
+    _row_terms,
+    best_start,
     solve_rows,
 )
 
@@ -89,3 +91,31 @@ def test_closed_form_2d_step_matches_the_eigendecomposition(rng):
     got = _newton_step_2d(grad, hess)
     scale = expected.abs().amax(dim=1, keepdim=True)
     assert torch.all((got - expected).abs() <= 1e-9 * scale)
+
+
+def test_best_start_is_the_row_s_lowest_candidate(rng):
+    problem, anchors, _ = _problem(rng, penalties.Log1p, m=2)
+    Y = anchors.reshape(-1, 2)  # fitted items: every anchor of every row
+    B, K = anchors.shape[:2]
+    nearest = (np.arange(B)[:, None] * K + np.arange(K)[None, :])[:, :4]
+    valid = np.ones(nearest.shape, dtype=bool)
+    valid[::3, 0] = False  # an invalid neighbour is replaced by the mean
+    mean = torch.from_numpy(rng.normal(size=(B, 2)))
+    start = best_start(mean, Y, nearest, valid, problem, count=3)
+    rows = torch.arange(B)
+    candidates = [mean] + [
+        torch.where(
+            torch.from_numpy(valid[:, j : j + 1]),
+            0.999 * Y[torch.from_numpy(nearest[:, j])] + 0.001 * mean,
+            mean,
+        )
+        for j in range(3)
+    ]
+    values = torch.stack([_row_terms(c, problem, rows, 0)[0] for c in candidates], 1)
+    expected = torch.stack(candidates, 1)[rows, values.argmin(dim=1)]
+    torch.testing.assert_close(start, expected, rtol=0, atol=0)
+    assert (values.argmin(dim=1) > 0).any()  # some rows start on a neighbour
+    # a row's start does not depend on its batch
+    half = problem.take(torch.arange(0, B, 2))
+    alone = best_start(mean[::2], Y, nearest[::2], valid[::2], half, count=3)
+    torch.testing.assert_close(alone, start[::2], rtol=0, atol=0)
