@@ -31,8 +31,12 @@ APPROXIMATE_THRESHOLD = 200_000
 #: dense data with more features than this is searched in a PCA-reduced space
 REDUCE_ABOVE_DIM = 128
 REDUCED_DIM = 100
-#: candidates kept per item in the reduced space, as a multiple of k
+#: candidates kept per item in the reduced space, as a multiple of k (for the
+#: items themselves, and for new rows, whose k already has QUERY_MARGIN spare
+#: candidates: 1.25 kept 99.86% of MNIST-10k's true 32 neighbours of new rows,
+#: 1.5 99.98% in a search a tenth slower)
 CANDIDATE_FACTOR = 1.5
+NEW_ROW_CANDIDATE_FACTOR = 1.25
 #: metrics computed by the exact torch path
 _TORCH_METRICS = ("euclidean", "cosine")
 #: metrics computed exactly by scipy's cdist (blocked), by canonical name
@@ -294,7 +298,20 @@ def _rows_per_block(n_columns, bytes_per_value=4):
 
 def _sort_rows(indices, distances):
     """Sort each row by distance, ties by index (a batch-independent order)."""
-    order = np.lexsort((indices, distances), axis=1)
+    if (
+        distances.dtype == np.float32
+        and indices.size
+        and indices.min() >= 0
+        and indices.max() < 2**32
+        and not (distances < 0).any()
+    ):
+        # one int64 key per entry, distance bits above index bits: the bits of
+        # a non-negative float32 order like the float (about 4x faster than
+        # lexsort); -0.0 + 0.0 is +0.0
+        bits = (distances + np.float32(0.0)).view(np.int32).astype(np.int64)
+        order = np.argsort((bits << 32) | indices, axis=1)
+    else:
+        order = np.lexsort((indices, distances), axis=1)
     return (
         np.take_along_axis(indices, order, axis=1),
         np.take_along_axis(distances, order, axis=1),
@@ -430,9 +447,8 @@ class NeighborIndex:
             if self.basis is not None:  # candidates in the reduced space
                 Zr = torch.from_numpy(self.reduced)
                 Zq = Zr if exclude_self else Xq @ torch.from_numpy(self.basis)
-                c = min(
-                    self.n_items - (1 if exclude_self else 0), int(CANDIDATE_FACTOR * k)
-                )
+                factor = CANDIDATE_FACTOR if exclude_self else NEW_ROW_CANDIDATE_FACTOR
+                c = min(self.n_items - (1 if exclude_self else 0), int(factor * k))
             else:
                 Zq, Zr, c = Xq, Xr, k
             if exclude_self and self.n_items > CLUSTERED_ABOVE:
