@@ -53,8 +53,8 @@ def row_seeds(rows, seed):
     else:
         words = (np.asarray(rows, dtype=np.float64) + 0.0).view(np.uint64)
         keys = _splitmix64(np.arange(words.shape[1], dtype=np.uint64) + seed)
-        with np.errstate(over="ignore"):
-            total = (words * (keys | np.uint64(1))).sum(axis=1, dtype=np.uint64)
+        with np.errstate(over="ignore"):  # einsum: no (B, d) temporary
+            total = np.einsum("ij,j->i", words, keys | np.uint64(1))
     return _splitmix64(total ^ seed)
 
 
@@ -81,14 +81,15 @@ def sample_partners(seeds, count, n_items, exclude):
         counters = seeds[:, None] + np.arange(draws, dtype=np.uint64)[None, :] * _GOLDEN
     candidates = (_splitmix64(counters) % np.uint64(n_items)).astype(np.int64)
     valid = np.ones_like(candidates, dtype=bool)
-    if exclude is not None and exclude.size:  # a row excludes a few items
-        valid = ~(candidates[:, :, None] == exclude[:, None, :]).any(axis=2)
-    # drop repeats, keeping each item's first draw
-    order = np.argsort(candidates, axis=1, kind="stable")
-    ranked = np.take_along_axis(candidates, order, axis=1)
+    if exclude is not None:  # a row excludes a few items: column by column
+        for column in exclude.T:
+            valid &= candidates != column[:, None]
+    # drop repeats, keeping each item's first draw: sort (item, draw) keys
+    bits = (draws - 1).bit_length()
+    keys = np.sort((candidates << bits) | np.arange(draws), axis=1)
     repeat = np.zeros_like(valid)
-    repeat[:, 1:] = ranked[:, 1:] == ranked[:, :-1]
-    np.put_along_axis(valid, order, np.take_along_axis(valid, order, 1) & ~repeat, 1)
+    repeat[:, 1:] = (keys[:, 1:] >> bits) == (keys[:, :-1] >> bits)
+    valid[np.nonzero(repeat)[0], keys[repeat] & ((1 << bits) - 1)] = False
     # the first `count` valid draws of each row, in draw order
     rank = np.cumsum(valid, axis=1) - 1
     keep = valid & (rank < count)
