@@ -49,7 +49,8 @@ def table(rows, columns):
 
 def _fmt(value):
     if isinstance(value, float):
-        return f"{value:.4g}"
+        # counts and rates in the thousands read better whole, with separators
+        return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
     return str(value)
 
 

@@ -16,6 +16,14 @@ The table is printed, and written as JSON and as a PNG plot to ``--out``.
     python benchmarks/compare.py --datasets digits mnist10k --peers PyMDE UMAP
     python benchmarks/compare.py --datasets blobs70k --peers PyMDE UMAP PaCMAP
     python benchmarks/compare.py --datasets blobs1m --peers   # skmde only
+    python benchmarks/compare.py --skmde-python /path/to/venv/bin/python
+
+``--skmde-python`` runs skmde's fits with another interpreter (its own
+environment; the peers keep this one). The ``torch`` column shows which torch
+each torch-based method ran on: the CPU kernels of the CUDA wheels compute
+``expm1`` (in skmde's and PyMDE's default repulsive penalty) about 9 times
+slower than the CPU-only wheels, which makes a solve about 1.5 times slower, so
+compare skmde with PyMDE on the same torch.
 
 Datasets: ``digits`` (scikit-learn, 1,797 x 64), ``mnist10k`` (the MNIST test
 set from ../shared/data), ``blobs70k`` (``make_blobs(70000, 784, centers=10,
@@ -116,15 +124,21 @@ def worker(method, data_path, repeats, seed):
     else:
         result.update(quality(X, Z, y))
     result["peak memory (MB)"] = peak_rss_mb()
+    if "torch" in sys.modules:
+        result["torch"] = sys.modules["torch"].__version__
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run(method, dataset, data_path, repeats, seed, timeout):
+def run(method, dataset, data_path, repeats, seed, timeout, python=None):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
+    if python is not None:  # another environment: skmde from this checkout
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(HERE.parent), env.get("PYTHONPATH", "")]
+        )
     try:
         completed = subprocess.run(
             [
-                sys.executable,
+                python or sys.executable,
                 __file__,
                 "--worker",
                 method,
@@ -200,6 +214,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--skmde-python", help="interpreter for skmde's fits")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--data-path", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -222,7 +237,13 @@ def main():
             print(f"{dataset}: {X.shape[0]} x {X.shape[1]}", flush=True)
             for method in methods:
                 result = run(
-                    method, dataset, path, args.repeats, args.seed, args.timeout
+                    method,
+                    dataset,
+                    path,
+                    args.repeats,
+                    args.seed,
+                    args.timeout,
+                    args.skmde_python if method == "skmde" else None,
                 )
                 results.append(result)
                 shown = result.get("error") or f"{result['warm fit (s)']:.2f} s warm"
@@ -248,6 +269,7 @@ def main():
         "peak memory (MB)",
         "trust@10",
         "10-NN acc",
+        "torch",
         "error",
     ]
     print(table(results, columns))
