@@ -211,6 +211,19 @@ def test_pair_distances_chunked(rng):
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sort_rows_orders_by_distance_then_index(rng, dtype):
+    # few distinct values: many ties; -0.0, 0.0 and inf included
+    distances = rng.choice([0.0, -0.0, 0.5, 1.5, np.inf], size=(40, 12)).astype(dtype)
+    indices = rng.permutation(40 * 12).reshape(40, 12) % 17
+    got_indices, got_distances = g._sort_rows(indices, distances)
+    for row in range(40):
+        expected = sorted(zip(distances[row].tolist(), indices[row].tolist()))
+        assert list(zip(got_distances[row].tolist(), got_indices[row].tolist())) == [
+            (float(d), i) for d, i in expected
+        ]
+
+
 def test_check_n_neighbors():
     assert g.check_n_neighbors(3, 10) == 3
     with pytest.warns(UserWarning, match="using n_neighbors=9"):
