@@ -220,15 +220,16 @@ def _evaluate(function, values, index, d, order):
 
 
 def _row_terms(x, problem, rows, order):
-    """Per-row objective (and gradient, Hessian when ``order == 2``) of the
-    rows ``rows`` (increasing indices into the batch) at ``x``.
+    """Per-row objective (and gradient, Hessian when ``order == 2``) at ``x``
+    of the problem's rows ``rows`` (indices, possibly repeated), or of all its
+    rows in order when ``rows`` is None.
 
     With ``u = (x - y) / d`` per edge, ``grad = sum f'(d) u`` and
     ``H = sum (f'/d) I + (f'' - f'/d) u u^T``. Every sum runs over one row's
     edges only, elementwise, so a row's terms round alike in any batch.
     """
     b, m = x.shape
-    every = b == problem.n_rows  # all rows, in order: no gathering
+    every = rows is None  # all rows, in order: no gathering
     value = torch.zeros(b, dtype=x.dtype)
     if order == 2:
         grad = torch.zeros((b, m), dtype=x.dtype)
@@ -376,17 +377,16 @@ def best_start(mean, Y, nearest, valid, problem, count=START_CANDIDATES):
     Newton steps would be tiny.
     """
     count = min(count, nearest.shape[1])
-    rows = torch.arange(mean.shape[0])
     starts = 0.999 * Y[torch.from_numpy(nearest[:, :count])] + 0.001 * mean.unsqueeze(1)
     starts = torch.where(
         torch.from_numpy(valid[:, :count]).unsqueeze(2), starts, mean.unsqueeze(1)
     )
     starts = torch.cat([mean.unsqueeze(1), starts], dim=1)  # (B, 1 + count, m)
     values = torch.stack(
-        [_row_terms(starts[:, j], problem, rows, 0)[0] for j in range(count + 1)], 1
+        [_row_terms(starts[:, j], problem, None, 0)[0] for j in range(count + 1)], 1
     )
     values = torch.where(torch.isnan(values), math.inf, values)
-    return starts[rows, values.argmin(dim=1)]
+    return starts[torch.arange(len(starts)), values.argmin(dim=1)]
 
 
 def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
@@ -405,7 +405,7 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
     # fewer than half of them are active, it is cut down to the active ones,
     # so that most evaluations run on all of its rows, without gathering
     held = active
-    value, grad, hess = _row_terms(x, problem, active, order=2)
+    value, grad, hess = _row_terms(x, problem, None, order=2)
     for _ in range(max_iter):
         if active.numel() == 0:
             break
@@ -425,8 +425,9 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
             if active.numel() == 0:
                 break
         slope = (grad * step).sum(dim=1)
-        local = torch.searchsorted(held, active)
-        new_value, new_grad, new_hess = _row_terms(xa + step, problem, local, order=2)
+        local = torch.searchsorted(held, active)  # sorted, distinct
+        every = None if len(local) == len(held) else local
+        new_value, new_grad, new_hess = _row_terms(xa + step, problem, every, order=2)
         t = (new_value <= value + 1e-4 * slope).to(xa.dtype)
         failed = (t == 0).nonzero().squeeze(1)
         if failed.numel():

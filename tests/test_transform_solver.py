@@ -119,3 +119,19 @@ def test_best_start_is_the_row_s_lowest_candidate(rng):
     half = problem.take(torch.arange(0, B, 2))
     alone = best_start(mean[::2], Y, nearest[::2], valid[::2], half, count=3)
     torch.testing.assert_close(alone, start[::2], rtol=0, atol=0)
+
+
+def test_row_terms_of_repeated_rows(rng):
+    # rows may repeat (the backtracking ladder evaluates several trial points
+    # of a row at once), even when there are as many as the problem has rows
+    problem, _, _ = _problem(rng, penalties.Log1p, B=8, m=2)
+    rows = torch.tensor([1, 1, 1, 1, 5, 5, 5, 5])
+    x = torch.from_numpy(rng.normal(size=(8, 2)))
+    value, grad, hess = _row_terms(x, problem, rows, 2)
+    for r in (1, 5):
+        alone = problem.take(torch.tensor([r]))
+        for i in torch.nonzero(rows == r).squeeze(1).tolist():
+            v, g, h = _row_terms(x[i : i + 1], alone, None, 2)
+            torch.testing.assert_close(value[i : i + 1], v)
+            torch.testing.assert_close(grad[i : i + 1], g)
+            torch.testing.assert_close(hess[i : i + 1], h)
