@@ -7,11 +7,13 @@ per size: the stage times, the solver's time per objective evaluation per
 edge, the peak resident memory above the process's memory after imports, and
 the memory the cost model of ``doc/performance.rst`` predicts for it:
 
-    peak - baseline ~= 8 n d + BYTES_PER_EDGE |E| + 8 MB
+    peak - baseline ~= 10 n d + BYTES_PER_EDGE |E| + 64 MB
 
-(the data and one working copy of it; the edges with the kNN candidates,
-incidence matrix, weights and per-evaluation work arrays that they bring; the
-block of at most 8 MB in which neighbour searches work).
+(the data, the neighbour index's centred float32 copy of it and, above 128
+features, its PCA-reduced copy, kept for ``transform``; the edges with the kNN
+candidates, incidence matrix, weights and per-evaluation work arrays that they
+bring; search blocks of 8 MB and the initialization's and solver's fixed
+temporaries).
 
     python benchmarks/bench_scaling.py [--sizes 25000 50000 100000 200000]
                                        [--dims 50 784]
@@ -65,7 +67,7 @@ def worker(n, d):
         "evaluations": stats.evaluations,
         "ns/edge/eval": 1e9 * solve / max(1, stats.evaluations) / edges,
         "peak-base (MB)": peak - baseline,
-        "model (MB)": (8 * n * d + BYTES_PER_EDGE * edges) / 2**20 + 8,
+        "model (MB)": (10 * n * d + BYTES_PER_EDGE * edges) / 2**20 + 64,
         "base (MB)": baseline,
     }
 

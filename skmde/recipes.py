@@ -142,7 +142,7 @@ def _frame_to_numpy(frame):
 #: bytes an edge costs while a problem is built and solved (indices, values,
 #: incidence matrix, the recipes' temporaries), as measured by
 #: benchmarks/bench_scaling.py
-BYTES_PER_EDGE = 96
+BYTES_PER_EDGE = 88
 
 
 def check_memory(n_edges, what, parameter):
