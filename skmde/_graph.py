@@ -266,9 +266,10 @@ def nearest_neighbors(
     indices : ndarray of shape (n, k), int64
     distances : ndarray of shape (n, k), float32, sorted ascending per row
     """
-    return _nearest_neighbors(data, n_neighbors, metric, method, n_jobs, random_state)[
-        :2
-    ]
+    indices, distances, _ = _nearest_neighbors(
+        data, n_neighbors, metric, method, n_jobs, random_state
+    )
+    return indices, distances
 
 
 def _nearest_neighbors(data, k, metric, method, n_jobs, random_state):
