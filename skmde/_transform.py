@@ -164,6 +164,11 @@ class RowProblem:
     def take(self, rows):
         """The problem of the rows ``rows`` only (increasing indices)."""
         sub = copy.copy(self)
+        sub.anchors, sub.values, sub.mask = (
+            self.anchors[rows],
+            self.values[rows],
+            self.mask[rows],
+        )
         sub.parts = []
         for part in self.parts:
             width = part.values.shape[1]
