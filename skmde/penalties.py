@@ -218,14 +218,13 @@ class Log1p(Penalty):
 
     def _derivatives(self, d):
         e, w = self.exponent, self._w
-        # with u = d^e and r = e d^(e-1) / (1 + u): p = log(1 + u), p' = r,
-        # p'' = r (e - 1 - u) / (d (1 + u))
-        root = d.sqrt() if e == 1.5 else None
-        u = d * root if e == 1.5 else _power(d, e)
+        # with u = d^e: f = w log(1 + u), f' = w e d^(e-1) / (1 + u) and
+        # f'' = f' (e - 1 - u) / (d (1 + u))
+        u = _power(d, e)
         inverse = (u + 1.0).reciprocal_()
-        r = (root if e == 1.5 else d.pow(e - 1.0)) * inverse * (e * w)
-        second = r * (e - 1.0 - u) * inverse / d
-        return torch.log1p(u).mul_(w), r, second
+        first = _power(d, e - 1.0) * inverse * (e * w)
+        second = first * (e - 1.0 - u) * inverse / d
+        return torch.log1p(u).mul_(w), first, second
 
     def _value_and_ratio(self, d, out=None):
         e, w = self.exponent, self._w
@@ -276,8 +275,8 @@ class Log(Penalty):
         u = _power(d, e)
         em = torch.expm1(-u).neg_()  # 1 - exp(-u)
         q = torch.exp(-u).div_(em)  # 1 / (exp(u) - 1), accurate at both ends
-        # p' = e d^(e-1) q, p'' = p' (e - 1 - e u (1 + q)) / d
-        first = (q * (e * w)) if e == 1.0 else d.pow(e - 1.0) * q * (e * w)
+        # f' = w e d^(e-1) q, f'' = f' (e - 1 - e u (1 + q)) / d
+        first = _power(d, e - 1.0) * q * (e * w) if e != 1.0 else q * (e * w)
         second = first * (e - 1.0 - e * u * (1.0 + q)) / d
         return torch.log(em).mul_(w), first, second
 
