@@ -360,13 +360,7 @@ class NeighborIndex:
             self.data = self._prepare_sparse(data)
             self.squared_norms = _squared_norms(self.data)
         elif metric in _TORCH_METRICS:
-            X = (
-                np.ascontiguousarray(
-                    np.asarray(data, dtype=np.float64) / self.scale, dtype=np.float32
-                )
-                if self.scale != 1.0
-                else np.ascontiguousarray(data, dtype=np.float32)
-            )
+            X = _scaled_float32(data, self.scale)
             if metric == "cosine":
                 X = _unit_rows(X)
             # distances are translation invariant; centering reduces rounding
@@ -416,10 +410,7 @@ class NeighborIndex:
         if self.sparse:
             return self._prepare_sparse(queries)
         if self.metric in _TORCH_METRICS:
-            Q = np.asarray(queries, dtype=np.float64)
-            Q = np.ascontiguousarray(
-                Q / self.scale if self.scale != 1.0 else Q, dtype=np.float32
-            )
+            Q = _scaled_float32(queries, self.scale)
             if self.metric == "cosine":
                 Q = _unit_rows(Q)
             return Q - self.mean
@@ -517,6 +508,22 @@ def rows_nearest(rows, k):
     d = np.asarray(rows, dtype=np.float64)
     part = np.argpartition(d, k - 1, axis=1)[:, :k]
     return _sort_rows(part, np.take_along_axis(d, part, 1).astype(np.float32))
+
+
+def _scaled_float32(data, scale):
+    """``data / scale`` as a C-contiguous float32 array, ``scale`` a power of two.
+
+    Float32 (or float16) data is divided in float32: one correctly rounded
+    division by a power of two, the same result as dividing in float64 and
+    rounding to float32, without a float64 copy of the data.
+    """
+    data = np.asarray(data)
+    if scale == 1.0:
+        return np.ascontiguousarray(data, dtype=np.float32)
+    narrow = data.dtype in (np.float16, np.float32)
+    if narrow and 2.0**-126 <= scale <= 2.0**127:  # a normal float32
+        return np.ascontiguousarray(data, dtype=np.float32) / np.float32(scale)
+    return np.ascontiguousarray(np.asarray(data, dtype=np.float64) / scale, np.float32)
 
 
 def _squared_norms(A):

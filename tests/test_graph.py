@@ -224,6 +224,28 @@ def test_sort_rows_orders_by_distance_then_index(rng, dtype):
         ]
 
 
+@pytest.mark.parametrize(
+    ("dtype", "exponent"),
+    [(np.float32, e) for e in (-140, -100, -10, 0, 5, 60, 120)]
+    + [(np.float16, e) for e in (-20, 0, 12)]
+    + [(np.float64, e) for e in (-300, 0, 300)]
+    + [(np.int64, 40)],
+)
+def test_scaling_into_float32_is_exact(rng, dtype, exponent):
+    # float32 data divided in float32 must equal dividing in float64 and
+    # rounding, bit for bit (subnormal results included)
+    if dtype == np.int64:
+        X = rng.integers(-(2**exponent), 2**exponent, size=(200, 5))
+    else:
+        X = (rng.normal(size=(200, 5)) * 2.0**exponent).astype(dtype)
+    X = X[:, ::2]  # not contiguous
+    scale = 2.0 ** round(np.log2(float(np.abs(X).max())))
+    expected = (np.asarray(X, dtype=np.float64) / scale).astype(np.float32)
+    got = g._scaled_float32(X, scale)
+    assert got.dtype == np.float32 and got.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))
+
+
 def test_check_n_neighbors():
     assert g.check_n_neighbors(3, 10) == 3
     with pytest.warns(UserWarning, match="using n_neighbors=9"):
