@@ -1,5 +1,6 @@
 import functools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -232,3 +233,27 @@ class TestPushAndPull:
         assert g.attractive_penalty.dtype == torch.float64
         assert f.dtype == torch.float32
         assert f.to(dtype=torch.float32) is f
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    ("numpy_function", "torch_function", "x"),
+    [
+        (np.log, torch.log, [0.0, 1e-30, 1e-8, 0.3, 2.0, 5e4, np.inf]),
+        (np.expm1, torch.expm1, [-np.inf, -50.0, -2.0, -0.3, -1e-8, -1e-30, 0.0]),
+    ],
+)
+def test_numpy_kernels_match_torch(numpy_function, torch_function, x, dtype):
+    # the solver's hot path computes these by NumPy on the CPU: same values
+    # (to a few units in the last place), silently at the edges, and torch
+    # itself under autograd
+    x = torch.tensor(x, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = penalties._apply(numpy_function, torch_function, x)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(
+        got.numpy(), torch_function(x).numpy(), rtol=4 * torch.finfo(dtype).eps
+    )
+    x = x.clone().requires_grad_(True)
+    assert penalties._apply(numpy_function, torch_function, x).requires_grad
