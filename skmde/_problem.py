@@ -5,6 +5,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from ._distortion import DistortionFunction, safe_ratio
@@ -234,6 +235,9 @@ class MDE:
         if X.shape[1] == 2 and X.is_contiguous():
             Z = torch.view_as_complex(X)
             diff = Z.index_select(0, tail) - Z.index_select(0, head)
+            if diff.device.type == "cpu" and not diff.requires_grad:
+                # NumPy's complex modulus: about twice as fast as the squares
+                return diff, torch.from_numpy(np.abs(diff.numpy()))
             return diff, (diff.real.square() + diff.imag.square()).sqrt_()
         diff = _gather_rows(X, tail) - _gather_rows(X, head)
         return diff, torch.linalg.vector_norm(diff, dim=1)

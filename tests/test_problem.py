@@ -266,6 +266,27 @@ def test_gathered_rows(m, dtype):
         assert torch.equal(_gather_rows(X, index.to(kind)), X[index])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_distances_of_2d_embeddings_by_numpy_and_by_torch(dtype):
+    # outside autograd a 2-d embedding's distances come from NumPy's complex
+    # modulus; under autograd from torch: the same to a few units in the last place
+    generator = torch.Generator().manual_seed(0)
+    edges = torch.randint(0, 300, (2000, 2), generator=generator)
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    weights = torch.ones(len(edges), dtype=dtype)
+    mde = skmde.MDE(300, 2, edges, penalties.Quadratic(weights), dtype=dtype)
+    X = torch.randn(300, 2, dtype=dtype, generator=generator)
+    X[:5] *= 1e-20  # tiny and huge distances too
+    X[5:10] *= 1e15
+    plain = mde.distances(X)
+    with torch.enable_grad():
+        tracked = mde.distances(X.clone().requires_grad_(True)).detach()
+    expected = torch.linalg.vector_norm(X[edges[:, 0]] - X[edges[:, 1]], dim=1)
+    eps = torch.finfo(dtype).eps
+    torch.testing.assert_close(plain, expected, rtol=4 * eps, atol=0)
+    torch.testing.assert_close(tracked, expected, rtol=4 * eps, atol=0)
+
+
 class TestDiagnostics:
     def test_distances_and_distortions(self):
         mde = tutorial_problem()
