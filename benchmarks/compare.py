@@ -21,10 +21,9 @@ The table is printed, and written as JSON and as a PNG plot to ``--out``.
 ``--skmde-python`` runs skmde's fits with another interpreter (its own
 environment; the peers keep this one). The ``torch`` column shows which torch
 each torch-based method ran on: on our test machine the CPU kernels of torch
-2.14.1 for CUDA 13 (PyPI's default wheel) compute ``expm1`` (in skmde's and
-PyMDE's default repulsive penalty) about 9 times slower than the 2.13.0
-CPU-only wheel, which makes a solve up to 1.5 times slower, so compare skmde
-with PyMDE on the same torch.
+2.14.1 for CUDA 13 (PyPI's default wheel) compute ``expm1`` (in PyMDE's
+default repulsive penalty; skmde takes it from NumPy) about 9 times slower
+than the 2.13.0 CPU-only wheel, so compare skmde with PyMDE on the same torch.
 
 Datasets: ``digits`` (scikit-learn, 1,797 x 64), ``mnist10k`` (the MNIST test
 set from ../shared/data), ``blobs70k`` (``make_blobs(70000, 784, centers=10,
