@@ -56,10 +56,10 @@ def _apply(numpy_function, torch_function, x):
     """``torch_function(x)``, computed by ``numpy_function`` into a new
     tensor when ``x`` is on the CPU and outside autograd.
 
-    NumPy's float32 ``expm1`` and ``log`` ran 1.5 to 2 times faster than
-    torch 2.13's CPU kernels on our machine, and ``expm1`` and ``log1p`` about
-    10 times faster than those of torch 2.14.1's CUDA wheel; the solver's
-    objective evaluates them for every repulsive edge.
+    On our machine NumPy's float32 ``expm1`` and ``log`` ran 1.5 to 2 times
+    faster than torch 2.13's CPU kernels, and ``expm1`` about 10 times faster
+    than the CPU kernel of torch 2.14.1's CUDA wheel; the solver's objective
+    evaluates them for every edge of the default penalties.
     """
     if x.device.type != "cpu" or x.requires_grad:
         return torch_function(x)
