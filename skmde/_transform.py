@@ -169,14 +169,20 @@ class RowProblem:
             self.values[rows],
             self.mask[rows],
         )
-        sub.parts = []
+        sub.parts = self._parts_of(rows)
+        return sub
+
+    def _parts_of(self, rows):
+        """The parts restricted to the rows ``rows`` (indices, possibly
+        repeated)."""
+        parts = []
         for part in self.parts:
             width = part.values.shape[1]
             function = part.function
             if isinstance(function, DistortionFunction):
                 index = rows.unsqueeze(1) * width + torch.arange(width)
                 function = function._subset(index.reshape(-1))
-            sub.parts.append(
+            parts.append(
                 _Part(
                     tuple(c[rows] for c in part.coords),
                     part.values[rows],
@@ -184,22 +190,20 @@ class RowProblem:
                     function,
                 )
             )
-        return sub
+        return parts
 
 
-def _evaluate(function, values, index, d, order):
+def _evaluate(function, values, d, order):
     """``f`` (and ``f'``, ``f''`` when ``order == 2``) of the edges at ``d``.
 
-    ``function`` is a distortion function built for the whole batch (restricted
-    to the edges ``index``, unless None), or a factory when it does not build
-    one of skmde's simple functions (then called with the edges' ``values``).
+    ``function`` is a distortion function of these edges, or a factory when it
+    does not build one of skmde's simple functions (then called with the
+    edges' ``values``).
     Built-in functions give ``f'`` analytically, and ``f''`` too when they
     know it (else by one autograd pass over ``f'``); other callables are
     differentiated twice by autograd.
     """
     if isinstance(function, DistortionFunction):
-        if index is not None:
-            function = function._subset(index)
         if order == 0:
             return function._value_and_derivative(d)[0], None, None
         terms = function._derivatives(d)
@@ -234,36 +238,26 @@ def _row_terms(x, problem, rows, order):
     edges only, elementwise, so a row's terms round alike in any batch.
     """
     b, m = x.shape
-    every = rows is None  # all rows, in order: no gathering
     value = torch.zeros(b, dtype=x.dtype)
     if order == 2:
         grad = torch.zeros((b, m), dtype=x.dtype)
         hess = torch.zeros((b, m, m), dtype=x.dtype)
-    for part in problem.parts:
+    parts = problem.parts if rows is None else problem._parts_of(rows)
+    for part in parts:
         width = part.values.shape[1]
-        diff = [
-            x[:, i : i + 1] - (c if every else c[rows])
-            for i, c in enumerate(part.coords)
-        ]
+        diff = [x[:, i : i + 1] - c for i, c in enumerate(part.coords)]
         d = diff[0].square()
         for component in diff[1:]:
             d.addcmul_(component, component)
         d.sqrt_()
         if order == 2:
             d.clamp_min_(1e-12)
-        values = part.values if every else part.values[rows]
-        index = None if every else (rows.unsqueeze(1) * width + torch.arange(width))
         f, g1, g2 = _evaluate(
-            part.function,
-            values.reshape(-1),
-            None if index is None else index.reshape(-1),
-            d.reshape(-1),
-            order,
+            part.function, part.values.reshape(-1), d.reshape(-1), order
         )
         f = f.view(b, width)
-        mask = None
-        if part.mask is not None:
-            mask = part.mask if every else part.mask[rows]
+        mask = part.mask
+        if mask is not None:
             f = torch.where(mask, f, 0.0)
         value += f.sum(dim=1)
         if order == 0:
