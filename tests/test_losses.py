@@ -4,6 +4,11 @@ import torch
 
 from skmde import losses
 
+from ._checks import (
+    assert_derivative_matches_finite_differences,
+    assert_second_derivative_matches_finite_differences,
+)
+
 DELTA = torch.tensor([0.5, 1.0, 1.0, 2.0, 3.0, 0.7], dtype=torch.float64)
 D = torch.tensor([0.1, 0.4, 1.8, 2.2, 4.5, 3.0], dtype=torch.float64)
 
@@ -55,23 +60,13 @@ def test_zero_at_the_deviation(name, kw):
 
 @pytest.mark.parametrize(("name", "kw"), NAMES)
 def test_derivative_matches_finite_differences(name, kw):
-    f = getattr(losses, name)(DELTA, **kw)
-    h = 1e-6
-    numeric = (f(D + h) - f(D - h)) / (2 * h)
-    np.testing.assert_allclose(
-        f.derivative(D).numpy(), numeric.numpy(), rtol=1e-6, atol=1e-8
-    )
+    assert_derivative_matches_finite_differences(getattr(losses, name)(DELTA, **kw), D)
 
 
 @pytest.mark.parametrize(("name", "kw"), NAMES)
 def test_second_derivative_matches_finite_differences(name, kw):
     f = getattr(losses, name)(DELTA, **kw)
-    second = f._second_derivative(D)
-    if second is None:  # not known in closed form: transform uses autograd
-        pytest.skip(f"{name} has no closed-form second derivative")
-    h = 1e-5
-    numeric = (f.derivative(D + h) - f.derivative(D - h)) / (2 * h)
-    np.testing.assert_allclose(second.numpy(), numeric.numpy(), rtol=1e-5, atol=1e-7)
+    assert_second_derivative_matches_finite_differences(f, D)
 
 
 def test_seed_example():

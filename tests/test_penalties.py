@@ -8,6 +8,11 @@ import torch
 
 from skmde import PushAndPull, penalties
 
+from ._checks import (
+    assert_derivative_matches_finite_differences,
+    assert_second_derivative_matches_finite_differences,
+)
+
 D = torch.tensor([0.0, 0.05, 0.4, 0.5, 0.9, 1.0, 2.3, 7.0], dtype=torch.float64)
 POS = D[1:]  # repulsive penalties are infinite at 0
 
@@ -55,31 +60,22 @@ def test_values_match_hand_formulas(name, kw, d):
     )
 
 
+def _smooth_case(name, kw, d):
+    """The penalty on the distances of ``d`` away from 0 and Huber's kink."""
+    d = d[d > 0.01]
+    d = d[(d - 0.5).abs() > 1e-3]
+    w = torch.linspace(0.5, 2.0, d.numel(), dtype=torch.float64)
+    return getattr(penalties, name)(w, **kw), d
+
+
 @pytest.mark.parametrize(("name", "kw", "d"), CASES)
 def test_derivative_matches_finite_differences(name, kw, d):
-    d = d[d > 0.01]
-    d = d[(d - 0.5).abs() > 1e-3]  # Huber's kink
-    w = torch.linspace(0.5, 2.0, d.numel(), dtype=torch.float64)
-    f = getattr(penalties, name)(w, **kw)
-    h = 1e-6
-    numeric = (f(d + h) - f(d - h)) / (2 * h)
-    np.testing.assert_allclose(
-        f.derivative(d).numpy(), numeric.numpy(), rtol=1e-6, atol=1e-8
-    )
+    assert_derivative_matches_finite_differences(*_smooth_case(name, kw, d))
 
 
 @pytest.mark.parametrize(("name", "kw", "d"), CASES)
 def test_second_derivative_matches_finite_differences(name, kw, d):
-    d = d[d > 0.01]
-    d = d[(d - 0.5).abs() > 1e-3]  # Huber's kink
-    w = torch.linspace(0.5, 2.0, d.numel(), dtype=torch.float64)
-    f = getattr(penalties, name)(w, **kw)
-    second = f._second_derivative(d)
-    if second is None:  # not known in closed form: transform uses autograd
-        pytest.skip(f"{name} has no closed-form second derivative")
-    h = 1e-5
-    numeric = (f.derivative(d + h) - f.derivative(d - h)) / (2 * h)
-    np.testing.assert_allclose(second.numpy(), numeric.numpy(), rtol=1e-5, atol=1e-7)
+    assert_second_derivative_matches_finite_differences(*_smooth_case(name, kw, d))
 
 
 @pytest.mark.parametrize(
