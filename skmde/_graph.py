@@ -354,10 +354,12 @@ class NeighborIndex:
         self.scale = 1.0
         if metric in _TORCH_METRICS:
             largest = 0.0
-            if data.shape[0] and self.sparse:
-                largest = float(abs(data).max())
-            elif data.shape[0]:  # no |data| copy
-                largest = max(float(np.max(data)), -float(np.min(data)))
+            if data.shape[0]:  # dense: from max and min, without an |data| copy
+                largest = (
+                    float(abs(data).max())
+                    if self.sparse
+                    else max(float(np.max(data)), -float(np.min(data)))
+                )
             if largest > 0 and np.isfinite(largest):
                 self.scale = 2.0 ** round(np.log2(largest))
         if self.sparse:
