@@ -227,10 +227,7 @@ class Log1p(Penalty):
         return self.weights * torch.log1p(de), derivative
 
     def _second_derivative(self, d):
-        # p'' = e d^(e-2) (e - 1 - d^e) / (1 + d^e)^2
-        e = self.exponent
-        de = _power(d, e)
-        return e * self.weights * d.pow(e - 2.0) * (e - 1.0 - de) / (1.0 + de).square()
+        return self._derivatives(d)[2]
 
     def _derivatives(self, d):
         e, w = self.exponent, self._w
@@ -280,11 +277,7 @@ class Log(Penalty):
         return value, derivative
 
     def _second_derivative(self, d):
-        # with u = d^e and q = 1 / (exp(u) - 1): p'' = e d^(e-2) q (e - 1 - e u (1 + q))
-        e = self.exponent
-        u = _power(d, e)
-        q = torch.expm1(u).reciprocal()
-        return e * self.weights * d.pow(e - 2.0) * q * (e - 1.0 - e * u * (1.0 + q))
+        return self._derivatives(d)[2]
 
     def _derivatives(self, d):
         e, w = self.exponent, self._w
