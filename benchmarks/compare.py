@@ -11,6 +11,12 @@ Every (method, dataset) pair runs in a fresh Python process, which measures
   larger datasets);
 * for skmde, the time of the warm fit's stages (kNN, init, solve).
 
+skmde's fit is what ``MDENeighbors(random_state=seed).fit`` computes: the
+``preserve_neighbors`` problem, solved for the estimator's default ``max_iter``
+(the work of PyMDE's ``preserve_neighbors(X).embed()``, whose solver runs 300
+iterations; ``benchmarks/bench_iterations.py`` shows quality against
+iterations).
+
 The table is printed, and written as JSON and as a PNG plot to ``--out``.
 
     python benchmarks/compare.py --datasets digits mnist10k --peers PyMDE UMAP
@@ -90,7 +96,7 @@ def worker(method, data_path, repeats, seed):
 
             mde, info = skmde.recipes.neighbor_problem(X, random_state=seed)
             begin = time.perf_counter()
-            Z = mde.embed().numpy()
+            Z = mde.embed(max_iter=skmde.MDENeighbors().max_iter).numpy()
             stages.update(
                 {
                     "knn": info.timings["knn"],
