@@ -791,24 +791,30 @@ def _probe(Z, k, centers, labels, probed, rows=None):
     sq = (Z * Z).sum(dim=1)
     indices = torch.empty((n, k), dtype=torch.int64)
     d2 = torch.empty((n, k), dtype=Z.dtype)
-    wanted = None if rows is None else set(labels[rows].tolist())
+    if rows is not None:  # only these rows are queries
+        asked = torch.zeros(n, dtype=torch.bool)
+        asked[rows] = True
     for c in range(n_clusters):
+        # the own cluster first: member i of the cluster is candidate i
         queries = members[c]
-        if queries.numel() == 0 or (wanted is not None and c not in wanted):
+        position = torch.arange(queries.numel())
+        if rows is not None:
+            position = position[asked[queries]]
+            queries = queries[position]
+        if queries.numel() == 0:
             continue
-        # the own cluster first: query i of the cluster is candidate i
         others = [members[int(o)] for o in nearby[c] if int(o) != c]
-        pool = torch.cat([queries, *others])
+        pool = torch.cat([members[c], *others])
         if pool.numel() - 1 < k:  # too few candidates: search everything
-            pool = torch.cat([queries, order[labels[order] != c]])
+            pool = torch.cat([members[c], order[labels[order] != c]])
         Zp, sq_p = Z[pool], sq[pool]
         block = _rows_per_block(pool.numel())
         for start in range(0, queries.numel(), block):
             stop = min(queries.numel(), start + block)
             batch = queries[start:stop]
             scores = torch.addmm(sq_p.unsqueeze(0), Z[batch], Zp.T, alpha=-2.0)
-            local = torch.arange(stop - start)
-            scores[local, local + start] = math.inf  # itself
+            itself = position[start:stop]
+            scores[torch.arange(stop - start), itself] = math.inf
             best, idx = _smallest(scores, k)
             indices[batch] = pool[idx]
             d2[batch] = best + sq[batch].unsqueeze(1)

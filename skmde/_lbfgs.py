@@ -159,7 +159,7 @@ class LBFGS:
         return current, iteration, converged, message
 
     def _direction(self, current, memory):
-        """``-H g`` (compact form), projected; None if there is no memory or it
+        """``-H g`` (two-loop recursion), projected; None if there is no memory or it
         does not give a descent direction."""
         g = current.tangent_grad
         if not memory:

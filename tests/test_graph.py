@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import scipy.sparse
+import torch
 from scipy.spatial.distance import cdist
 
 from skmde import Graph
@@ -315,6 +316,25 @@ class TestClusteredSearch:
         assert _recall(idx, ref) >= 0.9
         assert not (idx == np.arange(len(X))[:, None]).any()  # never itself
         np.testing.assert_allclose(dist[:, 0], ref_dist[:, 0], rtol=1e-3, atol=1e-4)
+
+    def test_quality_check_searches_the_sampled_rows_as_the_full_search(self, rng):
+        # the check of a clustered search queries only its sample of rows; each
+        # must get the neighbours the full search gives it (never itself)
+        Z = torch.from_numpy(_blobs(rng, 2000).astype(np.float32))
+        centers, labels = g._kmeans(Z, 16)
+        rows = torch.randperm(2000, generator=torch.Generator().manual_seed(0))[:50]
+        full_idx, full_d2 = g._probe(Z, 8, centers, labels, 4)
+        idx, d2 = g._probe(Z, 8, centers, labels, 4, rows=rows)
+        np.testing.assert_array_equal(
+            np.sort(idx.numpy(), axis=1), np.sort(full_idx[rows].numpy(), axis=1)
+        )
+        np.testing.assert_allclose(
+            np.sort(d2.numpy(), axis=1),
+            np.sort(full_d2[rows].numpy(), axis=1),
+            rtol=1e-5,
+            atol=1e-3,
+        )
+        assert not (idx == rows.unsqueeze(1)).any()
 
     def test_new_rows_use_a_partition_with_good_recall(self, rng, small_clusters):
         X = _blobs(rng, 3000)
