@@ -117,8 +117,11 @@ def _component_centers(labels, count, m, data, rng):
     their centroids in ``data``, else seeded random points."""
     if data is not None and count > 1:
         sizes = np.bincount(labels, minlength=count).astype(np.float64)
+        # in the data's float dtype: a float64 matrix would make scipy copy
+        # float32 data to float64 first (0.7 s of a 70,000 x 784 init)
+        dtype = data.dtype if data.dtype in (np.float32, np.float64) else np.float64
         onehot = scipy.sparse.csr_matrix(
-            (1.0 / sizes[labels], (labels, np.arange(len(labels)))),
+            ((1.0 / sizes[labels]).astype(dtype), (labels, np.arange(len(labels)))),
             shape=(count, len(labels)),
         )
         centroids = onehot @ data
