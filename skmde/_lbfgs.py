@@ -306,7 +306,7 @@ class _Memory:
             self.YY[b][slot] = self.YY[slot][b] = with_y[k + b]
 
     def times(self, g):
-        """``H g`` for the stored pairs."""
+        """``H g`` for the stored pairs (None if it is not finite)."""
         shape, g = g.shape, g.flatten()
         order, k, SY, YY = self.order, self.size, self.SY, self.YY
         ab = (self.buffer @ g).tolist()
