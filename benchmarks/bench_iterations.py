@@ -15,6 +15,8 @@ import argparse
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 from _common import machine, quality, table
 from compare import make_dataset
@@ -24,17 +26,13 @@ import skmde
 
 def solve_with_checkpoints(X, seed, checkpoints):
     mde, _ = skmde.recipes.neighbor_problem(X, random_state=seed)
-    kept, elapsed = {}, [0.0]
+    kept = {}
     start = time.perf_counter()
 
     def callback(iteration, Z, stats):
         if iteration in checkpoints:
-            elapsed[0] = time.perf_counter() - start
-            kept[iteration] = (
-                Z.numpy().copy(),
-                elapsed[0],
-                stats.average_distortions[-1],
-            )
+            seconds = time.perf_counter() - start
+            kept[iteration] = (Z.numpy().copy(), seconds, stats.average_distortions[-1])
 
     mde.embed(max_iter=max(checkpoints), callback=callback)
     return kept
@@ -57,8 +55,6 @@ def main():
                 solve_with_checkpoints(X, seed, set(args.checkpoints)).items()
             ):
                 if len(X) > 20000:
-                    import numpy as np
-
                     sub = np.random.default_rng(0).choice(len(X), 20000, replace=False)
                     scores = quality(X[sub], Z[sub], y[sub])
                 else:
