@@ -63,13 +63,21 @@ def machine():
     )
 
 
-def quality(data, embedding, labels=None, n_sub=5000, seed=0):
-    """Trustworthiness at k=10 on a fixed subsample and 5-fold 10-NN accuracy."""
+def quality(data, embedding, labels=None, n_sub=5000, seed=0, max_rows=20000):
+    """Trustworthiness at k=10 on a fixed subsample and 5-fold 10-NN accuracy.
+
+    Data of more than ``max_rows`` rows is scored on a fixed subsample of
+    ``max_rows`` (the cross-validated accuracy is slow beyond).
+    """
     import numpy as np
     from sklearn.manifold import trustworthiness
     from sklearn.model_selection import cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
+    if len(data) > max_rows:
+        rows = np.random.default_rng(seed).choice(len(data), max_rows, replace=False)
+        data, embedding = data[rows], embedding[rows]
+        labels = None if labels is None else labels[rows]
     rng = np.random.default_rng(seed)
     n = len(data)
     sub = rng.choice(n, min(n, n_sub), replace=False)

@@ -124,11 +124,7 @@ def worker(method, data_path, repeats, seed):
         "load (s)": load_time,
     }
     result.update({f"{k} (s)": v for k, v in stages.items()})
-    if len(X) > 20000:  # 10-NN accuracy by cross-validation on a subsample
-        sub = np.random.default_rng(0).choice(len(X), 20000, replace=False)
-        result.update(quality(X[sub], Z[sub], y[sub]))
-    else:
-        result.update(quality(X, Z, y))
+    result.update(quality(X, Z, y))
     result["peak memory (MB)"] = peak_rss_mb()
     if "torch" in sys.modules:
         result["torch"] = sys.modules["torch"].__version__
