@@ -4,7 +4,7 @@ For each dataset, one ``preserve_neighbors`` problem is solved for
 ``--max-iter`` iterations; the iterates at the checkpoints are scored
 (trustworthiness at k = 10 on a 5,000-row subsample, 5-fold 10-NN accuracy on
 at most 20,000 rows) next to the average distortion and the solver time spent
-to reach them. This is the measurement behind the estimators' ``max_iter``
+to reach them. This is the measurement behind ``MDENeighbors``' ``max_iter``
 default.
 
     python benchmarks/bench_iterations.py [--datasets digits mnist10k blobs70k]
