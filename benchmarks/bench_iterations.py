@@ -1,7 +1,7 @@
 """Embedding quality against the number of solver iterations.
 
-For each dataset, one ``preserve_neighbors`` problem is solved for
-``--max-iter`` iterations; the iterates at the checkpoints are scored
+For each dataset, one ``preserve_neighbors`` problem is solved up to the
+last of the ``--checkpoints``; the iterates at the checkpoints are scored
 (trustworthiness at k = 10 on a 5,000-row subsample, 5-fold 10-NN accuracy on
 at most 20,000 rows) next to the average distortion and the solver time spent
 to reach them. This is the measurement behind ``MDENeighbors``' ``max_iter``
