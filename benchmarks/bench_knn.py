@@ -6,7 +6,7 @@ searches with its default 12 neighbours) by
 * ``exact``: blocked products over all pairs (PCA-reduced candidates re-ranked
   in the full space above 128 features);
 * ``clustered``: k-means clusters, each compared with its nearest clusters,
-  with the quality check of ``skmde._graph._clustered_topk``;
+  with the quality check of ``skmde.neighbors._clustered.clustered_topk``;
 * ``pynndescent``: its NN-descent (timed warm: after a first call that
   compiles it; the compilation time is printed separately).
 
@@ -28,7 +28,9 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 from _common import load_mnist10k, machine, quality, table
 
 import skmde
-from skmde import _graph
+from skmde import graphs
+from skmde.neighbors import NeighborIndex, _exact
+from skmde.neighbors._pynndescent import pynndescent_topk
 
 
 def dataset(name):
@@ -48,13 +50,13 @@ def dataset(name):
 
 def search(X, k, backend):
     if backend == "pynndescent":
-        return _graph._knn_pynndescent(X, k, "euclidean", None, 0)
-    saved = _graph.CLUSTERED_ABOVE
-    _graph.CLUSTERED_ABOVE = 0 if backend == "clustered" else 10**12
+        return pynndescent_topk(X, k, "euclidean", None, 0)
+    saved = _exact.CLUSTERED_ABOVE
+    _exact.CLUSTERED_ABOVE = 0 if backend == "clustered" else 10**12
     try:
-        return _graph.NeighborIndex(X, "euclidean").query(None, k)
+        return NeighborIndex(X, "euclidean").query(None, k)
     finally:
-        _graph.CLUSTERED_ABOVE = saved
+        _exact.CLUSTERED_ABOVE = saved
 
 
 def main():
@@ -65,7 +67,7 @@ def main():
     warnings.filterwarnings("ignore")
     print(machine())
     start = time.perf_counter()
-    _graph._knn_pynndescent(
+    pynndescent_topk(
         np.random.default_rng(0).normal(size=(500, 5)), 5, "euclidean", None, 0
     )
     print(
@@ -96,18 +98,19 @@ def main():
                 [len(set(a[:10]) & set(b[:10])) / 10 for a, b in zip(found, truth)]
             )
         if name == "mnist10k":
-            saved = _graph.nearest_neighbors
+            saved = graphs.nearest_neighbors
             for row in rows[-3:]:
                 backend = row["backend"]
-                _graph.nearest_neighbors = (
-                    lambda data, k, metric="euclidean", backend=backend, **kw: search(
-                        data, k, backend
+                graphs.nearest_neighbors = (
+                    lambda data, k, metric="euclidean", backend=backend, **kw: (
+                        *search(data, k, backend),
+                        None,
                     )
                 )
                 try:
                     Z = skmde.preserve_neighbors(X, random_state=0).embed().numpy()
                 finally:
-                    _graph.nearest_neighbors = saved
+                    graphs.nearest_neighbors = saved
                 row.update(quality(X, Z, y))
         print(f"{name} done", flush=True)
     print(

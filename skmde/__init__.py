@@ -7,10 +7,10 @@ constraint, then call :meth:`MDE.embed`.
 
 from . import datasets, losses, penalties
 from ._estimators import MDEDistances, MDEEmbedder, MDENeighbors
-from ._graph import Graph
 from ._problem import MDE, SolveStats
 from ._utils import align
 from .constraints import Anchored, Centered, Constraint, Standardized
+from .graphs import Graph
 from .penalties import PushAndPull
 from .plotting import plot
 from .recipes import preserve_distances, preserve_neighbors

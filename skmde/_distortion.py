@@ -10,7 +10,7 @@ import copy
 
 import torch
 
-from ._utils import as_float_tensor
+from ._inputs import as_float_tensor
 
 
 def safe_ratio(numerator, distances):

@@ -1,16 +1,16 @@
 """scikit-learn estimators: MDENeighbors, MDEDistances and the generic MDEEmbedder.
 
-They share one implementation (:class:`_BaseMDE`): ``fit`` builds an MDE problem
-with a recipe, solves it and keeps plain numpy state; ``transform`` places new
-rows against the fitted embedding, which never moves (see ``_transform``). The
-estimators validate parameters and data and hold no tensor math.
+They share one implementation (:class:`_BaseMDE`): ``fit`` asks a recipe for
+the problem and its plan, solves the problem and keeps plain numpy state;
+``transform`` hands new rows and the plan to ``_transform``, which places them
+against the fitted embedding, which never moves. The estimators hold
+parameters, docstrings and validation: every default lives in the recipes,
+every computation below them.
 """
 
-import sys
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -18,9 +18,9 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import NotFittedError
+from tqdm.auto import tqdm
 
-from . import _graph, _transform, losses, penalties, recipes
-from ._distortion import resolve_function
+from . import _transform, losses, penalties, recipes
 from ._sklearn_compat import (
     Interval,
     StrOptions,
@@ -30,20 +30,19 @@ from ._sklearn_compat import (
     check_random_state,
     validate_data,
 )
-from ._utils import torch_threads
+from ._utils import logger, reporting, torch_threads
 from .constraints import Constraint
+from .neighbors import METRICS
 
 __all__ = ["MDEDistances", "MDEEmbedder", "MDENeighbors"]
 
 #: neighbourhood size of :meth:`_BaseMDE.score`
 SCORE_NEIGHBORS = 10
-#: fitted items each new row is compared with by distance-preserving transforms
-TRANSFORM_PAIRS = 256
 
 _COMMON_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "constraint": [None, StrOptions({"centered", "standardized"}), Constraint],
-    "metric": [StrOptions(set(_graph.METRICS))],
+    "metric": [StrOptions(set(METRICS))],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "eps": [Interval(Real, 0, None, closed="neither")],
     "memory_size": [Interval(Integral, 1, None, closed="left")],
@@ -54,31 +53,26 @@ _COMMON_CONSTRAINTS = {
     "verbose": ["verbose"],
     "store_training_data": ["boolean"],
 }
-_PENALTY_NAMES = StrOptions(set(penalties._REGISTRY))
-_LOSS_NAMES = StrOptions(set(losses._REGISTRY))
+_PENALTY_NAMES = StrOptions(set(penalties.NAMES))
+_LOSS_NAMES = StrOptions(set(losses.NAMES))
 
 
-class _ProgressBar:
-    """A one-line text progress bar over solver iterations (on stderr)."""
+class _Progress:
+    """A tqdm bar over solver iterations (a widget in notebooks), showing the
+    average distortion; the solver's callback."""
 
-    def __init__(self, total, width=30):
-        self.total, self.width, self.shown = total, width, -1
+    def __init__(self, total, name):
+        self.bar = tqdm(total=total, desc=name, unit="it", leave=True)
 
     def __call__(self, iteration, X, stats):
-        done = int(self.width * iteration / max(self.total, 1))
-        if done != self.shown or iteration == self.total:
-            self.shown = done
-            bar = "#" * done + "." * (self.width - done)
-            sys.stderr.write(
-                f"\r[{bar}] {iteration:4d}/{self.total} average distortion "
-                f"{stats.average_distortions[-1]:.5g}"
-            )
-            sys.stderr.flush()
+        self.bar.update(iteration - self.bar.n)
+        self.bar.set_postfix_str(
+            f"average distortion {stats.average_distortions[-1]:.5g}", refresh=False
+        )
         return False
 
     def close(self):
-        sys.stderr.write("\n")
-        sys.stderr.flush()
+        self.bar.close()
 
 
 class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -87,8 +81,9 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     _parameter_constraints: dict = dict(_COMMON_CONSTRAINTS)
 
     # -- to be provided by subclasses --------------------------------------------
-    def _build_problem(self, X, rng):
-        """Return ``(mde, info, kind)``, kind "neighbors" or "distances"."""
+    def _build_problem(self, X, **kwargs):
+        """Return the recipe's ``(mde, plan)`` for X; ``kwargs`` are the
+        arguments common to every recipe (see :meth:`_problem_kwargs`)."""
         raise NotImplementedError
 
     # -- fitting ---------------------------------------------------------------------
@@ -171,9 +166,16 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X = self._validate(X, reset=True)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=2)
         verbose = bool(self.verbose)
-        with torch_threads(self.n_jobs):
-            mde, info, kind = self._build_problem(X, np.random.default_rng(seeds[0]))
-            progress = _ProgressBar(self.max_iter) if verbose else None
+        with torch_threads(self.n_jobs), reporting(verbose):
+            mde, plan = self._build_problem(
+                X,
+                **self._problem_kwargs(),
+                random_state=np.random.default_rng(seeds[0]),
+                transform_seed=int(seeds[1]),
+            )
+            progress = (
+                _Progress(self.max_iter, type(self).__name__) if verbose else None
+            )
             try:
                 Z = mde.embed(
                     eps=self.eps,
@@ -189,42 +191,22 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "embedding_": Z.detach().cpu().numpy().astype(X.dtype),
                 "n_iter_": stats.iterations,
                 "average_distortion_": mde.average_distortion(),
-                "_problem": (
-                    _ProblemRecord.from_problem(mde)
-                    if self.store_training_data
-                    else None
-                ),
-                "_kind": kind,
+                "_record": plan.record,
                 "_n_features_out": self.n_components,
-                "_transform_spec": self._make_transform_spec(
-                    kind, info, Z, mde, int(seeds[1])
-                ),
-                "_index": self._make_index(X, info),
+                "_transform_spec": plan.transform,
+                "_index": plan.index,
             }
-            if kind == "neighbors" and info.n_neighbors is not None:
-                fitted["n_neighbors_"] = info.n_neighbors
+            if plan.kind == "neighbors" and plan.n_neighbors is not None:
+                fitted["n_neighbors_"] = plan.n_neighbors
+            logger.info(
+                "%s: %s after %d iterations, %.2f s; average distortion %.5g",
+                type(self).__name__,
+                stats.message,
+                stats.iterations,
+                stats.solve_time,
+                fitted["average_distortion_"],
+            )
         self.__dict__.update(fitted)
-        if verbose:
-            print(
-                f"{type(self).__name__}: {stats.message} after {stats.iterations} "
-                f"iterations, {stats.solve_time:.2f} s; average distortion "
-                f"{fitted['average_distortion_']:.5g}",
-                file=sys.stderr,
-            )
-
-    def _make_index(self, X, info):
-        if self.metric == "precomputed" or not self.store_training_data:
-            return None
-        graph = info.neighbor_graph
-        if graph is not None and graph.index is not None:  # the fit's kNN index
-            return graph.index.prepare_for_new_rows()
-        if not _graph.NeighborIndex.supports(X, self.metric):
-            kind = "sparse" if scipy.sparse.issparse(X) else "dense"
-            raise ValueError(
-                f"metric={self.metric!r} on {kind} data has no exact search for "
-                "transform; use a scipy metric or dense data."
-            )
-        return _graph.NeighborIndex(X, self.metric, for_new_rows=True)
 
     def _problem_kwargs(self):
         return {
@@ -234,38 +216,9 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             "metric": self.metric,
             "device": self.device,
             "n_jobs": self.n_jobs,
-            "verbose": bool(self.verbose),
+            "dtype": self.dtype,
+            "store_training_data": self.store_training_data,
         }
-
-    def _make_transform_spec(self, kind, info, Z, mde, seed):
-        if kind == "distances":
-            return _transform.DistanceSpec(
-                loss=self._loss_factory(),
-                n_partners=TRANSFORM_PAIRS,
-                deviation_scale=info.deviation_scale,
-                seed=seed,
-            )
-        graph = info.neighbor_graph
-        attractive, repulsive, fraction, weight = self._penalty_spec()
-        k = (
-            info.n_neighbors
-            if info.n_neighbors is not None
-            else recipes.default_n_neighbors(mde.n_items)
-        )
-        return _transform.NeighborSpec(
-            n_neighbors=k,
-            local_scaling=graph is not None and graph.scales is not None,
-            scales=None if graph is None else graph.scales,
-            weighting="binary" if graph is None else graph.weighting,
-            weight_scale=1.0 if graph is None else graph.weight_scale,
-            attractive=attractive,
-            repulsive=repulsive,
-            # one repulsive partner per neighbour, carrying the repulsion the
-            # fit spread over `fraction` lighter edges (same total strength)
-            n_repulsive=k if repulsive is not None and fraction > 0 else 0,
-            repulsive_weight=weight * fraction,
-            seed=seed,
-        )
 
     # -- transform -------------------------------------------------------------------
     def transform(self, X):
@@ -296,48 +249,16 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._transform_array(X).astype(X.dtype, copy=False)
 
     def _transform_array(self, X):
-        spec = self._transform_spec
-        embedding = self.embedding_.astype(np.float64)
-        out = np.empty((X.shape[0], self.n_components))
-        with torch_threads(self.n_jobs), torch.no_grad():
-            for rows in _transform.chunks(X.shape[0]):
-                chunk = X[rows]
-                seeds = _transform.row_seeds(chunk, spec.seed)
-                if self._kind == "neighbors":
-                    extra = _graph.SCALING_CANDIDATES if spec.local_scaling else 0
-                    idx, dist = self._nearest(chunk, spec.n_neighbors + extra)
-                    out[rows] = _transform.transform_neighbors(
-                        spec, embedding, idx, dist, seeds
-                    )
-                else:
-                    idx, dist = self._nearest(chunk, 5)
-
-                    def distances_to(partners, chunk=chunk):
-                        return self._distances_to(chunk, partners)
-
-                    out[rows] = _transform.transform_distances(
-                        spec, embedding, idx, dist, seeds, distances_to
-                    )
-        return out
-
-    def _nearest(self, rows, k):
-        """The k nearest training samples of each row: (indices, distances)."""
-        k = min(k, self.embedding_.shape[0])
-        if self.metric == "precomputed":
-            return _graph.rows_nearest(rows, k)
         if self._index is None:
             raise NotFittedError(
                 f"This {type(self).__name__} was fitted with store_training_data="
                 "False, so it cannot compare new samples with the training "
                 "samples; call attach_training_data(X_train) first."
             )
-        return self._index.query(rows, k)
-
-    def _distances_to(self, rows, partners):
-        if self.metric == "precomputed":
-            dense = rows.toarray() if scipy.sparse.issparse(rows) else rows
-            return np.take_along_axis(np.asarray(dense, np.float64), partners, 1)
-        return self._index.distances_to(rows, partners)
+        with torch_threads(self.n_jobs):
+            return _transform.embed_rows(
+                self._transform_spec, self._index, self.embedding_, X
+            )
 
     def attach_training_data(self, X):
         """Give a model fitted with ``store_training_data=False`` its training data.
@@ -363,7 +284,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"{self.embedding_.shape[0]}."
             )
         if self.metric != "precomputed":
-            self._index = _graph.NeighborIndex(X, self.metric, for_new_rows=True)
+            self._index = _transform.training_index(X, self.metric)
         return self
 
     # -- score -----------------------------------------------------------------------
@@ -390,19 +311,9 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         Z = self._transform_array(X)
-        n_train = self.embedding_.shape[0]
-        k = min(SCORE_NEIGHBORS, n_train - 1)
-        data_idx, data_dist = self._nearest(X, k + 1)
-        emb_idx, _ = _graph.NeighborIndex(self.embedding_, "euclidean").query(Z, k + 1)
-        same = np.where(data_dist[:, 0] == 0, data_idx[:, 0], -1)
-        return float(
-            np.mean(
-                [
-                    len(_drop(a, s, k) & _drop(b, s, k)) / k
-                    for a, b, s in zip(data_idx, emb_idx, same)
-                ]
-            )
-        )
+        k = min(SCORE_NEIGHBORS, self.embedding_.shape[0] - 1)
+        with torch_threads(self.n_jobs):
+            return _transform.neighborhood_score(self._index, self.embedding_, X, Z, k)
 
     # -- tags --------------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -422,12 +333,12 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ``high_distortion_pairs()``, ``distortions_cdf()``, ``plot()``.
         """
         check_is_fitted(self)
-        if self._problem is None:
+        if self._record is None:
             raise NotFittedError(
                 "the problem is not kept by models fitted with "
                 "store_training_data=False; refit with store_training_data=True."
             )
-        return self._problem.rebuild(self.embedding_, self.n_components, device)
+        return self._record.rebuild(self.embedding_, device)
 
     def plot(self, color_by=None, **kwargs):
         """Scatter plot of ``embedding_`` (1 to 3 components); see :func:`skmde.plot`.
@@ -449,74 +360,6 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         (n_edges,)."""
         pairs, distortions = self.problem().high_distortion_pairs()
         return pairs.numpy(), distortions.numpy()
-
-
-def _drop(neighbors, item, k):
-    """The first k entries of ``neighbors`` other than ``item``, as a set."""
-    return set(neighbors[neighbors != item][:k].tolist())
-
-
-class _ProblemRecord:
-    """The fitted problem as numpy arrays: edges, per-edge values, functions."""
-
-    def __init__(self, n_items, edges, values, parts, constraint):
-        self.n_items, self.edges, self.values = n_items, edges, values
-        self.parts, self.constraint = parts, constraint
-
-    @classmethod
-    def from_problem(cls, mde):
-        f = mde.distortion_function
-        values = f._values.detach().cpu().numpy()
-        if isinstance(f, penalties.PushAndPull):
-            parts = [
-                (kind, type(function), _hyper(function))
-                for kind, (_, function) in f._parts.items()
-            ]
-        else:
-            parts = [("all", type(f), _hyper(f))]
-        constraint = mde.constraint.to("cpu")
-        edges = mde.edges.cpu().numpy()
-        if mde.n_items < 2**31:
-            edges = edges.astype(np.int32)
-        return cls(mde.n_items, edges, values, parts, constraint)
-
-    def rebuild(self, embedding, embedding_dim, device):
-        from ._problem import MDE
-
-        factories = {kind: (cls, hyper) for kind, cls, hyper in self.parts}
-        values = torch.from_numpy(self.values)
-        if "all" in factories:
-            cls, hyper = factories["all"]
-            function = cls(values, **hyper)
-        else:
-            attractive = factories.get("attractive", (penalties.Log1p, {}))
-            repulsive = factories.get("repulsive", (penalties.Log, {}))
-            function = penalties.PushAndPull(
-                values,
-                lambda w: attractive[0](w, **attractive[1]),
-                lambda w: repulsive[0](w, **repulsive[1]),
-            )
-        mde = MDE(
-            self.n_items,
-            embedding_dim,
-            self.edges,
-            function,
-            self.constraint,
-            device=device,
-        )
-        mde.X = torch.as_tensor(np.asarray(embedding), dtype=mde.dtype).to(mde.device)
-        return mde
-
-
-def _hyper(function):
-    return {name: getattr(function, name) for name in function._hyperparameters}
-
-
-def _neighbor_kwargs(estimator):
-    return {
-        "n_neighbors": estimator.n_neighbors,
-        "repulsive_fraction": estimator.repulsive_fraction,
-    }
 
 
 class MDENeighbors(_BaseMDE):
@@ -678,53 +521,18 @@ class MDENeighbors(_BaseMDE):
         self.verbose = verbose
         self.store_training_data = store_training_data
 
-    def _build_problem(self, X, rng):
-        mde, info = recipes.neighbor_problem(
+    def _build_problem(self, X, **kwargs):
+        return recipes.neighbor_problem(
             X,
             attractive_penalty=self.attractive_penalty,
             repulsive_penalty=self.repulsive_penalty,
-            max_distance=None,
-            random_state=rng,
+            n_neighbors=self.n_neighbors,
+            repulsive_fraction=self.repulsive_fraction,
+            repulsive_weight=self.repulsive_weight,
             local_scaling=self.local_scaling,
             edge_weights=self.edge_weights,
-            repulsive_weight=self.repulsive_weight,
-            dtype=self.dtype,
-            **_neighbor_kwargs(self),
-            **self._problem_kwargs(),
+            **kwargs,
         )
-        return mde, info, "neighbors"
-
-    def _penalty_spec(self):
-        attractive = resolve_function(
-            self.attractive_penalty, penalties._REGISTRY, "attractive_penalty"
-        )
-        repulsive = (
-            None
-            if self.repulsive_penalty is None
-            else resolve_function(
-                self.repulsive_penalty, penalties._REGISTRY, "repulsive_penalty"
-            )
-        )
-        standardized = _is_standardized(self.constraint, repulsive)
-        fraction = self.repulsive_fraction
-        if fraction is None:
-            fraction = recipes.REPULSIVE_FRACTION[
-                "standardized" if standardized else "centered"
-            ]
-        weight = (
-            recipes.REPULSIVE_WEIGHT
-            if self.repulsive_weight is None
-            else self.repulsive_weight
-        )
-        return attractive, repulsive, fraction, weight
-
-
-def _is_standardized(constraint, repulsive):
-    from .constraints import Standardized
-
-    if constraint is None:
-        return repulsive is None
-    return constraint == "standardized" or isinstance(constraint, Standardized)
 
 
 class MDEDistances(_BaseMDE):
@@ -824,19 +632,10 @@ class MDEDistances(_BaseMDE):
         self.verbose = verbose
         self.store_training_data = store_training_data
 
-    def _build_problem(self, X, rng):
-        mde, info = recipes.distance_problem(
-            X,
-            loss=self.loss,
-            max_distances=self.max_distances,
-            random_state=rng,
-            dtype=self.dtype,
-            **self._problem_kwargs(),
+    def _build_problem(self, X, **kwargs):
+        return recipes.distance_problem(
+            X, loss=self.loss, max_distances=self.max_distances, **kwargs
         )
-        return mde, info, "distances"
-
-    def _loss_factory(self):
-        return resolve_function(self.loss, losses._REGISTRY, "loss")
 
 
 class MDEEmbedder(_BaseMDE):
@@ -914,7 +713,7 @@ class MDEEmbedder(_BaseMDE):
         "relationships": [StrOptions({"neighbors", "distances"}), callable],
         "distortion": [
             None,
-            StrOptions(set(penalties._REGISTRY) | set(losses._REGISTRY)),
+            StrOptions(set(penalties.NAMES) | set(losses.NAMES)),
             callable,
         ],
         "repulsive_penalty": [None, _PENALTY_NAMES, callable],
@@ -970,105 +769,59 @@ class MDEEmbedder(_BaseMDE):
         self.verbose = verbose
         self.store_training_data = store_training_data
 
-    def _distortion_kind(self):
-        """ "penalty" or "loss", and the factory of the distortion."""
+    def _distortion(self):
+        """The factory of the distortion: a penalty for "neighbors", a loss
+        for "distances"; with a callable ``relationships``, a name must be
+        unambiguous."""
         spec = self.distortion
         if self.relationships == "neighbors":
-            return "penalty", resolve_function(
-                spec or "log1p", penalties._REGISTRY, "distortion"
-            )
+            return penalties.get(spec or "log1p", "distortion")
         if self.relationships == "distances":
-            return "loss", resolve_function(
-                spec or "quadratic", losses._REGISTRY, "distortion"
-            )
+            return losses.get(spec or "quadratic", "distortion")
         if spec is None:
             raise ValueError(
                 "with a callable relationships, pass distortion= a penalty or a loss."
             )
         if isinstance(spec, str):
             key = spec.lower()
-            in_penalties, in_losses = (
-                key in penalties._REGISTRY,
-                key in losses._REGISTRY,
-            )
-            if in_penalties and in_losses:
+            if key in penalties.NAMES and key in losses.NAMES:
+                name = penalties.get(key).__name__
                 raise ValueError(
                     f"distortion={spec!r} names both a penalty and a loss; pass "
-                    f"skmde.penalties.{penalties._REGISTRY[key].__name__} or "
-                    f"skmde.losses.{losses._REGISTRY[key].__name__}."
+                    f"skmde.penalties.{name} or skmde.losses.{name}."
                 )
-            return (
-                ("penalty", penalties._REGISTRY[key])
-                if in_penalties
-                else ("loss", losses._REGISTRY[key])
-            )
-        is_loss = isinstance(spec, type) and issubclass(spec, losses.Loss)
-        return ("loss" if is_loss else "penalty"), spec
+            module = penalties if key in penalties.NAMES else losses
+            return module.get(key, "distortion")
+        return spec
 
-    def _init_for(self, kind):
+    def _init_for(self, default):
         if not isinstance(self.init, str) or self.init != "auto":
             return self.init
-        return "spectral" if kind == "neighbors" else "auto"
+        return default
 
-    def _build_problem(self, X, rng):
-        kind, factory = self._distortion_kind()
+    def _build_problem(self, X, **kwargs):
+        factory = self._distortion()
         if self.relationships == "neighbors":
-            kwargs = self._problem_kwargs() | {"init": self._init_for("neighbors")}
-            mde, info = recipes.neighbor_problem(
+            return recipes.neighbor_problem(
                 X,
                 attractive_penalty=factory,
                 repulsive_penalty=self.repulsive_penalty,
-                random_state=rng,
-                dtype=self.dtype,
-                **_neighbor_kwargs(self),
-                **kwargs,
+                n_neighbors=self.n_neighbors,
+                repulsive_fraction=self.repulsive_fraction,
+                **(kwargs | {"init": self._init_for("spectral")}),
             )
-            return mde, info, "neighbors"
         if self.relationships == "distances":
-            kwargs = self._problem_kwargs() | {"init": self._init_for("distances")}
-            mde, info = recipes.distance_problem(
+            return recipes.distance_problem(
                 X,
                 loss=factory,
                 max_distances=self.max_distances,
-                random_state=rng,
-                dtype=self.dtype,
-                **kwargs,
+                **(kwargs | {"init": self._init_for("auto")}),
             )
-            return mde, info, "distances"
-        mde, info = recipes.custom_problem(
+        del kwargs["n_jobs"]
+        return recipes.custom_problem(
             X,
-            self.relationships,
-            factory,
-            n_items=X.shape[0],
-            random_state=rng,
-            dtype=self.dtype,
-            **(
-                self._problem_kwargs()
-                | {"init": "random" if self.init == "auto" else self.init}
-            ),
+            relationships=self.relationships,
+            factory=factory,
+            n_neighbors=self.n_neighbors,
+            **(kwargs | {"init": self._init_for("random")}),
         )
-        info.n_neighbors = self.n_neighbors
-        return mde, info, "neighbors" if kind == "penalty" else "distances"
-
-    def _penalty_spec(self):
-        kind, factory = self._distortion_kind()
-        if self.relationships != "neighbors":
-            return factory, None, 0.0, 1.0
-        repulsive = (
-            None
-            if self.repulsive_penalty is None
-            else resolve_function(
-                self.repulsive_penalty, penalties._REGISTRY, "repulsive_penalty"
-            )
-        )
-        fraction = self.repulsive_fraction
-        if fraction is None:
-            fraction = recipes.REPULSIVE_FRACTION[
-                "standardized"
-                if _is_standardized(self.constraint, repulsive)
-                else "centered"
-            ]
-        return factory, repulsive, fraction, recipes.REPULSIVE_WEIGHT
-
-    def _loss_factory(self):
-        return self._distortion_kind()[1]

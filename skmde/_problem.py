@@ -1,7 +1,6 @@
 """The MDE problem: items, edges, a distortion function and a constraint."""
 
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -9,19 +8,12 @@ import numpy as np
 import torch
 
 from ._distortion import DistortionFunction, safe_ratio
+from ._inputs import as_float_tensor, as_index_tensor, check_float, check_int
 from ._lbfgs import LBFGS
-from ._utils import (
-    as_float_tensor,
-    as_index_tensor,
-    check_float,
-    check_int,
-    make_generator,
-    resolve_device,
-    sparse_csr,
-)
+from ._utils import logger, make_generator, reporting, resolve_device, sparse_csr
 from .constraints import Centered, Constraint
 
-__all__ = ["MDE", "SolveStats"]
+__all__ = ["MDE", "ProblemRecord", "SolveStats"]
 
 #: edges evaluated together by the objective (see MDE._chunks); at least
 #: n_items per chunk, since every chunk's sparse product visits all the rows
@@ -72,10 +64,6 @@ class SolveStats:
     message: str = ""
     solve_time: float = 0.0
     snapshots: list = field(default_factory=list)
-
-
-def _report(message):
-    print(message, file=sys.stderr, flush=True)
 
 
 class MDE:
@@ -444,6 +432,31 @@ class MDE:
             iterate; the message names the first bad edge and ``self.X`` keeps
             the last finite iterate.
         """
+        with reporting(verbose):
+            return self._embed(
+                X,
+                eps,
+                max_iter,
+                memory_size,
+                verbose,
+                print_every,
+                snapshot_every,
+                random_state,
+                callback,
+            )
+
+    def _embed(
+        self,
+        X,
+        eps,
+        max_iter,
+        memory_size,
+        verbose,
+        print_every,
+        snapshot_every,
+        random_state,
+        callback,
+    ):
         eps = check_float(eps, "eps", low=0.0, low_open=True)
         max_iter = check_int(max_iter, "max_iter", min_value=0)
         memory_size = check_int(memory_size, "memory_size", min_value=1)
@@ -472,7 +485,7 @@ class MDE:
             print_every = max(1, max_iter // 10)
         stats = SolveStats()
         if verbose:
-            _report(f"skmde: solving {self!r}")
+            logger.info("solving %r", self)
 
         def record(iteration, iterate, info):
             stats.average_distortions.append(iterate.value)
@@ -483,7 +496,7 @@ class MDE:
             if snapshot_every is not None and iteration % snapshot_every == 0:
                 stats.snapshots.append(iterate.x.detach().cpu().clone())
             if verbose and (iteration % print_every == 0):
-                _report(
+                logger.info(
                     f"iteration {iteration:5d} | distortion {iterate.value:.6g} | "
                     f"residual {stats.residual_norms[-1]:.3e} | step "
                     f"{info['step_size']:.2e} | {1e3 * info['time']:.2f} ms"
@@ -521,8 +534,8 @@ class MDE:
         self.X = final.x
         self.solve_stats = stats
         if verbose:
-            _report(
-                f"skmde: {message} after {iterations} iterations in "
+            logger.info(
+                f"{message} after {iterations} iterations in "
                 f"{stats.solve_time:.3f} s; average distortion {final.value:.6g}"
             )
         return self.X
@@ -600,6 +613,48 @@ class MDE:
             fps=fps,
             savepath=savepath,
         )
+
+
+class ProblemRecord:
+    """What rebuilds a problem: its edges, per-edge values, the factory that
+    made its distortion function from them, and its constraint, as numpy
+    arrays and picklable objects on the CPU (fitted estimators keep one).
+
+    The factory is whatever built the function (a class, a
+    ``functools.partial`` holding hyperparameters, any callable returning a
+    distortion function, built-in or a plain function of the distances), so
+    the rebuilt problem has the same constructor arguments.
+    """
+
+    def __init__(self, n_items, embedding_dim, edges, values, factory, constraint):
+        self.n_items, self.embedding_dim = n_items, embedding_dim
+        self.edges, self.values = edges, values
+        self.factory, self.constraint = factory, constraint
+
+    @classmethod
+    def from_problem(cls, mde, values, factory):
+        """The record of ``mde``, whose function is ``factory(values)``."""
+        edges = mde.edges.cpu().numpy()
+        if mde.n_items < 2**31:
+            edges = edges.astype(np.int32)
+        values = torch.as_tensor(values).detach().to(mde.dtype).cpu().numpy()
+        constraint = mde.constraint.to("cpu")
+        return cls(mde.n_items, mde.embedding_dim, edges, values, factory, constraint)
+
+    def rebuild(self, X=None, device="cpu"):
+        """The problem on ``device``, with ``mde.X = X`` when given."""
+        function = self.factory(torch.from_numpy(self.values))
+        mde = MDE(
+            self.n_items,
+            self.embedding_dim,
+            self.edges,
+            function,
+            self.constraint,
+            device=device,
+        )
+        if X is not None:
+            mde.X = torch.as_tensor(np.asarray(X), dtype=mde.dtype).to(mde.device)
+        return mde
 
 
 def _gather_rows(X, index):

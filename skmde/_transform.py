@@ -10,19 +10,25 @@ result does not depend on the other rows in the batch or on their order.
 Anything random a row needs (its repulsive partners, its sample of fitted
 items) is drawn from a hash of the row's values and a seed fixed at fit time,
 never from its position in the batch.
+
+The estimators call :func:`embed_rows` with the plan their recipe made
+(:class:`NeighborSpec` or :class:`DistanceSpec`) and the fitted items' index.
 """
 
 import copy
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from . import _graph
 from ._distortion import DistortionFunction
+from .graphs import SCALING_CANDIDATES, fuzzy_memberships, scaled_neighbors
+from .initialization import best_start, weighted_mean
+from .neighbors import NeighborIndex, index_for_new_rows
 from .penalties import PushAndPull
 
+#: fitted items each new row is compared with by distance-preserving transforms
+TRANSFORM_PAIRS = 256
 #: rows solved together (bounds the memory of a transform call)
 CHUNK_ROWS = 8192
 NEWTON_TOL = 1e-8
@@ -156,10 +162,6 @@ class RowProblem:
                 )
             )
         self.parts = prepared
-
-    @property
-    def n_rows(self):
-        return self.parts[0].values.shape[0]
 
     def take(self, rows):
         """The problem of the rows ``rows`` only (increasing indices)."""
@@ -362,32 +364,6 @@ def _newton_step_2d(grad, hess):
     return -(inverse[:, 1:] * grad + scale.unsqueeze(1) * torch.stack([p0, p1], 1))
 
 
-def best_start(mean, Y, nearest, valid, problem, count=START_CANDIDATES):
-    """Each row's start: of its weighted ``mean`` of neighbours and the
-    positions of its ``count`` nearest fitted items (columns of ``nearest``
-    where ``valid``), the one where its objective is smallest (the first on
-    ties).
-
-    The mean of neighbours that lie in two clusters falls between them, far
-    from where the row ends; starting at the best of a few neighbours cut
-    the Newton iterations by about a quarter on MNIST. Each item's position
-    is moved a thousandth of the way to the mean: exactly on an item, an
-    attractive penalty like ``d^1.5`` has unbounded curvature and the first
-    Newton steps would be tiny.
-    """
-    count = min(count, nearest.shape[1])
-    starts = 0.999 * Y[torch.from_numpy(nearest[:, :count])] + 0.001 * mean.unsqueeze(1)
-    starts = torch.where(
-        torch.from_numpy(valid[:, :count]).unsqueeze(2), starts, mean.unsqueeze(1)
-    )
-    starts = torch.cat([mean.unsqueeze(1), starts], dim=1)  # (B, 1 + count, m)
-    values = torch.stack(
-        [_row_terms(starts[:, j], problem, None, 0)[0] for j in range(count + 1)], 1
-    )
-    values = torch.where(torch.isnan(values), math.inf, values)
-    return starts[torch.arange(len(starts)), values.argmin(dim=1)]
-
-
 def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
     """Minimize each row's objective from ``x0`` by damped Newton steps.
 
@@ -483,7 +459,7 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances, seeds)
     """
     indices, distances = candidates, candidate_distances
     if spec.local_scaling:
-        indices, distances, _ = _graph.scaled_neighbors(
+        indices, distances, _ = scaled_neighbors(
             indices, distances, spec.n_neighbors, reference_scales=spec.scales
         )
     else:
@@ -493,7 +469,7 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances, seeds)
         )
     finite = np.isfinite(distances)
     if spec.weighting == "fuzzy":
-        weights = _graph.fuzzy_memberships(distances) / spec.weight_scale
+        weights = fuzzy_memberships(distances) / spec.weight_scale
     else:
         weights = np.ones(distances.shape, dtype=np.float32)
     partners, partner_mask = sample_partners(
@@ -516,9 +492,18 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances, seeds)
         Y[all_idx], torch.from_numpy(values).double(), torch.from_numpy(mask), parts
     )
     w = torch.from_numpy(np.where(finite, weights, 0.0)).double()
-    x0 = (w.unsqueeze(2) * Y[torch.from_numpy(indices)]).sum(1) / w.sum(1, keepdim=True)
-    x0 = best_start(x0, Y, indices, finite, problem)
+    x0 = _best_start(weighted_mean(w, Y, indices), Y, indices, finite, problem)
     return _finish(solve_rows(x0, problem), embedding, candidates, candidate_distances)
+
+
+def _best_start(mean, Y, nearest, valid, problem):
+    """The best of the weighted mean and a few nearest items as each row's
+    start (see :func:`skmde.initialization.best_start`)."""
+
+    def objective(x):
+        return _row_terms(x, problem, None, 0)[0]
+
+    return best_start(mean, Y, nearest, valid, objective, START_CANDIDATES)
 
 
 def _finish(x, embedding, candidates, candidate_distances):
@@ -563,8 +548,13 @@ def transform_distances(
     d = torch.from_numpy(np.asarray(nearest_distances, np.float64))
     w = 1.0 / (d + 1e-12 * d.amax(dim=1, keepdim=True).clamp_min(1e-300))
     w = torch.where(torch.isfinite(w), w, 0.0)
-    x0 = (w.unsqueeze(2) * Y[torch.from_numpy(nearest)]).sum(1) / w.sum(1, keepdim=True)
-    x0 = best_start(x0, Y, nearest, np.isfinite(nearest_distances), problem)
+    x0 = _best_start(
+        weighted_mean(w, Y, nearest),
+        Y,
+        nearest,
+        np.isfinite(nearest_distances),
+        problem,
+    )
     return _finish(solve_rows(x0, problem), embedding, nearest, nearest_distances)
 
 
@@ -573,3 +563,67 @@ def chunks(n_rows, size=None):
     (:data:`CHUNK_ROWS` by default)."""
     size = CHUNK_ROWS if size is None else size
     return [slice(start, min(n_rows, start + size)) for start in range(0, n_rows, size)]
+
+
+# -- the estimators' entry points ----------------------------------------------------
+def embed_rows(spec, index, embedding, X):
+    """Place the rows of ``X`` against the fitted ``embedding`` (never moved).
+
+    ``spec`` is the recipe's :class:`NeighborSpec` or :class:`DistanceSpec`,
+    ``index`` the fitted items' index for new rows. Returns a float64 array
+    of shape (n_rows, m).
+    """
+    embedding = np.asarray(embedding, dtype=np.float64)
+    out = np.empty((X.shape[0], embedding.shape[1]))
+    with torch.no_grad():
+        for rows in chunks(X.shape[0]):
+            chunk = X[rows]
+            seeds = row_seeds(chunk, spec.seed)
+            if isinstance(spec, NeighborSpec):
+                extra = SCALING_CANDIDATES if spec.local_scaling else 0
+                idx, dist = nearest(index, embedding, chunk, spec.n_neighbors + extra)
+                out[rows] = transform_neighbors(spec, embedding, idx, dist, seeds)
+            else:
+                idx, dist = nearest(index, embedding, chunk, 5)
+
+                def distances_to(partners, chunk=chunk):
+                    return index.distances_to(chunk, partners)
+
+                out[rows] = transform_distances(
+                    spec, embedding, idx, dist, seeds, distances_to
+                )
+    return out
+
+
+def nearest(index, embedding, rows, k):
+    """The k nearest fitted items of each row: (indices, distances)."""
+    return index.query(rows, min(k, embedding.shape[0]))
+
+
+def neighborhood_score(index, embedding, X, Z, k):
+    """Mean fraction of each row's k nearest fitted items in the data (by
+    ``index``) that are among its k nearest in the embedding (``Z`` the rows'
+    positions); a row equal to a fitted item leaves that item out of both."""
+    data_idx, data_dist = nearest(index, embedding, X, k + 1)
+    embedded = NeighborIndex(np.asarray(embedding), "euclidean")
+    emb_idx, _ = embedded.query(Z, k + 1)
+    same = np.where(data_dist[:, 0] == 0, data_idx[:, 0], -1)
+    return float(
+        np.mean(
+            [
+                len(_drop(a, s, k) & _drop(b, s, k)) / k
+                for a, b, s in zip(data_idx, emb_idx, same)
+            ]
+        )
+    )
+
+
+def _drop(neighbors, item, k):
+    """The first k entries of ``neighbors`` other than ``item``, as a set."""
+    return set(neighbors[neighbors != item][:k].tolist())
+
+
+def training_index(X, metric):
+    """An index of the training data ``X`` for new rows (see
+    :meth:`attach_training_data`)."""
+    return index_for_new_rows(X, metric)

@@ -1,19 +1,50 @@
-"""Shared plumbing: input conversion, devices, dtypes, generators and ``align``.
+"""Shared plumbing: devices, generators, thread counts, sparse helpers and
+``align``.
 
 This module is part of the math core: it imports only numpy and torch.
 """
 
 import contextlib
-import numbers
+import logging
 import os
+import sys
 import warnings
 
 import numpy as np
 import torch
 
+from ._inputs import as_float_tensor, check_int
+
 __all__ = ["align"]
 
-_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+#: skmde reports its stages here (INFO); ``verbose`` shows them on stderr
+logger = logging.getLogger("skmde")
+
+
+@contextlib.contextmanager
+def reporting(verbose):
+    """Show skmde's INFO messages on stderr while the block runs, if ``verbose``.
+
+    Where the application configured the "skmde" logger (gave it a handler),
+    it is left alone: its records go where the application sends them.
+    Otherwise a stderr handler is attached for the duration, and the records
+    do not propagate further (no duplicates through a root handler).
+    """
+    if not verbose or logger.handlers:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("skmde: %(message)s"))
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def resolve_device(device, name="device"):
@@ -47,96 +78,6 @@ def resolve_device(device, name="device"):
             "use device='cpu' or 'auto'."
         )
     return resolved
-
-
-def check_int(value, name, *, min_value=None):
-    """Return ``value`` as an int, raising TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    value = int(value)
-    if min_value is not None and value < min_value:
-        raise ValueError(f"{name} must be >= {min_value}; got {value}.")
-    return value
-
-
-def check_float(value, name, *, low=None, high=None, low_open=False):
-    """Return ``value`` as a finite float within bounds, else raise naming ``name``."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value}.")
-    if low is not None and (value < low or (low_open and value == low)):
-        bound = f"> {low}" if low_open else f">= {low}"
-        raise ValueError(f"{name} must be {bound}; got {value}.")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}; got {value}.")
-    return value
-
-
-def _to_tensor(value, name):
-    """Convert arrays, tensors and (nested) lists to a tensor without copying."""
-    if isinstance(value, torch.Tensor):
-        return value
-    if hasattr(value, "toarray") or hasattr(value, "tocsr"):
-        raise TypeError(f"{name} must be dense; got a sparse {type(value).__name__}.")
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be array-like; got {type(value).__name__}."
-        ) from exc
-    if array.dtype == object or array.dtype.kind in "USV":
-        raise TypeError(f"{name} must be numeric; got an array of dtype {array.dtype}.")
-    # (np.ascontiguousarray would turn a scalar into a 1-D array)
-    tensor = torch.from_numpy(
-        array.copy() if array.ndim == 0 else np.ascontiguousarray(array)
-    )
-    if tensor.dtype == torch.float16 or (
-        tensor.dtype == torch.float64 and not isinstance(value, np.ndarray)
-    ):
-        # like torch.tensor: Python floats become torch's default dtype
-        tensor = tensor.to(torch.get_default_dtype())
-    return tensor
-
-
-def as_float_tensor(value, name, *, ndim=None, dtype=None, device=None):
-    """Convert ``value`` to a floating tensor, checking dimensionality and finiteness.
-
-    Integer input becomes ``dtype`` (default: torch's default dtype); floating input
-    keeps its dtype unless ``dtype`` is given. NaN and inf raise ValueError.
-    """
-    tensor = _to_tensor(value, name)
-    if tensor.dtype == torch.bool or tensor.is_complex():
-        raise TypeError(f"{name} must be real-valued; got dtype {tensor.dtype}.")
-    if dtype is None and tensor.dtype not in _FLOAT_DTYPES:
-        dtype = torch.get_default_dtype()
-    if dtype is None and tensor.dtype in (torch.float16, torch.bfloat16):
-        dtype = torch.float32
-    tensor = tensor.to(device=device, dtype=dtype)
-    if ndim is not None and tensor.dim() != ndim:
-        raise ValueError(
-            f"{name} must be a {ndim}-D array; got shape {tuple(tensor.shape)}."
-        )
-    if not bool(torch.isfinite(tensor).all()):
-        bad = "NaN" if bool(torch.isnan(tensor).any()) else "inf"
-        raise ValueError(f"{name} must be finite; it contains {bad}.")
-    return tensor
-
-
-def as_index_tensor(value, name, *, device=None):
-    """Convert ``value`` to an int64 tensor; integral floats are accepted."""
-    tensor = _to_tensor(value, name)
-    if tensor.dtype == torch.bool or tensor.is_complex():
-        raise TypeError(f"{name} must hold integers; got dtype {tensor.dtype}.")
-    if tensor.is_floating_point() and not bool((tensor == tensor.round()).all()):
-        raise TypeError(
-            f"{name} must hold integers; got non-integral values of dtype "
-            f"{tensor.dtype}."
-        )
-    return tensor.to(device=device, dtype=torch.int64)
 
 
 def make_generator(random_state, device=None):
@@ -191,19 +132,21 @@ def torch_threads(n_jobs):
         torch.set_num_threads(before)
 
 
-def physical_memory():
-    """The machine's physical memory in bytes, or None where unknown."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def sparse_csr(crow_indices, col_indices, values, size):
     """A torch CSR tensor, without torch's "beta"/"invariant checks" warnings."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return torch.sparse_csr_tensor(crow_indices, col_indices, values, size)
+
+
+def sampled_dots(pattern, A, B):
+    """``(A @ B.T)`` at the stored positions of the sparse CSR ``pattern``, as
+    a 1-D tensor of values (torch's sampled dense-dense product, without its
+    "beta" warning): the dot products of chosen pairs of rows, without
+    gathering the rows."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse.sampled_addmm(pattern, A, B.T).values()
 
 
 def randn(shape, *, generator=None, device=None, dtype=None):

@@ -13,9 +13,10 @@ import math
 
 import torch
 
-from ._utils import as_float_tensor, as_index_tensor, randn
+from ._inputs import as_float_tensor, as_index_tensor
+from ._utils import randn
 
-__all__ = ["Anchored", "Centered", "Constraint", "Standardized"]
+__all__ = ["Anchored", "Centered", "Constraint", "Standardized", "get"]
 
 
 class Constraint:
@@ -259,3 +260,39 @@ class Anchored(Constraint):
 
     def __repr__(self):
         return f"Anchored(n_anchors={self.anchors.numel()})"
+
+
+def get(constraint, default=None):
+    """The constraint that ``constraint`` stands for.
+
+    Parameters
+    ----------
+    constraint : None, "centered", "standardized" or Constraint
+        A name (any case) makes a new instance; a :class:`Constraint` is
+        returned as it is.
+    default : Constraint, optional
+        What None stands for.
+
+    Examples
+    --------
+    >>> from skmde import constraints
+    >>> constraints.get("standardized")
+    Standardized()
+    """
+    if constraint is None:
+        return default
+    if isinstance(constraint, str):
+        named = {"centered": Centered, "standardized": Standardized}
+        key = constraint.lower()
+        if key not in named:
+            raise ValueError(
+                f"unknown constraint {constraint!r}; expected 'centered', "
+                "'standardized' or a Constraint instance."
+            )
+        return named[key]()
+    if not isinstance(constraint, Constraint):
+        raise TypeError(
+            "constraint must be None, 'centered', 'standardized' or a Constraint; "
+            f"got {type(constraint).__name__}."
+        )
+    return constraint

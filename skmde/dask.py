@@ -151,7 +151,8 @@ def sample_rows(X, n_samples, y=None, random_state=None):
     >>> np.bincount(y[sample_rows(y, 100, y=y, random_state=0)])
     array([90, 10])
     """
-    from ._utils import check_int, numpy_generator
+    from ._inputs import check_int
+    from ._utils import numpy_generator
 
     n_rows = (
         int(X.shape[0]) if hasattr(X, "shape") and not _is_nan(X.shape[0]) else len(X)

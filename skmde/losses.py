@@ -16,8 +16,8 @@ import math
 
 import torch
 
-from ._distortion import DistortionFunction
-from ._utils import as_float_tensor, check_float
+from ._distortion import DistortionFunction, resolve_function
+from ._inputs import as_float_tensor, check_float
 
 __all__ = [
     "Absolute",
@@ -30,6 +30,7 @@ __all__ = [
     "Quadratic",
     "SoftFractional",
     "WeightedQuadratic",
+    "get",
 ]
 
 
@@ -239,3 +240,32 @@ _REGISTRY = {
         SoftFractional,
     )
 }
+
+#: the names :func:`get` knows (lowercase class names)
+NAMES = tuple(sorted(_REGISTRY))
+
+
+def get(spec, name="loss"):
+    """The loss factory that ``spec`` stands for.
+
+    Parameters
+    ----------
+    spec : str, class or callable
+        A name from :data:`NAMES` (any case, e.g. ``"huber"``), a loss class,
+        or any callable that builds a distortion function from the per-edge
+        values (e.g. ``functools.partial(Huber, threshold=2.0)``).
+    name : str, default="loss"
+        The name of the argument, for error messages.
+
+    Returns
+    -------
+    callable
+        Called with the per-edge values, it returns the distortion function.
+
+    Examples
+    --------
+    >>> from skmde import losses
+    >>> losses.get("huber") is losses.Huber
+    True
+    """
+    return resolve_function(spec, _REGISTRY, name)

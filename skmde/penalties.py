@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ._distortion import DistortionFunction, build_function, resolve_function
-from ._utils import check_float
+from ._inputs import check_float
 
 __all__ = [
     "Cubic",
@@ -36,6 +36,7 @@ __all__ = [
     "Power",
     "PushAndPull",
     "Quadratic",
+    "get",
 ]
 
 
@@ -362,6 +363,35 @@ _REGISTRY = {
         InvPower,
     )
 }
+
+#: the names :func:`get` knows (lowercase class names)
+NAMES = tuple(sorted(_REGISTRY))
+
+
+def get(spec, name="penalty"):
+    """The penalty factory that ``spec`` stands for.
+
+    Parameters
+    ----------
+    spec : str, class or callable
+        A name from :data:`NAMES` (any case, e.g. ``"huber"``), a penalty class,
+        or any callable that builds a distortion function from the per-edge
+        values (e.g. ``functools.partial(Huber, threshold=2.0)``).
+    name : str, default="penalty"
+        The name of the argument, for error messages.
+
+    Returns
+    -------
+    callable
+        Called with the per-edge values, it returns the distortion function.
+
+    Examples
+    --------
+    >>> from skmde import penalties
+    >>> penalties.get("huber") is penalties.Huber
+    True
+    """
+    return resolve_function(spec, _REGISTRY, name)
 
 
 class PushAndPull(Penalty):

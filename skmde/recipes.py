@@ -1,37 +1,75 @@
-"""Recipes: build an MDE problem from data.
+"""Recipes: build an MDE problem from data, and the plan for new rows.
 
 :func:`preserve_neighbors` keeps nearest neighbours close (and, with repulsive
 edges, other pairs apart); :func:`preserve_distances` keeps pairwise distances.
 Both return an :class:`~skmde.MDE` whose ``X_init`` holds the initial embedding,
 so ``preserve_neighbors(data).embed()`` computes the embedding.
+
+This is the one place where the recipes' defaults live. The builders behind
+them (:func:`neighbor_problem`, :func:`distance_problem`,
+:func:`custom_problem`, keyword-only) also return a :class:`Plan`: what the
+estimators keep to place new rows (``transform``) and to rebuild the problem.
+A datum walks down the layers once: checked (``_inputs``), searched
+(``neighbors``), weighted (``graphs``), started (``initialization``), paired
+(``_pairs``), posed (``_problem``).
 """
 
+import functools
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse
-import scipy.sparse.linalg
 import torch
 
-from . import _graph, _init, losses, penalties
-from ._distortion import build_function, resolve_function
-from ._graph import Graph
-from ._problem import MDE
-from ._utils import check_float, check_int, numpy_generator, physical_memory
-from .constraints import Anchored, Centered, Constraint, Standardized
+from . import constraints, losses, penalties
+from ._distortion import build_function
+from ._inputs import (
+    as_data,
+    check_dtype,
+    check_float,
+    check_int,
+    check_memory,
+    check_n_neighbors,
+    non_numeric_columns,
+)
+from ._pairs import all_pairs, pair_distances, sample_non_edges, sample_pairs
+from ._problem import MDE, ProblemRecord
+from ._transform import TRANSFORM_PAIRS, DistanceSpec, NeighborSpec
+from ._utils import logger, numpy_generator, reporting
+from .constraints import Anchored, Centered, Standardized
+from .graphs import Graph, neighbor_graph, shortest_path_pairs
+from .initialization import initial_embedding, jitter_coincident
+from .neighbors import check_metric, index_for_new_rows
 
 __all__ = ["preserve_distances", "preserve_neighbors"]
 
-_CONSTRAINTS = {"centered": Centered, "standardized": Standardized}
+# for the estimators, which import no module below the recipes
+__all__ += ["non_numeric_columns"]
 
 
 @dataclass
-class RecipeInfo:
-    """What a recipe computed besides the problem (used by the estimators)."""
+class Plan:
+    """What a recipe decided besides the problem.
 
+    Attributes
+    ----------
+    kind : {"neighbors", "distances"}
+        How new rows are placed.
+    transform : NeighborSpec or DistanceSpec
+        What a new row is connected to, and how.
+    index : object or None
+        The fitted items' index for new rows (``query``, ``distances_to``);
+        None unless asked for (``store_training_data``) or for a Graph.
+    record : ProblemRecord or None
+        Rebuilds the problem (with ``store_training_data``).
+    """
+
+    kind: str
+    transform: object = None
+    index: object = None
+    record: object = None
     n_neighbors: int | None = None
     neighbor_graph: object = None
     n_attractive: int = 0
@@ -41,139 +79,22 @@ class RecipeInfo:
     deviation_scale: float = 1.0
 
 
-def _dtype(dtype):
-    """The solver dtype: float32 unless "float64"/torch.float64 is asked."""
-    if dtype is None:
-        return torch.float32
-    table = {
-        "float32": torch.float32,
-        "float64": torch.float64,
-        torch.float32: torch.float32,
-        torch.float64: torch.float64,
-    }
-    if dtype not in table:
-        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
-    return table[dtype]
-
-
 def _distance_dtype(dtype, deviations):
     """float64 when distances are too large or too small for float32's squares
     (beyond about 1e19 they overflow, below 1e-19 they vanish)."""
-    chosen = _dtype(dtype)
+    chosen = check_dtype(dtype)
     positive = deviations[deviations > 0]
     if positive.size and (positive.max() > 1e15 or positive.min() < 1e-15):
         return torch.float64
     return chosen
 
 
-def _log(verbose, message):
-    if verbose:
-        print(f"skmde: {message}", file=sys.stderr, flush=True)
-
-
-# -- input handling ------------------------------------------------------------
-def as_data(data, metric):
-    """Validate ``data``; return ``(kind, array)`` with kind one of "dense",
-    "sparse", "precomputed" or "graph"."""
+def _items(data, metric):
+    """``(kind, data, n_items)``: a Graph as it is, anything else checked."""
     if isinstance(data, Graph):
-        return "graph", data
-    if isinstance(data, torch.Tensor):
-        data = data.detach().cpu().numpy()
-    elif hasattr(data, "to_numpy") and hasattr(data, "dtypes"):  # pandas, polars
-        data = _frame_to_numpy(data)
-    if scipy.sparse.issparse(data):
-        data = scipy.sparse.csr_matrix(data)
-        if data.dtype.kind not in "biuf":
-            raise TypeError(f"data must be numeric; got sparse dtype {data.dtype}.")
-        data = data.astype(np.float64 if data.dtype == np.float64 else np.float32)
-        values = data.data
-    else:
-        try:
-            data = np.asarray(data)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"data must be array-like: {exc}") from exc
-        if data.dtype.kind not in "biuf":
-            raise TypeError(
-                f"data must be numeric; got an array of dtype {data.dtype}."
-            )
-        if data.ndim != 2:
-            raise ValueError(f"data must be a 2-D array; got shape {data.shape}.")
-        data = data.astype(
-            np.float64 if data.dtype == np.float64 else np.float32, copy=False
-        )
-        values = data
-    if data.shape[0] < 2:
-        raise ValueError(
-            f"data must have at least 2 rows (items); got {data.shape[0]}."
-        )
-    if data.shape[1] < 1:
-        raise ValueError("data must have at least 1 column (feature).")
-    if not np.isfinite(values).all():
-        raise ValueError("data must not contain NaN or infinity.")
-    if metric == "precomputed":
-        if data.shape[0] != data.shape[1]:
-            raise ValueError(
-                "with metric='precomputed', data must be a square (n, n) distance "
-                f"matrix; got shape {data.shape}."
-            )
-        if (values < 0).any():
-            raise ValueError("with metric='precomputed', distances must be >= 0.")
-        return "precomputed", data
-    return ("sparse" if scipy.sparse.issparse(data) else "dense"), data
-
-
-def non_numeric_columns(frame):
-    """Names of the columns of a pandas/polars frame that are not numbers."""
-    kinds = ("int", "uint", "float", "bool", "i", "u", "f")
-    return [
-        str(c)
-        for c, t in zip(frame.columns, frame.dtypes)
-        if not any(str(t).lower().startswith(p) for p in kinds)
-    ]
-
-
-def _frame_to_numpy(frame):
-    bad = non_numeric_columns(frame)
-    if bad:
-        raise TypeError(f"data must be numeric; non-numeric columns: {bad[:5]}.")
-    return frame.to_numpy()
-
-
-#: bytes an edge costs while a problem is built and solved (indices, values,
-#: incidence matrix, the recipes' temporaries), as measured by
-#: benchmarks/bench_scaling.py
-BYTES_PER_EDGE = 88
-
-
-def check_memory(n_edges, what, parameter):
-    """Refuse, before allocating, a problem that cannot fit in memory."""
-    total = physical_memory()
-    needed = n_edges * BYTES_PER_EDGE
-    if total is not None and needed > total:
-        raise MemoryError(
-            f"{what} would use about {needed / 2**30:.1f} GiB for {n_edges:.3g} "
-            f"edges, more than this machine's {total / 2**30:.1f} GiB; lower "
-            f"{parameter}."
-        )
-
-
-def _constraint(constraint, default):
-    if constraint is None:
-        return default
-    if isinstance(constraint, str):
-        key = constraint.lower()
-        if key not in _CONSTRAINTS:
-            raise ValueError(
-                f"unknown constraint {constraint!r}; expected 'centered', "
-                "'standardized' or a Constraint instance."
-            )
-        return _CONSTRAINTS[key]()
-    if not isinstance(constraint, Constraint):
-        raise TypeError(
-            "constraint must be None, 'centered', 'standardized' or a Constraint; "
-            f"got {type(constraint).__name__}."
-        )
-    return constraint
+        return "graph", data, data.n_items
+    kind, data = as_data(data, metric)
+    return kind, data, data.shape[0]
 
 
 def _drop_anchor_pairs(edges, values, constraint):
@@ -187,89 +108,23 @@ def _drop_anchor_pairs(edges, values, constraint):
     return edges[keep], values[keep]
 
 
-def _init_array(init, n, m):
-    try:
-        array = np.asarray(
-            init.detach().cpu().numpy() if isinstance(init, torch.Tensor) else init,
-            dtype=np.float64,
-        )
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            "init must be a name or a numeric array of shape (n_items, "
-            f"embedding_dim); got {type(init).__name__}."
-        ) from exc
-    if array.shape != (n, m):
-        raise ValueError(f"init must have shape ({n}, {m}); got {array.shape}.")
-    if not np.isfinite(array).all():
-        raise ValueError("init must be finite.")
-    return array
-
-
-def _anchored_init(n, edges, weights, constraint, base):
-    """Harmonic extension: free items at the weighted mean of their neighbours.
-
-    Solves ``L_ff X_f = -L_fa X_a (+ eps D_ff X_base)``; the small pull towards
-    ``base`` places items in components without anchors.
-    """
-    anchors = constraint.anchors.cpu().numpy()
-    values = constraint.values.cpu().numpy().astype(np.float64)
-    W = scipy.sparse.coo_matrix(
-        (np.abs(weights).astype(np.float64), (edges[:, 0], edges[:, 1])), shape=(n, n)
-    ).tocsr()
-    W = (W + W.T).tocsr()
-    degree = np.asarray(W.sum(axis=1)).ravel()
-    free = np.setdiff1d(np.arange(n), anchors)
-    X = np.array(base, dtype=np.float64)
-    X[anchors] = values
-    if len(free) == 0:
-        return X
-    eps = 1e-3
-    L_ff = (
-        scipy.sparse.diags(degree[free] * (1 + eps) + 1e-12) - W[free][:, free]
-    ).tocsc()
-    rhs = W[free][:, anchors] @ values + eps * degree[free, None] * base[free]
-    solve = scipy.sparse.linalg.factorized(L_ff) if len(free) <= 20000 else None
-    for col in range(X.shape[1]):
-        if solve is not None:
-            X[free, col] = solve(rhs[:, col])
-        else:
-            X[free, col], _ = scipy.sparse.linalg.cg(
-                L_ff, rhs[:, col], x0=base[free, col], maxiter=200
-            )
-    return X
-
-
-def _anchor_spread(constraint, n, m, rng):
-    """Random positions with the mean and spread of the anchors' values: where
-    the harmonic init puts items that no path links to an anchor."""
-    values = constraint.values.cpu().numpy().astype(np.float64)
-    spread = values.std(axis=0) if len(values) > 1 else np.ones(values.shape[1])
-    return values.mean(axis=0) + np.maximum(spread, 1e-3) * rng.standard_normal((n, m))
-
-
-def _jitter_coincident(X, edges, rng, constraint):
-    """Perturb the init slightly if two items of an edge coincide exactly."""
-    step = 1 << 22  # in chunks: no (edges x dim) array for large problems
-    coincide = any(
-        bool((X[edges[s : s + step, 0]] == X[edges[s : s + step, 1]]).all(axis=1).any())
-        for s in range(0, len(edges), step)
-    )
-    if not coincide:
-        return X
-    scale = float(np.sqrt((X**2).sum(axis=1).mean())) or 1.0
-    X = X + 1e-4 * scale * rng.standard_normal(X.shape)
-    if isinstance(constraint, Anchored):
-        anchors = constraint.anchors.cpu().numpy()
-        X[anchors] = constraint.values.cpu().numpy()
-    return X
-
-
 def _finish(n, m, edges, function, constraint, X_init, device):
     """Build the MDE and attach its initial embedding, projected to be feasible."""
     mde = MDE(n, m, edges, function, constraint, device=device)
     X = torch.as_tensor(X_init, dtype=mde.dtype).to(mde.device)
     mde.X_init = mde.constraint.project_onto_constraint(X, inplace=True)
+    logger.info("%r", mde)
     return mde
+
+
+def _keep(plan, mde, values, factory, data, kind, metric, index, store):
+    """Attach the index for new rows (given distances need no stored data)
+    and the record that rebuilds the problem."""
+    if kind != "graph" and (store or metric == "precomputed"):
+        plan.index = index_for_new_rows(data, metric, index)
+    if store:
+        plan.record = ProblemRecord.from_problem(mde, values, factory)
+    return plan
 
 
 # -- preserve_neighbors --------------------------------------------------------
@@ -293,6 +148,7 @@ REPULSIVE_WEIGHT = 0.5
 
 def neighbor_problem(
     data,
+    *,
     embedding_dim=2,
     attractive_penalty=penalties.Log1p,
     repulsive_penalty=penalties.Log,
@@ -304,31 +160,32 @@ def neighbor_problem(
     metric="euclidean",
     device=None,
     random_state=None,
-    verbose=False,
     n_jobs=None,
     knn_method="auto",
     local_scaling=True,
     edge_weights="fuzzy",
     repulsive_weight=None,
     dtype=None,
+    transform_seed=0,
+    store_training_data=False,
 ):
-    """:func:`preserve_neighbors`, also returning a :class:`RecipeInfo`."""
+    """:func:`preserve_neighbors`, also returning its :class:`Plan`.
+
+    ``transform_seed`` seeds the per-row randomness of ``transform``;
+    ``store_training_data`` keeps an index of the data for new rows and the
+    record that rebuilds the problem in the plan.
+    """
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
-    metric = _graph.check_metric(metric)
-    kind, data = as_data(data, metric)
-    n = data.n_items if kind == "graph" else data.shape[0]
+    metric = check_metric(metric)
+    kind, data, n = _items(data, metric)
     rng = numpy_generator(random_state)
-    attractive = resolve_function(
-        attractive_penalty, penalties._REGISTRY, "attractive_penalty"
-    )
+    attractive = penalties.get(attractive_penalty, "attractive_penalty")
     repulsive = (
         None
         if repulsive_penalty is None
-        else resolve_function(
-            repulsive_penalty, penalties._REGISTRY, "repulsive_penalty"
-        )
+        else penalties.get(repulsive_penalty, "repulsive_penalty")
     )
-    constraint = _constraint(
+    constraint = constraints.get(
         constraint, Centered() if repulsive is not None else Standardized()
     )
     constraint.check(n, m)
@@ -351,26 +208,28 @@ def neighbor_problem(
         raise TypeError(f"local_scaling must be True or False; got {local_scaling!r}.")
     if max_distance is not None:
         max_distance = check_float(max_distance, "max_distance", low=0.0, low_open=True)
-    info = RecipeInfo()
+    plan = Plan("neighbors")
 
     start = time.perf_counter()
+    graph = None
     if kind == "graph":
         edges, weights = data.edges, np.ones(data.n_edges, dtype=np.float32)
         if max_distance is not None:
             keep = data.distances <= max_distance
             edges, weights = edges[keep], weights[keep]
+        k = default_n_neighbors(n)
     else:
-        k = _graph.check_n_neighbors(
+        k = check_n_neighbors(
             default_n_neighbors(n) if n_neighbors is None else n_neighbors, n
         )
-        info.n_neighbors = k
+        plan.n_neighbors = k
         check_memory(
             1.5 * n * k * (1 + repulsive_fraction),
             "preserve_neighbors",
             "n_neighbors or repulsive_fraction",
         )
-        _log(verbose, f"computing {k}-nearest neighbors ({metric})")
-        graph = _graph.neighbor_graph(
+        logger.info("computing %d-nearest neighbors (%s)", k, metric)
+        graph = neighbor_graph(
             data,
             k,
             metric,
@@ -381,84 +240,74 @@ def neighbor_problem(
             local_scaling=bool(local_scaling),
             weighting=edge_weights,
         )
-        info.neighbor_graph = graph
+        plan.neighbor_graph = graph
         edges, weights = graph.edges, graph.weights
     if len(edges) == 0:
         raise ValueError(
             "the neighbour graph has no edges (is max_distance too small?)."
         )
-    info.timings["knn"] = time.perf_counter() - start
+    plan.timings["knn"] = time.perf_counter() - start
     edges, weights = _drop_anchor_pairs(edges, weights, constraint)
 
     start = time.perf_counter()
-    X_init = _neighbor_init(init, data, kind, n, m, edges, weights, constraint, rng)
-    info.init = init if isinstance(init, str) else "array"
-    info.timings["init"] = time.perf_counter() - start
-    _log(verbose, f"initialization ({info.init}) in {info.timings['init']:.2f} s")
+    X_init = initial_embedding(
+        init,
+        "neighbors",
+        data=data,
+        kind=kind,
+        n_items=n,
+        embedding_dim=m,
+        edges=edges,
+        values=weights,
+        constraint=constraint,
+        metric=metric,
+        rng=rng,
+    )
+    plan.init = init if isinstance(init, str) else "array"
+    plan.timings["init"] = time.perf_counter() - start
+    logger.info("initialization (%s) in %.2f s", plan.init, plan.timings["init"])
 
-    info.n_attractive = len(edges)
+    plan.n_attractive = len(edges)
     if repulsive is not None:
         count = int(repulsive_fraction * len(edges))
-        negative = _graph.sample_non_edges(n, count, edges, rng)
+        negative = sample_non_edges(n, count, edges, rng)
         negative, _ = _drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
-        info.n_repulsive = len(negative)
+        plan.n_repulsive = len(negative)
         edges = np.concatenate([edges, negative])
         weights = np.concatenate(
             [weights, np.full(len(negative), -repulsive_weight, np.float32)]
         )
-    weights_t = torch.as_tensor(weights, dtype=_dtype(dtype))
-    if info.n_repulsive:
-        function = penalties.PushAndPull(weights_t, attractive, repulsive)
+    weights_t = torch.as_tensor(weights, dtype=check_dtype(dtype))
+    if plan.n_repulsive:
+        factory = functools.partial(
+            penalties.PushAndPull,
+            attractive_penalty=attractive,
+            repulsive_penalty=repulsive,
+        )
+        function = factory(weights_t)
     else:
+        factory = attractive
         function = build_function(attractive, weights_t, "attractive_penalty")
-    X_init = _jitter_coincident(X_init, edges, rng, constraint)
+    X_init = jitter_coincident(X_init, edges, rng, constraint)
     mde = _finish(n, m, edges, function, constraint, X_init, device)
-    _log(verbose, f"{mde!r}")
-    return mde, info
 
-
-def _neighbor_init(init, data, kind, n, m, edges, weights, constraint, rng):
-    if isinstance(constraint, Anchored) and isinstance(init, str):
-        return _anchored_init(
-            n, edges, weights, constraint, _anchor_spread(constraint, n, m, rng)
-        )
-    if not isinstance(init, str):
-        return _init_array(init, n, m)
-    name = init.lower()
-    if name in ("spectral", "quadratic"):
-        try:
-            return _init.spectral(
-                n,
-                m,
-                edges,
-                weights,
-                random_state=int(rng.integers(2**31 - 1)),
-                data=data if kind in ("dense", "sparse") else None,
-            )
-        except _init.SpectralInitError as exc:
-            fallback = "pca" if kind in ("dense", "sparse") else "random"
-            _init.warn_fallback(str(exc), fallback)
-            name = fallback
-    if name == "pca":
-        if kind not in ("dense", "sparse"):
-            raise ValueError(
-                "init='pca' needs a data matrix (not a graph or precomputed distances)."
-            )
-        return _init.standardize(_init.pca(data, m))
-    if name == "random":
-        return (
-            Standardized()
-            .initialization(
-                n,
-                m,
-                generator=torch.Generator().manual_seed(int(rng.integers(2**62))),
-                dtype=torch.float64,
-            )
-            .numpy()
-        )
-    raise ValueError(
-        f"unknown init {init!r}; expected 'spectral', 'pca', 'random' "
-        "or an array of shape (n_items, embedding_dim)."
+    plan.transform = NeighborSpec(
+        n_neighbors=k,
+        local_scaling=graph is not None and graph.scales is not None,
+        scales=None if graph is None else graph.scales,
+        weighting="binary" if graph is None else graph.weighting,
+        weight_scale=1.0 if graph is None else graph.weight_scale,
+        attractive=attractive,
+        repulsive=repulsive,
+        # one repulsive partner per neighbour, carrying the repulsion the
+        # fit spread over `fraction` lighter edges (same total strength)
+        n_repulsive=k if repulsive is not None and repulsive_fraction > 0 else 0,
+        repulsive_weight=repulsive_weight * repulsive_fraction,
+        seed=transform_seed,
+    )
+    index = None if graph is None else graph.index
+    return mde, _keep(
+        plan, mde, weights_t, factory, data, kind, metric, index, store_training_data
     )
 
 
@@ -559,26 +408,26 @@ def preserve_neighbors(
     >>> mde.embed().shape
     torch.Size([1797, 2])
     """
-    return neighbor_problem(
-        data,
-        embedding_dim,
-        attractive_penalty,
-        repulsive_penalty,
-        constraint,
-        n_neighbors,
-        repulsive_fraction,
-        max_distance,
-        init,
-        metric,
-        device,
-        random_state,
-        verbose,
-        n_jobs,
-        knn_method,
-        local_scaling,
-        edge_weights,
-        repulsive_weight,
-    )[0]
+    with reporting(verbose):
+        return neighbor_problem(
+            data,
+            embedding_dim=embedding_dim,
+            attractive_penalty=attractive_penalty,
+            repulsive_penalty=repulsive_penalty,
+            constraint=constraint,
+            n_neighbors=n_neighbors,
+            repulsive_fraction=repulsive_fraction,
+            max_distance=max_distance,
+            init=init,
+            metric=metric,
+            device=device,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            knn_method=knn_method,
+            local_scaling=local_scaling,
+            edge_weights=edge_weights,
+            repulsive_weight=repulsive_weight,
+        )[0]
 
 
 # -- preserve_distances --------------------------------------------------------
@@ -595,6 +444,7 @@ def default_max_distances(n_items):
 
 def distance_problem(
     data,
+    *,
     embedding_dim=2,
     loss=losses.Quadratic,
     constraint=None,
@@ -603,66 +453,81 @@ def distance_problem(
     metric="euclidean",
     device=None,
     random_state=None,
-    verbose=False,
     n_jobs=None,
     dtype=None,
+    transform_seed=0,
+    store_training_data=False,
 ):
-    """:func:`preserve_distances`, also returning a :class:`RecipeInfo`."""
+    """:func:`preserve_distances`, also returning its :class:`Plan` (see
+    :func:`neighbor_problem`)."""
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
-    metric = _graph.check_metric(metric)
-    kind, data = as_data(data, metric)
-    n = data.n_items if kind == "graph" else data.shape[0]
+    metric = check_metric(metric)
+    kind, data, n = _items(data, metric)
     rng = numpy_generator(random_state)
-    factory = resolve_function(loss, losses._REGISTRY, "loss")
-    constraint = _constraint(constraint, Centered())
+    factory = losses.get(loss, "loss")
+    constraint = constraints.get(constraint, Centered())
     constraint.check(n, m)
     total = n * (n - 1) // 2
     if max_distances is None:
         max_distances = default_max_distances(n)
     max_distances = check_float(max_distances, "max_distances", low=1.0)
-    info = RecipeInfo()
+    plan = Plan("distances")
 
     start = time.perf_counter()
     check_memory(min(total, max_distances), "preserve_distances", "max_distances")
     if kind == "graph":
-        edges, deviations = _graph.shortest_path_pairs(data, max_distances, rng)
+        edges, deviations = shortest_path_pairs(data, max_distances, rng)
     else:
         edges = (
-            _graph.all_pairs(n)
+            all_pairs(n)
             if total <= max_distances
-            else _graph.sample_pairs(n, int(max_distances), rng)
+            else sample_pairs(n, int(max_distances), rng)
         )
         if kind == "precomputed":
             deviations = _lookup(data, edges)
         else:
-            deviations = _graph.pair_distances(data, edges, metric)
+            deviations = pair_distances(data, edges, metric)
     edges, deviations = _drop_anchor_pairs(edges, deviations, constraint)
     if len(edges) == 0:
         raise ValueError("no pair of items has a finite distance.")
-    info.timings["distances"] = time.perf_counter() - start
+    plan.timings["distances"] = time.perf_counter() - start
     which = "all" if total <= max_distances else "sampled"
-    _log(verbose, f"{len(edges)} pairs ({which}) in {info.timings['distances']:.2f} s")
+    logger.info("%d pairs (%s) in %.2f s", len(edges), which, plan.timings["distances"])
 
     if isinstance(constraint, Standardized):
         rms = math.sqrt(float(np.mean(deviations**2))) or 1.0
-        info.deviation_scale = constraint.natural_length(n, m) / rms
-        deviations = deviations * info.deviation_scale
+        plan.deviation_scale = constraint.natural_length(n, m) / rms
+        deviations = deviations * plan.deviation_scale
 
     start = time.perf_counter()
-    X_init = _distance_init(
-        init, data, kind, n, m, edges, deviations, constraint, metric, rng
+    X_init = initial_embedding(
+        init,
+        "distances",
+        data=data,
+        kind=kind,
+        n_items=n,
+        embedding_dim=m,
+        edges=edges,
+        values=deviations,
+        constraint=constraint,
+        metric=metric,
+        rng=rng,
     )
-    info.init = init if isinstance(init, str) else "array"
-    info.timings["init"] = time.perf_counter() - start
-    function = build_function(
-        factory,
-        torch.as_tensor(deviations, dtype=_distance_dtype(dtype, deviations)),
-        "loss",
-    )
-    X_init = _jitter_coincident(X_init, edges, rng, constraint)
+    plan.init = init if isinstance(init, str) else "array"
+    plan.timings["init"] = time.perf_counter() - start
+    values = torch.as_tensor(deviations, dtype=_distance_dtype(dtype, deviations))
+    function = build_function(factory, values, "loss")
+    X_init = jitter_coincident(X_init, edges, rng, constraint)
     mde = _finish(n, m, edges, function, constraint, X_init, device)
-    _log(verbose, f"{mde!r}")
-    return mde, info
+    plan.transform = DistanceSpec(
+        loss=factory,
+        n_partners=TRANSFORM_PAIRS,
+        deviation_scale=plan.deviation_scale,
+        seed=transform_seed,
+    )
+    return mde, _keep(
+        plan, mde, values, factory, data, kind, metric, None, store_training_data
+    )
 
 
 def _lookup(D, edges):
@@ -671,83 +536,6 @@ def _lookup(D, edges):
     else:
         values = D[edges[:, 0], edges[:, 1]]
     return np.asarray(values, dtype=np.float64)
-
-
-def _distance_init(init, data, kind, n, m, edges, deviations, constraint, metric, rng):
-    if isinstance(constraint, Anchored) and isinstance(init, str):
-        return _anchored_init(
-            n,
-            edges,
-            1.0 / np.maximum(deviations, 1e-12),
-            constraint,
-            _anchor_spread(constraint, n, m, rng),
-        )
-    if not isinstance(init, str):
-        X = _init_array(init, n, m)
-    else:
-        name = init.lower()
-        if name == "auto":
-            name = (
-                "pca"
-                if kind in ("dense", "sparse") and metric == "euclidean"
-                else "mds"
-            )
-        if name == "pca":
-            if kind not in ("dense", "sparse"):
-                raise ValueError("init='pca' needs a data matrix.")
-            X = _init.pca(data, m)
-        elif name == "mds":
-            X = _landmark_mds(data, kind, n, m, metric, rng)
-        elif name == "random":
-            X = rng.standard_normal((n, m))
-        else:
-            raise ValueError(
-                f"unknown init {init!r}; expected 'auto', 'pca', 'mds', "
-                "'random' or an array of shape (n_items, "
-                "embedding_dim)."
-            )
-    if isinstance(constraint, Standardized):
-        return _init.standardize(X)
-    # match the scale of the deviations: least-squares factor over the edges
-    X = X - X.mean(axis=0)
-    d = np.linalg.norm(X[edges[:, 0]] - X[edges[:, 1]], axis=1)
-    denominator = float(d @ d)
-    if denominator > 0:
-        X = X * (float(d @ deviations) / denominator)
-    return X
-
-
-def _landmark_mds(data, kind, n, m, metric, rng, n_landmarks=400):
-    """Classical MDS on landmarks, the other items placed by triangulation."""
-    L = min(n, max(n_landmarks, 2 * m + 2))
-    landmarks = np.sort(rng.choice(n, size=L, replace=False))
-    if kind == "graph":
-        D = scipy.sparse.csgraph.dijkstra(
-            data.adjacency, directed=False, indices=landmarks
-        )
-        finite = np.isfinite(D)
-        D[~finite] = D[finite].max() * 2 if finite.any() else 1.0
-    elif kind == "precomputed":
-        D = (
-            data[landmarks].toarray()
-            if scipy.sparse.issparse(data)
-            else np.asarray(data[landmarks], dtype=np.float64)
-        )
-    else:
-        pairs = np.column_stack([np.repeat(landmarks, n), np.tile(np.arange(n), L)])
-        D = _graph.pair_distances(data, pairs, metric).reshape(L, n)
-    D2 = D**2
-    D2_LL = D2[:, landmarks]
-    J = np.eye(L) - 1.0 / L
-    B = -0.5 * J @ D2_LL @ J
-    values, vectors = np.linalg.eigh((B + B.T) / 2)
-    order = np.argsort(values)[::-1][:m]
-    values = np.maximum(values[order], 1e-12)
-    vectors = vectors[:, order]
-    # triangulation (de Silva & Tenenbaum): y = -1/2 L^-1/2 V^T (d^2 - mean d^2)
-    pseudo = vectors / np.sqrt(values)
-    X = -0.5 * (D2 - D2_LL.mean(axis=1, keepdims=True)).T @ pseudo
-    return _init._fix_signs(X)
 
 
 def preserve_distances(
@@ -819,42 +607,50 @@ def preserve_distances(
     >>> mde.n_edges
     4950
     """
-    return distance_problem(
-        data,
-        embedding_dim,
-        loss,
-        constraint,
-        max_distances,
-        init,
-        metric,
-        device,
-        random_state,
-        verbose,
-        n_jobs,
-    )[0]
+    with reporting(verbose):
+        return distance_problem(
+            data,
+            embedding_dim=embedding_dim,
+            loss=loss,
+            constraint=constraint,
+            max_distances=max_distances,
+            init=init,
+            metric=metric,
+            device=device,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )[0]
 
 
+# -- custom relationships ---------------------------------------------------------
 def custom_problem(
     data,
+    *,
     relationships,
     factory,
-    n_items,
     embedding_dim=2,
     constraint=None,
     init="random",
     metric="euclidean",
     device=None,
     random_state=None,
-    verbose=False,
-    n_jobs=None,
+    n_neighbors=None,
     dtype=None,
+    transform_seed=0,
+    store_training_data=False,
 ):
-    """An MDE problem on the pairs and values that ``relationships(data)`` returns.
+    """An MDE problem on the pairs and values that ``relationships(data)``
+    returns, and its :class:`Plan`.
 
     ``relationships`` returns ``(edges, values)``: a (p, 2) integer array of
-    pairs and one weight or deviation per pair, given to ``factory``.
+    pairs and one weight or deviation per pair, given to ``factory``. New rows
+    are placed by their ``n_neighbors`` nearest items under ``metric`` when
+    ``factory`` is a penalty (its values are weights), by their distances to
+    a sample of items when it is a loss.
     """
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
+    metric = check_metric(metric)
+    kind, data, n = _items(data, metric)
     rng = numpy_generator(random_state)
     result = relationships(data)
     if not (isinstance(result, tuple) and len(result) == 2):
@@ -867,22 +663,47 @@ def custom_problem(
             "relationships(X) must return edges of shape (n_edges, 2) and one value "
             f"per edge; got shapes {edges.shape} and {values.shape}."
         )
-    constraint = _constraint(constraint, Centered())
-    constraint.check(n_items, m)
-    function = build_function(
-        factory, torch.as_tensor(values, dtype=_dtype(dtype)), "distortion"
+    constraint = constraints.get(constraint, Centered())
+    constraint.check(n, m)
+    values_t = torch.as_tensor(values, dtype=check_dtype(dtype))
+    function = build_function(factory, values_t, "distortion")
+    X_init = initial_embedding(
+        init,
+        "custom",
+        data=data,
+        kind=kind,
+        n_items=n,
+        embedding_dim=m,
+        edges=edges,
+        values=values,
+        constraint=constraint,
+        metric=metric,
+        rng=rng,
     )
-    if isinstance(init, str):
-        if init.lower() != "random":
-            raise ValueError(
-                "with custom relationships, init must be 'random' or an "
-                f"array of shape (n_items, embedding_dim); got {init!r}."
-            )
-        X_init = rng.standard_normal((n_items, m))
+    mde = _finish(n, m, edges, function, constraint, X_init, device)
+    is_loss = isinstance(factory, type) and issubclass(factory, losses.Loss)
+    plan = Plan("distances" if is_loss else "neighbors", n_attractive=len(edges))
+    if is_loss:
+        plan.transform = DistanceSpec(
+            loss=factory,
+            n_partners=TRANSFORM_PAIRS,
+            deviation_scale=1.0,
+            seed=transform_seed,
+        )
     else:
-        X_init = _init_array(init, n_items, m)
-    if isinstance(constraint, Standardized):
-        X_init = _init.standardize(X_init)
-    mde = _finish(n_items, m, edges, function, constraint, X_init, device)
-    _log(verbose, f"{mde!r}")
-    return mde, RecipeInfo(n_attractive=len(edges))
+        plan.n_neighbors = n_neighbors
+        plan.transform = NeighborSpec(
+            n_neighbors=default_n_neighbors(n) if n_neighbors is None else n_neighbors,
+            local_scaling=False,
+            scales=None,
+            weighting="binary",
+            weight_scale=1.0,
+            attractive=factory,
+            repulsive=None,
+            n_repulsive=0,
+            repulsive_weight=0.0,
+            seed=transform_seed,
+        )
+    return mde, _keep(
+        plan, mde, values_t, factory, data, kind, metric, None, store_training_data
+    )

@@ -118,7 +118,7 @@ def test_disconnected_neighbour_graph():
 
 
 def test_memory_requests_refused_up_front(monkeypatch):
-    monkeypatch.setattr(skmde.recipes, "physical_memory", lambda: 2**30)  # 1 GiB
+    monkeypatch.setattr(skmde._inputs, "physical_memory", lambda: 2**30)  # 1 GiB
     X = np.random.default_rng(0).normal(size=(10000, 3))  # 5e7 pairs: ~3 GiB
     with pytest.raises(MemoryError, match=r"lower max_distances"):
         skmde.preserve_distances(X, max_distances=1e9)

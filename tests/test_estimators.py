@@ -120,20 +120,20 @@ class TestTransform:
     def test_fit_searches_with_one_index(self, digits, monkeypatch):
         # the index of the fit's kNN search is the one transform keeps, and it
         # answers new rows as a fresh index would
-        from skmde import _graph
+        from skmde import neighbors
 
         built = []
-        original = _graph.NeighborIndex.__init__
+        original = neighbors.NeighborIndex.__init__
 
         def counting(self, *args, **kwargs):
             built.append(self)
             original(self, *args, **kwargs)
 
-        monkeypatch.setattr(_graph.NeighborIndex, "__init__", counting)
+        monkeypatch.setattr(neighbors.NeighborIndex, "__init__", counting)
         X, _, new, _ = digits
         model = MDENeighbors(random_state=0).fit(X)
         assert built == [model._index]
-        fresh = _graph.NeighborIndex(X, "euclidean", for_new_rows=True)
+        fresh = neighbors.NeighborIndex(X, "euclidean", for_new_rows=True)
         for got, expected in zip(model._index.query(new, 12), fresh.query(new, 12)):
             np.testing.assert_array_equal(got, expected)
 
@@ -295,7 +295,9 @@ class TestOutputAndMetadata:
         assert capsys.readouterr() == ("", "")
         MDENeighbors(random_state=0, max_iter=20, verbose=1).fit(X)
         err = capsys.readouterr().err
-        assert "] " in err and "20/20" in err and "nearest neighbors" in err
+        # stages through the "skmde" logger, iterations in a tqdm bar
+        assert "skmde: computing" in err and "nearest neighbors" in err
+        assert "MDENeighbors" in err and "/20 [" in err and "average distortion" in err
 
 
 class TestPersistence:

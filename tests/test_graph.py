@@ -4,8 +4,13 @@ import scipy.sparse
 import torch
 from scipy.spatial.distance import cdist
 
-from skmde import Graph
-from skmde import _graph as g
+from skmde import Graph, _inputs, _pairs, graphs, neighbors
+from skmde.neighbors import _blocks, _clustered, _exact
+
+
+def knn(*args, **kwargs):
+    """The neighbour lists of the fit's search (without its index)."""
+    return neighbors.nearest_neighbors(*args, **kwargs)[:2]
 
 
 def brute_force(X, k, metric="euclidean"):
@@ -18,12 +23,12 @@ def brute_force(X, k, metric="euclidean"):
 class TestNearestNeighbors:
     def test_hand_made_line(self):
         X = np.array([[0.0], [1.0], [1.5], [1.75]])
-        idx, dist = g.nearest_neighbors(X, 2)
+        idx, dist = knn(X, 2)
         assert idx.tolist() == [[1, 2], [2, 3], [3, 1], [2, 1]]
         np.testing.assert_allclose(
             dist, [[1, 1.5], [0.5, 0.75], [0.25, 0.5], [0.25, 0.75]]
         )
-        edges, weights, lengths = g.symmetrize(idx, dist, 4)
+        edges, weights, lengths = graphs.symmetrize(idx, dist, 4)
         assert edges.tolist() == [[0, 1], [0, 2], [1, 2], [1, 3], [2, 3]]
         assert weights.tolist() == [1, 1, 2, 2, 2]
         np.testing.assert_allclose(lengths, [1, 1.5, 0.5, 0.75, 0.25])
@@ -33,7 +38,7 @@ class TestNearestNeighbors:
     )
     def test_exact_matches_brute_force(self, rng, metric):
         X = rng.normal(size=(300, 6))
-        idx, dist = g.nearest_neighbors(X, 5, metric, method="exact")
+        idx, dist = knn(X, 5, metric, method="exact")
         ref_idx, ref_dist = brute_force(X, 5, metric)
         np.testing.assert_allclose(dist, ref_dist, rtol=1e-4, atol=1e-5)
         assert (idx == ref_idx).mean() > 0.99  # ties may swap
@@ -42,7 +47,7 @@ class TestNearestNeighbors:
         # above REDUCE_ABOVE_DIM features: PCA candidates re-ranked exactly
         X = rng.normal(size=(600, 20)) @ rng.normal(size=(20, 200))
         X += 0.01 * rng.normal(size=X.shape)
-        idx, dist = g.nearest_neighbors(X, 10)
+        idx, dist = knn(X, 10)
         ref_idx, ref_dist = brute_force(X, 10)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, ref_idx)])
         assert recall > 0.99
@@ -51,61 +56,61 @@ class TestNearestNeighbors:
     def test_sparse_input_matches_dense(self, rng):
         X = rng.normal(size=(200, 30)) * (rng.random((200, 30)) < 0.3)
         for metric in ("euclidean", "cosine"):
-            d_idx, d_dist = g.nearest_neighbors(X, 6, metric)
-            s_idx, s_dist = g.nearest_neighbors(scipy.sparse.csr_matrix(X), 6, metric)
+            d_idx, d_dist = knn(X, 6, metric)
+            s_idx, s_dist = knn(scipy.sparse.csr_matrix(X), 6, metric)
             np.testing.assert_allclose(s_dist, d_dist, rtol=1e-4, atol=1e-5)
             assert (s_idx == d_idx).mean() > 0.99
 
     def test_precomputed_dense_and_sparse_equal_direct(self, rng):
         X = rng.normal(size=(120, 4))
-        direct_idx, direct_dist = g.nearest_neighbors(X, 7)
+        direct_idx, direct_dist = knn(X, 7)
         D = cdist(X, X)
-        idx, dist = g.nearest_neighbors(D, 7, "precomputed")
+        idx, dist = knn(D, 7, "precomputed")
         np.testing.assert_array_equal(idx, direct_idx)
         np.testing.assert_allclose(dist, direct_dist, rtol=1e-5)
         # a sparse kNN graph holding (more than) the 7 nearest per row
         rows = np.repeat(np.arange(120), 10)
         nbr, nd = brute_force(X, 10)
         S = scipy.sparse.csr_matrix((nd.ravel(), (rows, nbr.ravel())), shape=(120, 120))
-        s_idx, s_dist = g.nearest_neighbors(S, 7, "precomputed")
+        s_idx, s_dist = knn(S, 7, "precomputed")
         np.testing.assert_array_equal(s_idx, direct_idx)
         np.testing.assert_allclose(s_dist, direct_dist, rtol=1e-5)
 
     def test_duplicates_give_zero_distances_not_nan(self):
         X = np.vstack([np.ones((5, 3)), np.zeros((5, 3))])
         for metric in ("euclidean", "cosine"):
-            idx, dist = g.nearest_neighbors(X, 3, metric)
+            idx, dist = knn(X, 3, metric)
             assert np.isfinite(dist).all()
             assert (idx != np.arange(10)[:, None]).all()  # never itself
-        _, dist = g.nearest_neighbors(X, 3)
+        _, dist = knn(X, 3)
         np.testing.assert_allclose(dist, 0.0, atol=1e-3)
 
     @pytest.mark.slow  # pynndescent compiles for ~30 s in a fresh process
     def test_approximate_recall(self, rng):
         pytest.importorskip("pynndescent")
         X = rng.normal(size=(2000, 10)).astype(np.float32)
-        idx, _ = g.nearest_neighbors(X, 10, method="approximate", random_state=0)
-        ref, _ = g.nearest_neighbors(X, 10, method="exact")
+        idx, _ = knn(X, 10, method="approximate", random_state=0)
+        ref, _ = knn(X, 10, method="exact")
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, ref)])
         assert recall >= 0.9
         assert (idx != np.arange(2000)[:, None]).all()
 
     def test_unknown_metric(self):
         with pytest.raises(ValueError, match="unknown metric 'nope'"):
-            g.nearest_neighbors(np.zeros((5, 2)), 2, "nope")
+            knn(np.zeros((5, 2)), 2, "nope")
         with pytest.raises(TypeError, match="metric must be a string"):
-            g.check_metric(3)
+            neighbors.check_metric(3)
 
     def test_aliases(self):
-        assert g.check_metric("L2") == "euclidean"
-        assert g.check_metric("manhattan") == "cityblock"
+        assert neighbors.check_metric("L2") == "euclidean"
+        assert neighbors.check_metric("manhattan") == "cityblock"
 
 
 class TestSymmetrize:
     def test_max_distance_and_padding(self):
         idx = np.array([[1, 0], [0, 2], [1, 0]])
         dist = np.array([[1.0, np.inf], [1.0, 5.0], [5.0, 9.0]])
-        edges, weights, lengths = g.symmetrize(idx, dist, 3, max_distance=6.0)
+        edges, weights, lengths = graphs.symmetrize(idx, dist, 3, max_distance=6.0)
         assert edges.tolist() == [[0, 1], [1, 2]]
         assert weights.tolist() == [2, 2]
 
@@ -114,7 +119,7 @@ class TestSampleNonEdges:
     def test_properties(self):
         rng = np.random.default_rng(0)
         knn = np.array([[0, 1], [1, 2], [2, 3], [0, 5]])
-        pairs = g.sample_non_edges(50, 400, knn, rng)
+        pairs = _pairs.sample_non_edges(50, 400, knn, rng)
         assert pairs.shape == (400, 2)
         assert (pairs[:, 0] < pairs[:, 1]).all()  # no self pairs, canonical
         keys = pairs[:, 0] * 50 + pairs[:, 1]
@@ -123,15 +128,15 @@ class TestSampleNonEdges:
 
     def test_reproducible_and_seed_dependent(self):
         knn = np.array([[0, 1]])
-        a = g.sample_non_edges(100, 50, knn, np.random.default_rng(3))
-        b = g.sample_non_edges(100, 50, knn, np.random.default_rng(3))
-        c = g.sample_non_edges(100, 50, knn, np.random.default_rng(4))
+        a = _pairs.sample_non_edges(100, 50, knn, np.random.default_rng(3))
+        b = _pairs.sample_non_edges(100, 50, knn, np.random.default_rng(3))
+        c = _pairs.sample_non_edges(100, 50, knn, np.random.default_rng(4))
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
 
     def test_clipped_to_available_and_exhaustive(self):
         knn = np.array([[0, 1], [2, 3]])
-        pairs = g.sample_non_edges(5, 1000, knn, np.random.default_rng(0))
+        pairs = _pairs.sample_non_edges(5, 1000, knn, np.random.default_rng(0))
         assert len(pairs) == 10 - 2
         assert {tuple(p) for p in pairs} == {
             (i, j) for i in range(5) for j in range(i + 1, 5)
@@ -142,7 +147,7 @@ class TestSampleNonEdges:
         rng = np.random.default_rng(0)
         counts = np.zeros((8, 8))
         for _ in range(400):
-            for i, j in g.sample_non_edges(8, 5, np.array([[0, 1]]), rng):
+            for i, j in _pairs.sample_non_edges(8, 5, np.array([[0, 1]]), rng):
                 counts[i, j] += 1
         observed = counts[np.triu_indices(8, 1)]
         observed = np.delete(observed, 0)  # (0, 1) is excluded
@@ -178,7 +183,9 @@ class TestGraphInput:
     def test_shortest_paths_all_and_sampled(self):
         # a path graph 0-1-2-3 with unit lengths
         graph = Graph.from_edges(np.array([[0, 1], [1, 2], [2, 3]]))
-        edges, lengths = g.shortest_path_pairs(graph, 100, np.random.default_rng(0))
+        edges, lengths = graphs.shortest_path_pairs(
+            graph, 100, np.random.default_rng(0)
+        )
         found = {tuple(e): d for e, d in zip(edges.tolist(), lengths)}
         assert found == {
             (0, 1): 1,
@@ -188,7 +195,7 @@ class TestGraphInput:
             (1, 3): 2,
             (2, 3): 1,
         }
-        edges, lengths = g.shortest_path_pairs(graph, 3, np.random.default_rng(0))
+        edges, lengths = graphs.shortest_path_pairs(graph, 3, np.random.default_rng(0))
         assert 0 < len(edges) <= 6
         for (i, j), d in zip(edges, lengths):
             assert d == abs(i - j)
@@ -196,18 +203,18 @@ class TestGraphInput:
 
 def test_pair_distances_chunked(rng):
     X = rng.normal(size=(50, 3))
-    pairs = g.all_pairs(50)
+    pairs = _pairs.all_pairs(50)
     np.testing.assert_allclose(
-        g.pair_distances(X, pairs),
+        _pairs.pair_distances(X, pairs),
         np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1),
     )
     np.testing.assert_allclose(
-        g.pair_distances(X, pairs, "cosine"),
+        _pairs.pair_distances(X, pairs, "cosine"),
         [cdist(X[[i]], X[[j]], "cosine")[0, 0] for i, j in pairs],
         atol=1e-12,
     )
     np.testing.assert_allclose(
-        g.pair_distances(scipy.sparse.csr_matrix(X), pairs),
+        _pairs.pair_distances(scipy.sparse.csr_matrix(X), pairs),
         np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1),
     )
 
@@ -217,7 +224,7 @@ def test_sort_rows_orders_by_distance_then_index(rng, dtype):
     # few distinct values: many ties; -0.0, 0.0 and inf included
     distances = rng.choice([0.0, -0.0, 0.5, 1.5, np.inf], size=(40, 12)).astype(dtype)
     indices = rng.permutation(40 * 12).reshape(40, 12) % 17
-    got_indices, got_distances = g._sort_rows(indices, distances)
+    got_indices, got_distances = _blocks.sort_rows(indices, distances)
     for row in range(40):
         expected = sorted(zip(distances[row].tolist(), indices[row].tolist()))
         assert list(zip(got_distances[row].tolist(), got_indices[row].tolist())) == [
@@ -242,24 +249,24 @@ def test_scaling_into_float32_is_exact(rng, dtype, exponent):
     X = X[:, ::2]  # not contiguous
     scale = 2.0 ** round(np.log2(float(np.abs(X).max())))
     expected = (np.asarray(X, dtype=np.float64) / scale).astype(np.float32)
-    got = g._scaled_float32(X, scale)
+    got = _blocks.scaled_float32(X, scale)
     assert got.dtype == np.float32 and got.flags["C_CONTIGUOUS"]
     np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))
 
 
 def test_check_n_neighbors():
-    assert g.check_n_neighbors(3, 10) == 3
+    assert _inputs.check_n_neighbors(3, 10) == 3
     with pytest.warns(UserWarning, match="using n_neighbors=9"):
-        assert g.check_n_neighbors(10, 10) == 9
+        assert _inputs.check_n_neighbors(10, 10) == 9
     with pytest.raises(ValueError, match="n_neighbors must be >= 1"):
-        g.check_n_neighbors(0, 10)
+        _inputs.check_n_neighbors(0, 10)
 
 
 class TestNeighborIndex:
     @pytest.mark.parametrize("metric", ["euclidean", "cosine", "cityblock"])
     def test_queries_match_brute_force(self, rng, metric):
         train, new = rng.normal(size=(400, 8)), rng.normal(size=(50, 8))
-        index = g.NeighborIndex(train, metric)
+        index = neighbors.NeighborIndex(train, metric)
         idx, dist = index.query(new, 5)
         D = cdist(new, train, metric)
         ref = np.argsort(D, axis=1)[:, :5]
@@ -272,11 +279,11 @@ class TestNeighborIndex:
         train = rng.normal(size=(600, 20)) @ rng.normal(size=(20, 300))
         new = rng.normal(size=(40, 20)) @ rng.normal(size=(20, 300))
         ref = np.argsort(cdist(new, train), axis=1)[:, :8]
-        dense = g.NeighborIndex(train, "euclidean")
+        dense = neighbors.NeighborIndex(train, "euclidean")
         assert dense.basis is not None  # the PCA-accelerated path
         idx, _ = dense.query(new, 8)
         assert (idx == ref).mean() > 0.99
-        sparse_idx, _ = g.NeighborIndex(
+        sparse_idx, _ = neighbors.NeighborIndex(
             scipy.sparse.csr_matrix(train), "euclidean"
         ).query(scipy.sparse.csr_matrix(new), 8)
         assert (sparse_idx == ref).mean() > 0.99
@@ -284,7 +291,7 @@ class TestNeighborIndex:
     def test_pickles_as_numpy(self, rng):
         import pickle
 
-        index = g.NeighborIndex(rng.normal(size=(100, 4)), "euclidean")
+        index = neighbors.NeighborIndex(rng.normal(size=(100, 4)), "euclidean")
         clone = pickle.loads(pickle.dumps(index))
         q = rng.normal(size=(3, 4))
         np.testing.assert_array_equal(index.query(q, 4)[0], clone.query(q, 4)[0])
@@ -305,13 +312,13 @@ class TestClusteredSearch:
 
     @pytest.fixture
     def small_clusters(self, monkeypatch):
-        monkeypatch.setattr(g, "CLUSTER_SIZE", 64)
-        monkeypatch.setattr(g, "CLUSTERED_ABOVE", 500)
-        monkeypatch.setattr(g, "CLUSTERED_QUERIES_ABOVE", 500)
+        monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+        monkeypatch.setattr(_exact, "CLUSTERED_ABOVE", 500)
+        monkeypatch.setattr(_exact, "CLUSTERED_QUERIES_ABOVE", 500)
 
     def test_training_graph_recall(self, rng, small_clusters):
         X = _blobs(rng, 3000).astype(np.float32)
-        idx, dist = g.NeighborIndex(X, "euclidean").query(None, 10)
+        idx, dist = neighbors.NeighborIndex(X, "euclidean").query(None, 10)
         ref, ref_dist = brute_force(X, 10)
         assert _recall(idx, ref) >= 0.9
         assert not (idx == np.arange(len(X))[:, None]).any()  # never itself
@@ -321,10 +328,10 @@ class TestClusteredSearch:
         # the check of a clustered search queries only its sample of rows; each
         # must get the neighbours the full search gives it (never itself)
         Z = torch.from_numpy(_blobs(rng, 2000).astype(np.float32))
-        centers, labels = g._kmeans(Z, 16)
+        centers, labels, order, starts = _clustered._partition(Z)
         rows = torch.randperm(2000, generator=torch.Generator().manual_seed(0))[:50]
-        full_idx, full_d2 = g._probe(Z, 8, centers, labels, 4)
-        idx, d2 = g._probe(Z, 8, centers, labels, 4, rows=rows)
+        full_idx, full_d2 = _clustered._probe(Z, 8, centers, labels, order, starts, 4)
+        idx, d2 = _clustered._probe(Z, 8, centers, labels, order, starts, 4, rows=rows)
         np.testing.assert_array_equal(
             np.sort(idx.numpy(), axis=1), np.sort(full_idx[rows].numpy(), axis=1)
         )
@@ -339,8 +346,8 @@ class TestClusteredSearch:
     def test_new_rows_use_a_partition_with_good_recall(self, rng, small_clusters):
         X = _blobs(rng, 3000)
         train, new = X[:2500], X[2500:]
-        assert g.NeighborIndex(train, "euclidean").partition is None
-        index = g.NeighborIndex(train, "euclidean", for_new_rows=True)
+        assert neighbors.NeighborIndex(train, "euclidean").partition is None
+        index = neighbors.NeighborIndex(train, "euclidean", for_new_rows=True)
         assert index.partition is not None
         idx, dist = index.query(new, 10)
         D = cdist(new, train)
@@ -353,7 +360,7 @@ class TestClusteredSearch:
 
     def test_new_rows_do_not_depend_on_their_batch(self, rng, small_clusters):
         X = _blobs(rng, 3000)
-        index = g.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
+        index = neighbors.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
         new = X[2500:]
         whole = index.query(new, 10)
         parts = [index.query(new[a:b], 10) for a, b in [(0, 7), (7, 300), (300, 500)]]
@@ -362,7 +369,7 @@ class TestClusteredSearch:
 
     def test_more_neighbours_than_probed_clusters_hold(self, rng, small_clusters):
         X = _blobs(rng, 3000)
-        index = g.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
+        index = neighbors.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
         part = index.partition
         sizes = np.sort(np.diff(part.starts))[::-1]
         k = int(sizes[: part.probed].sum()) + 1  # more than probed clusters hold
@@ -374,7 +381,7 @@ class TestClusteredSearch:
         import pickle
 
         X = _blobs(rng, 3000)
-        index = g.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
+        index = neighbors.NeighborIndex(X[:2500], "euclidean", for_new_rows=True)
         clone = pickle.loads(pickle.dumps(index))
         assert clone.partition.probed == index.partition.probed
         np.testing.assert_array_equal(

@@ -6,15 +6,16 @@ import pytest
 import scipy.linalg
 import scipy.sparse
 
-from skmde import _graph, _init
+from skmde import graphs, neighbors
+from skmde import initialization as _init
 
 
 def ring_graph(n=300, seed=0):
     rng = np.random.default_rng(seed)
     theta = np.sort(rng.uniform(0, 2 * np.pi, n))
     X = np.column_stack([np.cos(theta), np.sin(theta), 0.05 * rng.normal(size=n)])
-    idx, dist = _graph.nearest_neighbors(X, 8)
-    edges, weights, _ = _graph.symmetrize(idx, dist, n)
+    idx, dist, _ = neighbors.nearest_neighbors(X, 8)
+    edges, weights, _ = graphs.symmetrize(idx, dist, n)
     return edges, weights
 
 
@@ -46,11 +47,12 @@ def test_spectral_is_standardized_and_deterministic():
 SCRIPT = """
 import numpy as np, sys
 sys.path.insert(0, {root!r})
-from skmde import _graph, _init
+from skmde import graphs, neighbors
+from skmde import initialization as _init
 rng = np.random.default_rng(0)
 X = rng.normal(size=(400, 5))
-idx, dist = _graph.nearest_neighbors(X, 10)
-edges, w, _ = _graph.symmetrize(idx, dist, 400)
+idx, dist, _ = neighbors.nearest_neighbors(X, 10)
+edges, w, _ = graphs.symmetrize(idx, dist, 400)
 print(_init.spectral(400, 2, edges, w).tobytes().hex())
 """
 

@@ -14,7 +14,7 @@ from skmde.recipes import neighbor_problem
 
 
 def _failing_eigenmap(*args, **kwargs):
-    raise skmde._init.SpectralInitError("the eigensolver did not converge")
+    raise skmde.initialization.SpectralInitError("the eigensolver did not converge")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ class TestPreserveNeighbors:
         assert set(weights[: info.n_attractive].tolist()) <= {1.0, 2.0}
         assert (weights[info.n_attractive :] == -1).all()
         assert info.n_repulsive == info.n_attractive
-        idx, _ = skmde._graph.nearest_neighbors(digits, 15)
+        idx, _, _ = skmde.neighbors.nearest_neighbors(digits, 15)
         assert (info.neighbor_graph.indices == idx).all()
 
     def test_defaults(self, digits):
@@ -169,8 +169,8 @@ class TestPreserveNeighbors:
         assert gap > 2 * max(Z[:30].std(0).max(), Z[30:].std(0).max())
 
     def test_eigensolver_failure_falls_back_with_a_warning(self, digits, monkeypatch):
-        monkeypatch.setattr(skmde._init, "SPECTRAL_MAX_RESTARTS", 1)
-        monkeypatch.setattr(skmde._init, "_eigenmap", _failing_eigenmap)
+        monkeypatch.setattr(skmde.initialization, "SPECTRAL_MAX_RESTARTS", 1)
+        monkeypatch.setattr(skmde.initialization, "_eigenmap", _failing_eigenmap)
         with pytest.warns(UserWarning, match="did not converge.*pca"):
             mde = skmde.preserve_neighbors(digits, random_state=0)
         assert torch.isfinite(mde.X_init).all()

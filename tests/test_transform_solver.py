@@ -10,9 +10,9 @@ from skmde._transform import (
     _newton_step_2d,
     _newton_step_eigh,
     _row_terms,
-    best_start,
     solve_rows,
 )
+from skmde.initialization import best_start
 
 
 def _problem(rng, factory, B=50, K=6, m=3):
@@ -101,7 +101,11 @@ def test_best_start_is_the_row_s_lowest_candidate(rng):
     valid = np.ones(nearest.shape, dtype=bool)
     valid[::3, 0] = False  # an invalid neighbour is replaced by the mean
     mean = torch.from_numpy(rng.normal(size=(B, 2)))
-    start = best_start(mean, Y, nearest, valid, problem, count=3)
+
+    def objective_of(rows_problem):
+        return lambda x: _row_terms(x, rows_problem, None, 0)[0]
+
+    start = best_start(mean, Y, nearest, valid, objective_of(problem), count=3)
     rows = torch.arange(B)
     candidates = [mean] + [
         torch.where(
@@ -117,7 +121,9 @@ def test_best_start_is_the_row_s_lowest_candidate(rng):
     assert (values.argmin(dim=1) > 0).any()  # some rows start on a neighbour
     # a row's start does not depend on its batch
     half = problem.take(torch.arange(0, B, 2))
-    alone = best_start(mean[::2], Y, nearest[::2], valid[::2], half, count=3)
+    alone = best_start(
+        mean[::2], Y, nearest[::2], valid[::2], objective_of(half), count=3
+    )
     torch.testing.assert_close(alone, start[::2], rtol=0, atol=0)
 
 

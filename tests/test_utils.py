@@ -3,12 +3,8 @@ import pytest
 import torch
 
 from skmde import align
-from skmde._utils import (
-    as_float_tensor,
-    as_index_tensor,
-    make_generator,
-    resolve_device,
-)
+from skmde._inputs import as_float_tensor, as_index_tensor
+from skmde._utils import make_generator, resolve_device
 
 
 class TestAlign:

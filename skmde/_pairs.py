@@ -1,0 +1,145 @@
+"""Pairs of items: uniform samples (repulsive edges, sampled distances), all
+pairs, and the distances between the items of given pairs."""
+
+import numpy as np
+import scipy.sparse
+import scipy.spatial.distance
+import torch
+
+from ._utils import sampled_dots, sparse_csr
+from .neighbors import TORCH_METRICS
+from .neighbors._blocks import BLOCK_BYTES, unit_rows
+
+
+def sample_non_edges(n_items, count, exclude, rng):
+    """``count`` distinct pairs ``i < j`` drawn uniformly among those not in
+    ``exclude`` (an (p, 2) array of pairs ``i < j``), without replacement.
+
+    Draws pairs in one vectorized batch (a few more than needed), keeps the
+    distinct ones not excluded, and removes a uniformly random surplus: every
+    set of ``count`` available pairs is equally likely. Memory is proportional
+    to the pairs drawn. When the request approaches the number of available
+    pairs, the available pairs are enumerated instead. The pairs come sorted
+    (by ``i``, then ``j``), which makes the solver read the embedding in order.
+    """
+    total = n_items * (n_items - 1) // 2
+    excluded = _unique(exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1])
+    available = total - len(excluded)
+    count = min(count, available)
+    if count <= 0:
+        return np.empty((0, 2), dtype=np.int64)
+    if count > available // 2:
+        i, j = np.triu_indices(n_items, k=1)
+        keys = i.astype(np.int64) * n_items + j
+        keys = keys[~_contains(excluded, keys)]
+        keys = np.sort(rng.permutation(keys)[:count])
+    else:
+        keys = np.empty(0, dtype=np.int64)
+        while len(keys) < count:
+            want = int(1.05 * (count - len(keys))) + 64
+            a = rng.integers(0, n_items, size=want)
+            b = rng.integers(0, n_items - 1, size=want)
+            b = b + (b >= a)  # uniform over b != a
+            new = np.minimum(a, b) * n_items + np.maximum(a, b)
+            keys = _unique(np.concatenate([keys, new[~_contains(excluded, new)]]))
+        if len(keys) > count:
+            surplus = rng.choice(len(keys), len(keys) - count, replace=False)
+            keys = np.delete(keys, surplus)
+    return np.column_stack([keys // n_items, keys % n_items])
+
+
+def _contains(sorted_keys, keys):
+    """Whether each of ``keys`` is in ``sorted_keys`` (int64 arrays).
+
+    torch's searchsorted: several times faster than numpy's on large arrays
+    (it runs in parallel), which matters at millions of pairs.
+    """
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    haystack, needles = torch.from_numpy(sorted_keys), torch.from_numpy(keys)
+    pos = torch.searchsorted(haystack, needles).clamp_(max=len(sorted_keys) - 1)
+    return (haystack[pos] == needles).numpy()
+
+
+def _unique(keys):
+    """Sorted distinct values of an int64 array (torch: fast on large arrays)."""
+    return torch.unique(torch.from_numpy(np.ascontiguousarray(keys))).numpy()
+
+
+def all_pairs(n_items):
+    """All pairs ``i < j`` as a (n(n-1)/2, 2) int64 array."""
+    i, j = np.triu_indices(n_items, k=1)
+    return np.column_stack([i, j]).astype(np.int64)
+
+
+def sample_pairs(n_items, count, rng):
+    """``count`` distinct pairs ``i < j`` drawn uniformly without replacement."""
+    return sample_non_edges(n_items, count, np.empty((0, 2), dtype=np.int64), rng)
+
+
+def pair_distances(data, edges, metric="euclidean"):
+    """Distances between the items of each pair, computed in chunks.
+
+    Never holds more than a chunk of (pairs x features) values. Dense data under
+    "euclidean" or "cosine" uses ``|a|^2 + |b|^2 - 2 a.b`` in float64, with the
+    dot products of a chunk of pairs from one sampled dense-dense product.
+    """
+    if not scipy.sparse.issparse(data) and metric in TORCH_METRICS:
+        return _dense_pair_distances(data, edges, metric)
+    out = np.empty(len(edges), dtype=np.float64)
+    sparse = scipy.sparse.issparse(data)
+    if sparse:
+        data = scipy.sparse.csr_matrix(data, dtype=np.float64)
+    d = data.shape[1]
+    chunk = max(1, BLOCK_BYTES // (8 * max(d, 1)))
+    for start in range(0, len(edges), chunk):
+        e = edges[start : start + chunk]
+        a, b = data[e[:, 0]], data[e[:, 1]]
+        if sparse:
+            if metric == "euclidean":
+                out[start : start + len(e)] = np.sqrt(
+                    np.asarray((a - b).multiply(a - b).sum(axis=1)).ravel()
+                )
+                continue
+            a, b = a.toarray(), b.toarray()
+        out[start : start + len(e)] = _paired(a, b, metric)
+    return out
+
+
+def _dense_pair_distances(data, edges, metric):
+    X = np.asarray(data, dtype=np.float64)
+    X = torch.from_numpy(unit_rows(X) if metric == "cosine" else X)
+    X = X - X.mean(dim=0)  # translation invariant; less cancellation
+    sq = (X * X).sum(dim=1)
+    n = X.shape[0]
+    out = np.empty(len(edges), dtype=np.float64)
+    for start in range(0, len(edges), 1 << 21):
+        e = torch.from_numpy(np.ascontiguousarray(edges[start : start + (1 << 21)]))
+        order = torch.argsort(e[:, 0], stable=True)
+        rows, cols = e[order, 0], e[order, 1]
+        crow = torch.zeros(n + 1, dtype=torch.int64)
+        torch.cumsum(torch.bincount(rows, minlength=n), 0, out=crow[1:])
+        pattern = sparse_csr(
+            crow, cols, torch.zeros(len(e), dtype=torch.float64), (n, n)
+        )
+        dots = sampled_dots(pattern, X, X)
+        d2 = (sq[rows] + sq[cols] - 2.0 * dots).clamp_min_(0.0)
+        # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
+        values = d2 / 2.0 if metric == "cosine" else d2.sqrt_()
+        chunk = torch.empty_like(values)
+        chunk[order] = values
+        out[start : start + len(e)] = chunk.numpy()
+    return out
+
+
+def _paired(a, b, metric):
+    if metric == "cosine":
+        na = np.linalg.norm(a, axis=1)
+        nb = np.linalg.norm(b, axis=1)
+        denom = np.where((na > 0) & (nb > 0), na * nb, 1.0)
+        return 1.0 - np.where((na > 0) & (nb > 0), (a * b).sum(1) / denom, 0.0)
+    try:
+        fn = getattr(scipy.spatial.distance, metric)
+    except AttributeError:
+        raise ValueError(f"unknown metric {metric!r}.") from None
+    return np.fromiter((fn(x, y) for x, y in zip(a, b)), dtype=np.float64, count=len(a))

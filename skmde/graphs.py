@@ -1,0 +1,320 @@
+"""Graphs: the :class:`Graph` input, weighted neighbour graphs (symmetrized,
+neighbours chosen by local scale, fuzzy memberships), shortest paths."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
+import torch
+
+from .neighbors import nearest_neighbors
+from .neighbors._blocks import BLOCK_BYTES, sort_rows
+
+__all__ = ["Graph"]
+
+
+class Graph:
+    """A weighted undirected graph on ``n_items`` items, given as an input.
+
+    Recipes treat a :class:`Graph` as the relationships to preserve:
+    ``preserve_neighbors`` uses its edges as the neighbour pairs,
+    ``preserve_distances`` uses shortest-path lengths through it as the
+    distances. (A plain scipy sparse matrix is read as a data matrix instead.)
+
+    Parameters
+    ----------
+    adjacency : scipy sparse matrix or array-like of shape (n_items, n_items)
+        Entry ``(i, j)`` is the length of the edge between ``i`` and ``j`` (zero
+        or missing: no edge). An edge exists when either ``(i, j)`` or
+        ``(j, i)`` is nonzero; its length is the larger of the two.
+
+    Examples
+    --------
+    >>> from skmde import Graph
+    >>> g = Graph.from_edges([[0, 1], [1, 2]], distances=[1.0, 2.0])
+    >>> g.n_items, g.n_edges
+    (3, 2)
+    """
+
+    def __init__(self, adjacency):
+        if not scipy.sparse.issparse(adjacency):
+            adjacency = np.asarray(adjacency)
+            if adjacency.ndim != 2:
+                raise ValueError(
+                    f"adjacency must be a square matrix; got shape {adjacency.shape}."
+                )
+        adjacency = scipy.sparse.csr_matrix(adjacency, dtype=np.float64)
+        n, n2 = adjacency.shape
+        if n != n2:
+            raise ValueError(
+                f"adjacency must be a square matrix; got shape {adjacency.shape}."
+            )
+        if n < 2:
+            raise ValueError(f"a graph needs at least 2 items; got {n}.")
+        values = adjacency.data
+        if not np.isfinite(values).all():
+            raise ValueError("adjacency must hold finite edge lengths.")
+        if (values < 0).any():
+            raise ValueError("adjacency must hold nonnegative edge lengths.")
+        # an edge exists when either entry is nonzero; its length is the larger
+        upper = scipy.sparse.triu(adjacency.maximum(adjacency.T), k=1).tocsr()
+        upper.eliminate_zeros()
+        self._upper = upper.tocoo()
+        self.n_items = n
+
+    @classmethod
+    def from_edges(cls, edges, distances=None, n_items=None):
+        """Build a graph from ``(p, 2)`` edges and their lengths (default 1)."""
+        edges = np.asarray(edges)
+        if (
+            edges.ndim != 2
+            or edges.shape[1] != 2
+            or not np.issubdtype(edges.dtype, np.integer)
+        ):
+            raise ValueError("edges must be an integer array of shape (n_edges, 2).")
+        if distances is None:
+            distances = np.ones(len(edges))
+        distances = np.asarray(distances, dtype=np.float64)
+        if distances.shape != (len(edges),):
+            raise ValueError("distances must hold one value per edge.")
+        n = int(edges.max()) + 1 if n_items is None else n_items
+        i, j = edges.min(axis=1), edges.max(axis=1)
+        adjacency = scipy.sparse.coo_matrix((distances, (i, j)), shape=(n, n))
+        return cls(adjacency + adjacency.T)
+
+    @property
+    def edges(self):
+        """The ``(n_edges, 2)`` int64 array of pairs ``i < j``."""
+        return np.column_stack([self._upper.row, self._upper.col]).astype(np.int64)
+
+    @property
+    def distances(self):
+        """The edge lengths, aligned with :attr:`edges`."""
+        return self._upper.data.copy()
+
+    @property
+    def n_edges(self):
+        return self._upper.nnz
+
+    @property
+    def adjacency(self):
+        """The symmetric CSR adjacency matrix of edge lengths."""
+        upper = self._upper.tocsr()
+        return (upper + upper.T).tocsr()
+
+    def __repr__(self):
+        return f"Graph(n_items={self.n_items}, n_edges={self.n_edges})"
+
+
+@dataclass
+class NeighborGraph:
+    """A symmetrized kNN graph and the raw neighbour lists it came from."""
+
+    edges: np.ndarray  # (p, 2) int64, i < j, sorted
+    weights: np.ndarray  # (p,) float32: 2 for mutual neighbours, else 1
+    distances: np.ndarray  # (p,) float32 edge lengths
+    indices: np.ndarray  # (n, k) int64 neighbours of each item
+    neighbor_distances: np.ndarray  # (n, k) float32
+    scales: np.ndarray | None = None  # (n,) local scales, with local scaling
+    weighting: str = "binary"  # "fuzzy" or "binary"
+    weight_scale: float = 1.0  # fuzzy weights were divided by this
+    index: object = None  # the NeighborIndex searched, when the search was exact
+
+
+def symmetrize(indices, distances, n_items, max_distance=None, memberships=None):
+    """The union of the kNN relations as undirected edges ``i < j``.
+
+    Without ``memberships``, a pair gets weight 2 when each item is among the
+    other's neighbours and 1 otherwise (PyMDE's weights). With ``memberships``
+    (one value in (0, 1] per kNN entry), the weight is their fuzzy union
+    ``a + b - a b``. Pairs farther than ``max_distance`` and padding entries
+    (infinite distance, or an item paired with itself) are dropped.
+    """
+    n, k = indices.shape
+    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    cols = indices.reshape(-1).astype(np.int64)
+    dist = distances.reshape(-1).astype(np.float32)
+    keep = (rows != cols) & np.isfinite(dist)
+    if max_distance is not None:
+        keep &= dist <= max_distance
+    rows, cols, dist = rows[keep], cols[keep], dist[keep]
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    keys = torch.from_numpy(lo * n_items + hi)
+    unique, inverse, counts = torch.unique(
+        keys, return_inverse=True, return_counts=True
+    )
+    unique, inverse, counts = unique.numpy(), inverse.numpy(), counts.numpy()
+    edges = np.column_stack([unique // n_items, unique % n_items])
+    # the pair's length: the shorter direction (they agree for a metric)
+    lengths = np.full(len(unique), np.inf, dtype=np.float32)
+    np.minimum.at(lengths, inverse, dist)
+    if memberships is None:
+        weights = np.minimum(counts, 2)
+    else:
+        p = memberships.reshape(-1)[keep].astype(np.float64)
+        total = np.bincount(inverse, weights=p, minlength=len(unique))
+        both = np.exp(
+            np.bincount(
+                inverse, weights=np.log(np.maximum(p, 1e-300)), minlength=len(unique)
+            )
+        )
+        weights = total - np.where(counts > 1, both, 0.0)
+    return edges, weights.astype(np.float32), lengths
+
+
+def local_scales(distances):
+    """Each row's local scale: its mean distance to its 4th-6th neighbours.
+
+    Padding entries (infinite distances) are ignored; rows without any finite
+    one get the largest scale; zero scales (duplicates) are floored.
+    """
+    c = distances.shape[1]
+    lo, hi = min(3, c - 1), min(6, c)
+    near = distances[:, lo:hi].astype(np.float64)
+    finite = np.isfinite(near)
+    counts = finite.sum(axis=1)
+    scale = np.where(finite, near, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    if not (counts > 0).all():
+        scale[counts == 0] = scale[counts > 0].max() if (counts > 0).any() else 1.0
+    positive = scale[scale > 0]
+    floor = positive.min() * 1e-3 if positive.size else 1.0
+    return np.maximum(scale, floor)
+
+
+def scaled_neighbors(indices, distances, n_neighbors, reference_scales=None):
+    """Choose ``n_neighbors`` among candidate neighbours by scaled distance.
+
+    The scaled distance ``d_ij^2 / (s_i s_j)`` divides by the local scales
+    (:func:`local_scales`, as PaCMAP does): in dense regions near pairs count as
+    closer, in sparse regions as farther, so every item keeps neighbours of
+    comparable relative closeness. ``reference_scales`` gives the scales ``s_j``
+    of the candidates when they belong to another set (new rows queried
+    against fitted items); by default the rows are their own candidates' items.
+    Returns the chosen lists sorted by distance, and the rows' scales.
+    """
+    scale = local_scales(distances)
+    others = scale if reference_scales is None else reference_scales
+    k = min(n_neighbors, indices.shape[1])
+    scaled = distances.astype(np.float64) ** 2 / (scale[:, None] * others[indices])
+    chosen = np.argsort(scaled, axis=1, kind="stable")[:, :k]
+    indices, distances = sort_rows(
+        np.take_along_axis(indices, chosen, 1), np.take_along_axis(distances, chosen, 1)
+    )
+    return indices, distances, scale
+
+
+def fuzzy_memberships(distances, n_iter=48):
+    """UMAP-style neighbour memberships in (0, 1], one per kNN entry.
+
+    ``p_ij = exp(-max(d_ij - rho_i, 0) / sigma_i)`` with ``rho_i`` the distance
+    to the nearest neighbour and ``sigma_i`` set (by bisection, for all items at
+    once) so that each row sums to ``log2(k)``: the nearest neighbour always
+    has membership 1, and farther ones decay at the item's own scale.
+    """
+    d = distances.astype(np.float64)
+    n, k = d.shape
+    finite = np.isfinite(d)
+    rho = np.where(finite[:, 0], d[:, 0], 0.0)
+    excess = np.where(finite, np.maximum(d - rho[:, None], 0.0), np.inf)
+    target = np.log2(max(k, 2))
+    spread = np.nanmax(np.where(finite, excess, np.nan), axis=1)
+    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+    lo, hi = np.full(n, 1e-6) * spread, np.full(n, 1e3) * spread
+    for _ in range(n_iter):
+        sigma = np.sqrt(lo * hi)
+        total = np.exp(-excess / sigma[:, None]).sum(axis=1)
+        too_big = total > target
+        hi = np.where(too_big, sigma, hi)
+        lo = np.where(too_big, lo, sigma)
+    sigma = np.sqrt(lo * hi)
+    return np.exp(-excess / sigma[:, None]).astype(np.float32)
+
+
+#: extra candidates searched per item when neighbours are chosen by scaled distance
+SCALING_CANDIDATES = 20
+
+
+def neighbor_graph(
+    data,
+    n_neighbors,
+    metric="euclidean",
+    *,
+    method="auto",
+    max_distance=None,
+    n_jobs=None,
+    random_state=None,
+    local_scaling=True,
+    weighting="fuzzy",
+):
+    """kNN lists and their symmetrized, weighted graph.
+
+    With ``local_scaling`` the ``n_neighbors`` are chosen among
+    ``n_neighbors + 20`` candidates by :func:`scaled_neighbors`. ``weighting``
+    is "fuzzy" (:func:`fuzzy_memberships` combined by fuzzy union, rescaled to
+    mean 1) or "binary" (PyMDE's 1 and 2, see :func:`symmetrize`).
+    """
+    n = data.shape[0]
+    searched = (
+        min(n - 1, n_neighbors + SCALING_CANDIDATES) if local_scaling else n_neighbors
+    )
+    indices, distances, index = nearest_neighbors(
+        data, searched, metric, method=method, n_jobs=n_jobs, random_state=random_state
+    )
+    scales = None
+    if local_scaling:
+        indices, distances, scales = scaled_neighbors(indices, distances, n_neighbors)
+    memberships = fuzzy_memberships(distances) if weighting == "fuzzy" else None
+    edges, weights, edge_distances = symmetrize(
+        indices, distances, n, max_distance, memberships
+    )
+    weight_scale = 1.0
+    if memberships is not None and len(weights):
+        weight_scale = float(weights.mean())
+        weights = weights / weight_scale
+    return NeighborGraph(
+        edges,
+        weights,
+        edge_distances,
+        indices,
+        distances,
+        scales,
+        weighting,
+        weight_scale,
+        index,
+    )
+
+
+def shortest_path_pairs(graph, max_pairs, rng):
+    """Pairs and their shortest-path lengths through ``graph``.
+
+    All pairs when they fit under ``max_pairs``; otherwise the paths from a
+    random subset of source items (each gives its distances to every other
+    item), until ``max_pairs`` pairs are collected. Unreachable pairs are
+    dropped.
+    """
+    n = graph.n_items
+    adjacency = graph.adjacency
+    total = n * (n - 1) // 2
+    if total <= max_pairs:
+        sources = np.arange(n)
+    else:
+        sources = rng.permutation(n)[: max(1, int(max_pairs // (n - 1)))]
+        sources.sort()
+    edges, lengths = [], []
+    chunk = max(1, BLOCK_BYTES // (8 * n))
+    for start in range(0, len(sources), chunk):
+        src = sources[start : start + chunk]
+        dist = scipy.sparse.csgraph.dijkstra(adjacency, directed=False, indices=src)
+        cols = np.arange(n)
+        for row, s in zip(dist, src):
+            mask = np.isfinite(row) & (cols != s)
+            if total <= max_pairs:
+                mask &= cols > s  # each pair once
+            edges.append(np.column_stack([np.full(mask.sum(), s), cols[mask]]))
+            lengths.append(row[mask])
+    edges = np.concatenate(edges).astype(np.int64)
+    lengths = np.concatenate(lengths)
+    lo, hi = edges.min(axis=1), edges.max(axis=1)
+    keys, first = np.unique(lo * n + hi, return_index=True)
+    return np.column_stack([keys // n, keys % n]), lengths[first]

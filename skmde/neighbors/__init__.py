@@ -1,0 +1,124 @@
+"""Nearest-neighbour search.
+
+Two entry points: :func:`nearest_neighbors` finds the nearest other items of
+every item (the fit's neighbour graph), :func:`index_for_new_rows` returns an
+index that finds the nearest fitted items of new rows (``transform``). Behind
+them:
+
+- exact search (:class:`NeighborIndex`, ``_exact``): blocked torch matrix
+  products for dense data under "euclidean" and "cosine" (in a PCA-reduced
+  space, re-ranked exactly, above 128 features), blocked scipy products for
+  sparse data, blocked ``cdist`` for scipy's other metrics; above 20,000
+  items cluster by cluster with a check of its quality on a sample
+  (``_clustered``);
+- pynndescent above :data:`APPROXIMATE_THRESHOLD` items when the clustered
+  search misses its quality target, and for the metrics only it computes
+  (``_pynndescent``; it compiles with numba on its first call in a process, a
+  cost worth paying only at that size);
+- given distances, ``metric="precomputed"`` (``_precomputed``).
+
+No compilation cost below the threshold; never an n x n matrix for large n.
+The thresholds come from ``benchmarks/bench_knn.py``.
+"""
+
+import scipy.sparse
+
+from .._utils import torch_threads
+from ._clustered import ClusteredSearchFailed
+from ._exact import NeighborIndex
+from ._metrics import METRICS, PYNNDESCENT_METRICS, TORCH_METRICS, check_metric
+from ._precomputed import PrecomputedIndex, dense_distance_topk, sparse_distance_topk
+from ._pynndescent import pynndescent_topk
+
+__all__ = [
+    "METRICS",
+    "PYNNDESCENT_METRICS",
+    "TORCH_METRICS",
+    "NeighborIndex",
+    "check_metric",
+    "index_for_new_rows",
+    "nearest_neighbors",
+    "supports_new_rows",
+]
+
+#: above this many items, "auto" uses pynndescent when the clustered search
+#: misses its quality target (below, the exact search)
+APPROXIMATE_THRESHOLD = 200_000
+
+
+def nearest_neighbors(
+    data, k, metric="euclidean", *, method="auto", n_jobs=None, random_state=None
+):
+    """The ``k`` nearest other items of every item.
+
+    Parameters
+    ----------
+    data : ndarray (n, d), scipy sparse matrix (n, d) or, with
+        ``metric="precomputed"``, a dense (n, n) distance matrix or a sparse
+        (n, n) matrix of stored distances (a kNN graph).
+    k : int
+    metric : str
+    method : {"auto", "exact", "approximate"}
+        "exact" and "auto" search blocks of pairs exactly up to 20,000 items,
+        cluster by cluster above; "auto" then falls back to pynndescent above
+        :data:`APPROXIMATE_THRESHOLD` items, "exact" to the exact search.
+        "approximate" always uses pynndescent.
+    n_jobs : int, optional
+        Threads of the search.
+    random_state : numpy Generator, optional
+        Seeds pynndescent.
+
+    Returns
+    -------
+    indices : ndarray of shape (n, k), int64
+    distances : ndarray of shape (n, k), float32, sorted ascending per row
+    index : NeighborIndex or None
+        The exact index searched (None for pynndescent and given distances);
+        :func:`index_for_new_rows` reuses it.
+    """
+    metric = check_metric(metric)
+    if metric == "precomputed":
+        if scipy.sparse.issparse(data):
+            return *sparse_distance_topk(data, k), None
+        return *dense_distance_topk(data, k), None
+    if method != "approximate" and NeighborIndex.supports(data, metric):
+        large = method == "auto" and data.shape[0] > APPROXIMATE_THRESHOLD
+        with torch_threads(n_jobs):
+            index = NeighborIndex(data, metric)
+            try:
+                # above the threshold, a failed clustered search goes to
+                # pynndescent rather than to an exact search of n^2 pairs
+                return *index.query(None, k, exact_fallback=not large), index
+            except ClusteredSearchFailed:
+                pass
+    return *pynndescent_topk(data, k, metric, n_jobs, random_state), None
+
+
+def supports_new_rows(data, metric):
+    """Whether new rows can be searched against ``data`` under ``metric``
+    exactly (with given distances, always)."""
+    metric = check_metric(metric)
+    return metric == "precomputed" or NeighborIndex.supports(data, metric)
+
+
+def index_for_new_rows(data, metric, index=None):
+    """An index of the fitted items ``data`` for new rows: ``query(rows, k)``
+    gives their nearest fitted items, ``distances_to(rows, partners)`` their
+    distances to given ones.
+
+    ``index``, the :class:`NeighborIndex` of the fit's own search when there
+    was one, is prepared and reused. ValueError when the metric has no exact
+    search on this kind of data (see :func:`supports_new_rows`).
+    """
+    metric = check_metric(metric)
+    if metric == "precomputed":
+        return PrecomputedIndex()
+    if index is not None:
+        return index.prepare_for_new_rows()
+    if not NeighborIndex.supports(data, metric):
+        kind = "sparse" if scipy.sparse.issparse(data) else "dense"
+        raise ValueError(
+            f"metric={metric!r} on {kind} data has no exact search for new "
+            "rows (transform); use one of scipy's metrics, or dense data."
+        )
+    return NeighborIndex(data, metric, for_new_rows=True)

@@ -1,0 +1,175 @@
+"""Blockwise building blocks of the exact searches: scores computed a block of
+rows at a time (small enough to stay in cache), the k smallest per row, rows
+sorted by distance, exact re-ranking of candidates."""
+
+import math
+
+import numpy as np
+import scipy.sparse
+import torch
+
+from .._utils import sampled_dots, sparse_csr
+
+#: size of the blocks of scores (or distances) computed at once: small enough
+#: to stay in cache while they are selected from (8 MB searched MNIST-10k about
+#: 14% faster than 64 MB)
+BLOCK_BYTES = 8 * 2**20
+
+
+#: rows of at most this many entries are selected from with numpy (see smallest)
+NARROW_ROWS = 320
+
+
+def rows_per_block(n_columns, bytes_per_value=4):
+    return max(1, min(8192, BLOCK_BYTES // max(1, n_columns * bytes_per_value)))
+
+
+def sort_rows(indices, distances):
+    """Sort each row by distance, ties by index (a batch-independent order)."""
+    if (
+        distances.dtype == np.float32
+        and indices.size
+        and indices.min() >= 0
+        and indices.max() < 2**32
+        and not (distances < 0).any()
+    ):
+        # one int64 key per entry, distance bits above index bits: the bits of
+        # a non-negative float32 order like the float (about 4x faster than
+        # lexsort); -0.0 + 0.0 is +0.0
+        bits = (distances + np.float32(0.0)).view(np.int32).astype(np.int64)
+        order = np.argsort((bits << 32) | indices, axis=1)
+    else:
+        order = np.lexsort((indices, distances), axis=1)
+    return (
+        np.take_along_axis(indices, order, axis=1),
+        np.take_along_axis(distances, order, axis=1),
+    )
+
+
+def scaled_float32(data, scale):
+    """``data / scale`` as a C-contiguous float32 array, ``scale`` a power of two.
+
+    Float32 (or float16) data is divided in float32: one correctly rounded
+    division by a power of two, the same result as dividing in float64 and
+    rounding to float32, without a float64 copy of the data.
+    """
+    data = np.asarray(data)
+    if scale == 1.0:
+        return np.ascontiguousarray(data, dtype=np.float32)
+    narrow = data.dtype in (np.float16, np.float32)
+    if narrow and 2.0**-126 <= scale <= 2.0**127:  # a normal float32
+        return np.ascontiguousarray(data, dtype=np.float32) / np.float32(scale)
+    return np.ascontiguousarray(np.asarray(data, dtype=np.float64) / scale, np.float32)
+
+
+def squared_norms(A):
+    if scipy.sparse.issparse(A):
+        return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel()
+    return np.einsum("ij,ij->i", A, A, dtype=np.float64)
+
+
+def zero_if_identical(Q, R, reference_norms, indices, d2):
+    """Exact zeros for query rows equal to a reference item.
+
+    ``|q|^2 + |r|^2 - 2 q.r`` rounds to a tiny number, not 0, when ``q == r``;
+    pairs whose squared distance is within rounding of 0 are compared value by
+    value.
+    """
+    size = squared_norms(Q)[:, None] + reference_norms[indices]
+    rows, cols = np.nonzero(d2 <= 1e-5 * size + 1e-30)
+    if len(rows) == 0:
+        return d2
+    q, r = Q[rows], R[indices[rows, cols]]
+    if scipy.sparse.issparse(q):
+        same = np.asarray((q != r).sum(axis=1)).ravel() == 0
+    else:
+        same = (q == r).all(axis=1)
+    d2 = d2.copy()
+    d2[rows[same], cols[same]] = 0.0
+    return d2
+
+
+def unit_rows(X):
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.where(norms > 0, X / np.where(norms > 0, norms, 1.0), X)  # 0 stays 0
+
+
+def block_topk(Zq, Zr, k, exclude_self):
+    """Exact k nearest rows of Zr for each row of Zq, by squared distance."""
+    nq = Zq.shape[0]
+    sq_r = (Zr * Zr).sum(dim=1)
+    sq_q = sq_r if exclude_self else (Zq * Zq).sum(dim=1)
+    indices = torch.empty((nq, k), dtype=torch.int64)
+    d2 = torch.empty((nq, k), dtype=Zr.dtype)
+    block = rows_per_block(Zr.shape[0])
+    for start in range(0, nq, block):
+        stop = min(nq, start + block)
+        # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
+        scores = torch.addmm(sq_r.unsqueeze(0), Zq[start:stop], Zr.T, alpha=-2.0)
+        if exclude_self:
+            rows = torch.arange(stop - start)
+            scores[rows, rows + start] = math.inf
+        best, idx = smallest(scores, k)
+        indices[start:stop] = idx
+        d2[start:stop] = best + sq_q[start:stop].unsqueeze(1)
+    return indices, d2
+
+
+def smallest(scores, k):
+    """The ``k`` smallest entries of each row of a CPU tensor, in no order:
+    ``(values, column indices)``. Each row's result depends only on that row.
+
+    On one thread, numpy's introselect (``argpartition``) takes about 0.6 of
+    the time of ``torch.topk`` on rows of up to a few hundred entries (the
+    k-means clusters); ``torch.topk`` is faster on wider rows and splits rows
+    over threads.
+    """
+    width = scores.shape[1]
+    if k >= width:
+        return scores, torch.arange(width).expand(scores.shape[0], -1)
+    if width > NARROW_ROWS or torch.get_num_threads() > 1:
+        best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
+        return best, idx
+    idx = torch.from_numpy(np.argpartition(scores.numpy(), k - 1, axis=1)[:, :k])
+    return torch.gather(scores, 1, idx), idx
+
+
+def refine(Xq, Xr, candidates, k):
+    """Re-rank candidate neighbours by distances in the full space; keep k.
+
+    The candidate dot products come from one sampled dense-dense product
+    (SDDMM) over the candidate pattern, without gathering candidate vectors.
+    """
+    nq, c = candidates.shape
+    pattern = sparse_csr(
+        torch.arange(0, nq * c + 1, c),
+        candidates.reshape(-1),
+        torch.zeros(nq * c),
+        (nq, Xr.shape[0]),
+    )
+    dots = sampled_dots(pattern, Xq, Xr).view(nq, c)
+    d2 = (
+        (Xq * Xq).sum(dim=1).unsqueeze(1)
+        - 2.0 * dots
+        + (Xr * Xr).sum(dim=1)[candidates]
+    )
+    best, order = torch.topk(d2, k, dim=1, largest=False)
+    return torch.gather(candidates, 1, order), best
+
+
+def blocked_smallest(n_queries, k, block, scores_of, exclude_self, dtype):
+    """The ``k`` smallest entries of each row of a (n_queries, n) numpy matrix
+    computed ``block`` rows at a time by ``scores_of(start, stop)``: (indices,
+    values), in no order. With ``exclude_self`` row ``i`` skips column ``i``."""
+    indices = np.empty((n_queries, k), dtype=np.int64)
+    values = np.empty((n_queries, k), dtype=dtype)
+    for start in range(0, n_queries, block):
+        stop = min(n_queries, start + block)
+        scores = scores_of(start, stop)
+        if exclude_self:
+            rows = np.arange(stop - start)
+            scores[rows, rows + start] = np.inf
+        part = np.argpartition(scores, k - 1, axis=1)[:, :k]
+        indices[start:stop] = part
+        values[start:stop] = np.take_along_axis(scores, part, 1)
+    return indices, values

@@ -1,0 +1,37 @@
+"""Approximate search by pynndescent (imported, and compiled by numba, only
+when used)."""
+
+import numpy as np
+
+
+def pynndescent_topk(data, k, metric, n_jobs, random_state):
+    from pynndescent import NNDescent
+
+    seed = (
+        None
+        if random_state is None
+        else int(np.random.default_rng(random_state).integers(2**31 - 1))
+    )
+    index = NNDescent(
+        data,
+        n_neighbors=k + 1,
+        metric=metric,
+        random_state=seed,
+        n_jobs=n_jobs if n_jobs is not None else 1,
+        low_memory=True,
+        compressed=True,
+    )
+    indices, distances = index.neighbor_graph
+    return _drop_self(indices, distances, k)
+
+
+def _drop_self(indices, distances, k):
+    """Remove each item from its own list (or the farthest entry if absent)."""
+    n = indices.shape[0]
+    is_self = indices == np.arange(n)[:, None]
+    keep = ~is_self
+    missing = ~is_self.any(axis=1)
+    keep[missing, -1] = False
+    indices = indices[keep].reshape(n, -1)[:, :k]
+    distances = distances[keep].reshape(n, -1)[:, :k]
+    return indices.astype(np.int64), distances.astype(np.float32)
