@@ -7,6 +7,7 @@ other callable is differentiated by autograd on the ``(p,)`` distances only.
 """
 
 import copy
+import warnings
 
 import torch
 
@@ -22,12 +23,35 @@ def safe_ratio(numerator, distances):
     return torch.where(distances > 0, numerator / distances, 0.0)
 
 
+#: the protocol's names before 0.2, kept working for one release
+_RENAMED = {
+    "_value_and_derivative": "value_and_derivative",
+    "_second_derivative": "second_derivative",
+    "_derivatives": "derivatives",
+    "_subset": "subset",
+}
+
+
 class DistortionFunction:
     """Base class of the vectorized distortion functions.
 
     A subclass stores one parameter per edge (``weights`` for penalties,
-    ``deviations`` for losses) and implements ``_value_and_derivative``. Instances
-    are callables: ``f(distances)`` returns the distortions.
+    ``deviations`` for losses). Instances are callables: ``f(distances)``
+    returns the distortions.
+
+    The protocol a subclass implements:
+
+    - ``value_and_derivative(d)`` (required): ``(f(d), f'(d))`` elementwise,
+      for the ``(n_edges,)`` tensor of distances ``d``;
+    - ``second_derivative(d)`` (optional): ``f''(d)``, used by ``transform``'s
+      Newton steps (autograd differentiates ``f'`` otherwise);
+    - ``derivatives(d)`` (optional): the three at once, to share work;
+    - ``subset(index)`` (inherited): a copy restricted to some edges; override
+      it when the function holds per-edge tensors under other names.
+
+    Subclasses written for skmde 0.1, with the private names
+    ``_value_and_derivative``, ``_second_derivative``, ``_derivatives`` and
+    ``_subset``, keep working in this release, with a DeprecationWarning.
 
     Parameters
     ----------
@@ -47,39 +71,53 @@ class DistortionFunction:
         self._check_values(values)
         setattr(self, self._values_name, values)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for old, new in _RENAMED.items():
+            if old in vars(cls) and new not in vars(cls):
+                warnings.warn(
+                    f"{cls.__name__}.{old} is the protocol's name before skmde "
+                    f"0.2; name it {new} (the old name stops working in 0.3).",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                setattr(cls, new, vars(cls)[old])
+
     def _check_values(self, values):
         """Validate the per-edge parameter; subclasses add their requirements."""
 
     # -- the interface a subclass implements ---------------------------------
-    def _value_and_derivative(self, distances):
+    def value_and_derivative(self, distances):
         """Return ``(f(d), f'(d))`` elementwise."""
         raise NotImplementedError
 
-    def _second_derivative(self, distances):
+    def second_derivative(self, distances):
         """Return ``f''(d)`` elementwise, or None when a subclass does not
         know it (callers then differentiate ``f'`` by autograd)."""
         return None
 
-    def _derivatives(self, distances):
+    def derivatives(self, distances):
         """Return ``(f(d), f'(d), f''(d))`` elementwise, or None when
         ``f''`` is not known. Subclasses override it to share the work of
         the three."""
-        g2 = self._second_derivative(distances)
+        g2 = self.second_derivative(distances)
         if g2 is None:
             return None
-        return (*self._value_and_derivative(distances), g2)
+        return (*self.value_and_derivative(distances), g2)
 
     def _value_and_ratio(self, distances, out=None):
         """Return ``(f(d), f'(d) / d)``, the ratio set to 0 where ``d == 0``.
 
         With ``out``, the ratio is written there (and returned).
         """
-        value, derivative = self._value_and_derivative(distances)
+        value, derivative = self.value_and_derivative(distances)
         ratio = safe_ratio(derivative, distances)
         return value, (ratio if out is None else out.copy_(ratio))
 
-    def _subset(self, index):
-        """A copy restricted to the edges ``index`` (no validation; internal)."""
+    def subset(self, index):
+        """A copy restricted to the edges ``index`` (an index tensor or a
+        slice): every per-edge tensor attribute is indexed, without
+        validation."""
         clone = copy.copy(self)
         n = self.n_edges
         for name, value in vars(self).items():
@@ -97,7 +135,7 @@ class DistortionFunction:
 
     def _slice(self, start, stop):
         """A view restricted to the edges ``start:stop`` (no copy; internal)."""
-        return self._subset(slice(start, stop))
+        return self.subset(slice(start, stop))
 
     def _sum_and_ratio(self, distances):
         """``(sum_k f(d_k), f'(d)/d)``: what the objective needs."""
@@ -139,11 +177,11 @@ class DistortionFunction:
 
     def __call__(self, distances):
         """Distortions of the edges at the given embedding distances."""
-        return self._value_and_derivative(self._check_distances(distances))[0]
+        return self.value_and_derivative(self._check_distances(distances))[0]
 
     def derivative(self, distances):
         """The elementwise derivative ``f'(d)`` at the given distances."""
-        return self._value_and_derivative(self._check_distances(distances))[1]
+        return self.value_and_derivative(self._check_distances(distances))[1]
 
     def to(self, device=None, dtype=None):
         """Return a copy whose tensors live on ``device`` with dtype ``dtype``.

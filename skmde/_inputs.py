@@ -106,6 +106,32 @@ def as_index_tensor(value, name, *, device=None):
     return tensor.to(device=device, dtype=torch.int64)
 
 
+def check_edges(edges, n_items, device=None):
+    """``edges`` as a contiguous (p, 2) int64 tensor of distinct items in
+    ``[0, n_items)``, on ``device``; at least one edge."""
+    edges = as_index_tensor(edges, "edges", device=device)
+    if edges.dim() != 2 or edges.shape[1] != 2:
+        raise ValueError(
+            f"edges must have shape (n_edges, 2); got {tuple(edges.shape)}."
+        )
+    if edges.shape[0] == 0:
+        raise ValueError("edges must not be empty: an MDE problem needs >= 1 edge.")
+    low, high = int(edges.min()), int(edges.max())
+    if low < 0 or high >= n_items:
+        raise ValueError(
+            f"edges must index items in [0, {n_items - 1}]; got values from {low} "
+            f"to {high}."
+        )
+    loops = edges[:, 0] == edges[:, 1]
+    if bool(loops.any()):
+        k = int(loops.nonzero()[0])
+        raise ValueError(
+            f"edges must pair distinct items; edge {k} is the self-loop "
+            f"({int(edges[k, 0])}, {int(edges[k, 0])})."
+        )
+    return edges.contiguous()
+
+
 def check_n_neighbors(n_neighbors, n_items):
     """Validate ``n_neighbors`` and clip it to ``n_items - 1`` with a warning."""
     k = check_int(n_neighbors, "n_neighbors", min_value=1)

@@ -7,6 +7,7 @@ import scipy.spatial.distance
 import torch
 
 from ._utils import sampled_dots, sparse_csr
+from .constraints import Anchored
 from .neighbors import TORCH_METRICS
 from .neighbors._blocks import BLOCK_BYTES, unit_rows
 
@@ -143,3 +144,23 @@ def _paired(a, b, metric):
     except AttributeError:
         raise ValueError(f"unknown metric {metric!r}.") from None
     return np.fromiter((fn(x, y) for x, y in zip(a, b)), dtype=np.float64, count=len(a))
+
+
+def lookup_distances(D, edges):
+    """The entries of the distance matrix ``D`` (dense or sparse) at ``edges``."""
+    if scipy.sparse.issparse(D):
+        values = np.asarray(D[edges[:, 0], edges[:, 1]]).ravel()
+    else:
+        values = D[edges[:, 0], edges[:, 1]]
+    return np.asarray(values, dtype=np.float64)
+
+
+def drop_anchor_pairs(edges, values, constraint):
+    """Remove edges between two anchors (they carry no information)."""
+    if not isinstance(constraint, Anchored):
+        return edges, values
+    is_anchor = np.zeros(int(edges.max()) + 1, dtype=bool)
+    anchors = constraint.anchors.cpu().numpy()
+    is_anchor[anchors[anchors < len(is_anchor)]] = True
+    keep = ~(is_anchor[edges[:, 0]] & is_anchor[edges[:, 1]])
+    return edges[keep], values[keep]

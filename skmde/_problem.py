@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ._distortion import DistortionFunction, safe_ratio
-from ._inputs import as_float_tensor, as_index_tensor, check_float, check_int
+from ._inputs import as_float_tensor, check_edges, check_float, check_int
 from ._lbfgs import LBFGS
 from ._utils import logger, make_generator, reporting, resolve_device, sparse_csr
 from .constraints import Centered, Constraint
@@ -136,7 +136,7 @@ class MDE:
         if device is None and isinstance(edges, torch.Tensor):
             device = edges.device
         self.device = resolve_device(device)
-        self.edges = _check_edges(edges, self.n_items, self.device)
+        self.edges = check_edges(edges, self.n_items, self.device)
         if constraint is None:
             constraint = Centered()
         if not isinstance(constraint, Constraint):
@@ -677,27 +677,3 @@ def _describe(function):
     if isinstance(function, DistortionFunction):
         return repr(function)
     return getattr(function, "__qualname__", type(function).__name__)
-
-
-def _check_edges(edges, n_items, device):
-    edges = as_index_tensor(edges, "edges", device=device)
-    if edges.dim() != 2 or edges.shape[1] != 2:
-        raise ValueError(
-            f"edges must have shape (n_edges, 2); got {tuple(edges.shape)}."
-        )
-    if edges.shape[0] == 0:
-        raise ValueError("edges must not be empty: an MDE problem needs >= 1 edge.")
-    low, high = int(edges.min()), int(edges.max())
-    if low < 0 or high >= n_items:
-        raise ValueError(
-            f"edges must index items in [0, {n_items - 1}]; got values from {low} "
-            f"to {high}."
-        )
-    loops = edges[:, 0] == edges[:, 1]
-    if bool(loops.any()):
-        k = int(loops.nonzero()[0])
-        raise ValueError(
-            f"edges must pair distinct items; edge {k} is the self-loop "
-            f"({int(edges[k, 0])}, {int(edges[k, 0])})."
-        )
-    return edges.contiguous()

@@ -183,7 +183,7 @@ class RowProblem:
             function = part.function
             if isinstance(function, DistortionFunction):
                 index = rows.unsqueeze(1) * width + torch.arange(width)
-                function = function._subset(index.reshape(-1))
+                function = function.subset(index.reshape(-1))
             parts.append(
                 _Part(
                     tuple(c[rows] for c in part.coords),
@@ -207,14 +207,14 @@ def _evaluate(function, values, d, order):
     """
     if isinstance(function, DistortionFunction):
         if order == 0:
-            return function._value_and_derivative(d)[0], None, None
-        terms = function._derivatives(d)
+            return function.value_and_derivative(d)[0], None, None
+        terms = function.derivatives(d)
         if terms is not None:
             f, g1, g2 = terms
         else:
             d = d.detach().requires_grad_(True)
             with torch.enable_grad():
-                f, g1 = function._value_and_derivative(d)
+                f, g1 = function.value_and_derivative(d)
                 (g2,) = torch.autograd.grad(g1.sum(), d, allow_unused=True)
     else:
         function = function(values)

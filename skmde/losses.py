@@ -63,7 +63,7 @@ class Loss(DistortionFunction):
 class Absolute(Loss):
     """``l(d, delta) = |d - delta|``."""
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         r = d - self.deviations
         return r.abs(), r.sign()
 
@@ -71,11 +71,11 @@ class Absolute(Loss):
 class Quadratic(Loss):
     """``l(d, delta) = (d - delta)**2``."""
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         r = d - self.deviations
         return r.square(), 2.0 * r
 
-    def _second_derivative(self, d):
+    def second_derivative(self, d):
         return torch.full_like(d, 2.0)
 
 
@@ -111,7 +111,7 @@ class WeightedQuadratic(Loss):
             raise ValueError("weights must be >= 0.")
         self.weights = weights
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         r = d - self.deviations
         return self.weights * r.square(), 2.0 * self.weights * r
 
@@ -119,7 +119,7 @@ class WeightedQuadratic(Loss):
 class Cubic(Loss):
     """``l(d, delta) = |d - delta|**3``."""
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         r = d - self.deviations
         return r.abs().pow(3), 3.0 * r * r.abs()
 
@@ -139,7 +139,7 @@ class Power(Loss):
         self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
         super().__init__(deviations)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         r = d - self.deviations
         e = self.exponent
         return r.abs().pow(e), e * r.sign() * r.abs().pow(e - 1.0)
@@ -163,7 +163,7 @@ class Huber(Loss):
         self.threshold = check_float(threshold, "threshold", low=0.0, low_open=True)
         super().__init__(deviations)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         r = d - self.deviations
         t = self.threshold
         small = r.abs() < t
@@ -179,7 +179,7 @@ class Logistic(Loss):
     the same gradient and minimizers.
     """
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         r = d - self.deviations
         value = torch.nn.functional.softplus(r.abs()) - math.log(2.0)
         return value, r.sign() * torch.sigmoid(r.abs())
@@ -190,7 +190,7 @@ class Fractional(Loss):
 
     _positive = True
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         delta = self.deviations
         above = d >= delta
         value = torch.where(above, d / delta, delta / d) - 1.0
@@ -217,7 +217,7 @@ class SoftFractional(Loss):
         self.gamma = check_float(gamma, "gamma", low=0.0, low_open=True)
         super().__init__(deviations)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         delta, g = self.deviations, self.gamma
         stacked = torch.stack((delta / d, d / delta), dim=1)
         value = (torch.logsumexp(g * stacked, dim=1) - math.log(2.0)) / g - 1.0

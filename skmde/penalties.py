@@ -100,20 +100,20 @@ class Penalty(DistortionFunction):
 class Linear(Penalty):
     """``p(d) = d``."""
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         return self.weights * d, self.weights.expand_as(d)
 
-    def _second_derivative(self, d):
+    def second_derivative(self, d):
         return torch.zeros_like(d)
 
 
 class Quadratic(Penalty):
     """``p(d) = d**2``."""
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         return self.weights * d.square(), 2.0 * self.weights * d
 
-    def _second_derivative(self, d):
+    def second_derivative(self, d):
         return (2.0 * self.weights).expand_as(d)
 
     def _value_and_ratio(self, d, out=None):
@@ -124,11 +124,11 @@ class Quadratic(Penalty):
 class Cubic(Penalty):
     """``p(d) = d**3``."""
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         d2 = d.square()
         return self.weights * d2 * d, 3.0 * self.weights * d2
 
-    def _second_derivative(self, d):
+    def second_derivative(self, d):
         return 6.0 * self.weights * d
 
     def _value_and_ratio(self, d, out=None):
@@ -151,11 +151,11 @@ class Power(Penalty):
         self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
         super().__init__(weights)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         e = self.exponent
         return self.weights * d.pow(e), e * self.weights * d.pow(e - 1.0)
 
-    def _second_derivative(self, d):
+    def second_derivative(self, d):
         e = self.exponent
         return e * (e - 1.0) * self.weights * d.pow(e - 2.0)
 
@@ -175,7 +175,7 @@ class Huber(Penalty):
         self.threshold = check_float(threshold, "threshold", low=0.0)
         super().__init__(weights)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         t = self.threshold
         small = d < t
         value = torch.where(small, 0.5 * d.square(), t * (d - 0.5 * t))
@@ -200,7 +200,7 @@ class Logistic(Penalty):
         self.alpha = check_float(alpha, "alpha", low=0.0, low_open=True)
         super().__init__(weights)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         z = self.alpha * (d - self.threshold)
         value = torch.nn.functional.softplus(z)
         return self.weights * value, self.alpha * self.weights * torch.sigmoid(z)
@@ -221,16 +221,16 @@ class Log1p(Penalty):
         self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
         super().__init__(weights)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         e = self.exponent
         de = _power(d, e)
         derivative = e * self.weights * d.pow(e - 1.0) / (1.0 + de)
         return self.weights * torch.log1p(de), derivative
 
-    def _second_derivative(self, d):
-        return self._derivatives(d)[2]
+    def second_derivative(self, d):
+        return self.derivatives(d)[2]
 
-    def _derivatives(self, d):
+    def derivatives(self, d):
         e, w = self.exponent, self._w
         # with u = d^e: f = w log(1 + u), f' = w e d^(e-1) / (1 + u) and
         # f'' = f' (e - 1 - u) / (d (1 + u))
@@ -270,17 +270,17 @@ class Log(Penalty):
         self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
         super().__init__(weights)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         e = self.exponent
         de = _power(d, e)
         value = self.weights * torch.log(-torch.expm1(-de))
         derivative = e * self.weights * d.pow(e - 1.0) / torch.expm1(de)
         return value, derivative
 
-    def _second_derivative(self, d):
-        return self._derivatives(d)[2]
+    def second_derivative(self, d):
+        return self.derivatives(d)[2]
 
-    def _derivatives(self, d):
+    def derivatives(self, d):
         e, w = self.exponent, self._w
         u = _power(d, e)
         em = torch.expm1(-u).neg_()  # 1 - exp(-u)
@@ -320,7 +320,7 @@ class LogRatio(Penalty):
         self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
         super().__init__(weights)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         e = self.exponent
         value = -self.weights * torch.log1p(d.pow(-e))
         derivative = e * self.weights / (d * (1.0 + d.pow(e)))
@@ -342,7 +342,7 @@ class InvPower(Penalty):
         self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
         super().__init__(weights)
 
-    def _value_and_derivative(self, d):
+    def value_and_derivative(self, d):
         e = self.exponent
         w = self.weights.abs()
         return w * d.pow(-e), -e * w * d.pow(-e - 1.0)
@@ -462,10 +462,10 @@ class PushAndPull(Penalty):
                 out[index] = part
         return outputs
 
-    def _value_and_derivative(self, d):
-        return self._combine(d, "_value_and_derivative")
+    def value_and_derivative(self, d):
+        return self._combine(d, "value_and_derivative")
 
-    def _subset(self, index):
+    def subset(self, index):
         raise TypeError("PushAndPull cannot be restricted to a subset of edges.")
 
     def _sliceable(self):

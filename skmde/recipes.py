@@ -11,7 +11,8 @@ them (:func:`neighbor_problem`, :func:`distance_problem`,
 estimators keep to place new rows (``transform``) and to rebuild the problem.
 A datum walks down the layers once: checked (``_inputs``), searched
 (``neighbors``), weighted (``graphs``), started (``initialization``), paired
-(``_pairs``), posed (``_problem``).
+(``_pairs``), posed (``_problem``). ``METRICS`` names the metrics the recipes
+accept (the estimators validate against it).
 """
 
 import functools
@@ -20,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse
 import torch
 
 from . import constraints, losses, penalties
@@ -32,21 +32,24 @@ from ._inputs import (
     check_int,
     check_memory,
     check_n_neighbors,
-    non_numeric_columns,
 )
-from ._pairs import all_pairs, pair_distances, sample_non_edges, sample_pairs
+from ._pairs import (
+    all_pairs,
+    drop_anchor_pairs,
+    lookup_distances,
+    pair_distances,
+    sample_non_edges,
+    sample_pairs,
+)
 from ._problem import MDE, ProblemRecord
 from ._transform import TRANSFORM_PAIRS, DistanceSpec, NeighborSpec
 from ._utils import logger, numpy_generator, reporting
-from .constraints import Anchored, Centered, Standardized
+from .constraints import Centered, Standardized
 from .graphs import Graph, neighbor_graph, shortest_path_pairs
 from .initialization import initial_embedding, jitter_coincident
 from .neighbors import check_metric, index_for_new_rows
 
 __all__ = ["preserve_distances", "preserve_neighbors"]
-
-# for the estimators, which import no module below the recipes
-__all__ += ["non_numeric_columns"]
 
 
 @dataclass
@@ -95,17 +98,6 @@ def _items(data, metric):
         return "graph", data, data.n_items
     kind, data = as_data(data, metric)
     return kind, data, data.shape[0]
-
-
-def _drop_anchor_pairs(edges, values, constraint):
-    """Remove edges between two anchors (they carry no information)."""
-    if not isinstance(constraint, Anchored):
-        return edges, values
-    is_anchor = np.zeros(int(edges.max()) + 1, dtype=bool)
-    anchors = constraint.anchors.cpu().numpy()
-    is_anchor[anchors[anchors < len(is_anchor)]] = True
-    keep = ~(is_anchor[edges[:, 0]] & is_anchor[edges[:, 1]])
-    return edges[keep], values[keep]
 
 
 def _finish(n, m, edges, function, constraint, X_init, device):
@@ -247,7 +239,7 @@ def neighbor_problem(
             "the neighbour graph has no edges (is max_distance too small?)."
         )
     plan.timings["knn"] = time.perf_counter() - start
-    edges, weights = _drop_anchor_pairs(edges, weights, constraint)
+    edges, weights = drop_anchor_pairs(edges, weights, constraint)
 
     start = time.perf_counter()
     X_init = initial_embedding(
@@ -271,7 +263,7 @@ def neighbor_problem(
     if repulsive is not None:
         count = int(repulsive_fraction * len(edges))
         negative = sample_non_edges(n, count, edges, rng)
-        negative, _ = _drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
+        negative, _ = drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
         plan.n_repulsive = len(negative)
         edges = np.concatenate([edges, negative])
         weights = np.concatenate(
@@ -484,10 +476,10 @@ def distance_problem(
             else sample_pairs(n, int(max_distances), rng)
         )
         if kind == "precomputed":
-            deviations = _lookup(data, edges)
+            deviations = lookup_distances(data, edges)
         else:
             deviations = pair_distances(data, edges, metric)
-    edges, deviations = _drop_anchor_pairs(edges, deviations, constraint)
+    edges, deviations = drop_anchor_pairs(edges, deviations, constraint)
     if len(edges) == 0:
         raise ValueError("no pair of items has a finite distance.")
     plan.timings["distances"] = time.perf_counter() - start
@@ -528,14 +520,6 @@ def distance_problem(
     return mde, _keep(
         plan, mde, values, factory, data, kind, metric, None, store_training_data
     )
-
-
-def _lookup(D, edges):
-    if scipy.sparse.issparse(D):
-        values = np.asarray(D[edges[:, 0], edges[:, 1]]).ravel()
-    else:
-        values = D[edges[:, 0], edges[:, 1]]
-    return np.asarray(values, dtype=np.float64)
 
 
 def preserve_distances(

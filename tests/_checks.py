@@ -15,7 +15,7 @@ def assert_derivative_matches_finite_differences(f, d):
 def assert_second_derivative_matches_finite_differences(f, d):
     """Also skips the test when ``f`` has no closed-form second derivative
     (transform then differentiates ``f'`` by autograd)."""
-    second = f._second_derivative(d)
+    second = f.second_derivative(d)
     if second is None:
         pytest.skip(f"{type(f).__name__} has no closed-form second derivative")
     h = 1e-5

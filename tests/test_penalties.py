@@ -87,8 +87,8 @@ def test_derivatives_together_match_each_alone(name, kw, d, uniform):
     d = d[d > 0]
     w = torch.full_like(d, 0.7) if uniform else torch.linspace(0.5, 2.0, d.numel())
     f = getattr(penalties, name)(w.double(), **kw)
-    terms = f._derivatives(d)
-    second = f._second_derivative(d)
+    terms = f.derivatives(d)
+    second = f.second_derivative(d)
     if second is None:
         assert terms is None
         return
@@ -253,3 +253,48 @@ def test_numpy_kernels_match_torch(numpy_function, torch_function, x, dtype):
     )
     x = x.clone().requires_grad_(True)
     assert penalties._apply(numpy_function, torch_function, x).requires_grad
+
+
+class TestExtensionProtocol:
+    """A user's penalty implements public methods and works everywhere."""
+
+    class Softplus(penalties.Penalty):
+        def value_and_derivative(self, d):
+            return self.weights * torch.nn.functional.softplus(d), (
+                self.weights * torch.sigmoid(d)
+            )
+
+    def test_public_protocol_solves_and_transforms(self, rng):
+        from skmde import MDEEmbedder
+
+        X = rng.normal(size=(60, 3))
+        chain = np.column_stack([np.arange(59), np.arange(1, 60)])
+        model = MDEEmbedder(
+            relationships=lambda X: (chain, np.ones(59)),
+            distortion=self.Softplus,
+            constraint="standardized",
+            n_neighbors=4,
+            random_state=0,
+        ).fit(X)
+        assert np.isfinite(model.transform(X[:5] + 0.01)).all()
+        f = self.Softplus(torch.ones(3))
+        assert f.subset(torch.tensor([0, 2])).n_edges == 2
+        assert_derivative_matches_finite_differences(
+            self.Softplus(torch.ones(len(POS), dtype=torch.float64)), POS
+        )
+
+    def test_old_private_names_still_work_with_a_warning(self):
+        with pytest.warns(DeprecationWarning, match="name it value_and_derivative"):
+
+            class Old(penalties.Penalty):
+                def _value_and_derivative(self, d):
+                    return self.weights * d.square(), 2.0 * self.weights * d
+
+        f = Old(torch.tensor([1.0, 2.0]))
+        torch.testing.assert_close(
+            f(torch.tensor([3.0, 1.0])), torch.tensor([9.0, 2.0])
+        )
+        torch.testing.assert_close(
+            f.value_and_derivative(torch.tensor([3.0, 1.0]))[1],
+            torch.tensor([6.0, 4.0]),
+        )

@@ -1,0 +1,356 @@
+"""The shared implementation of the MDE estimators (:class:`_BaseMDE`).
+
+``fit`` asks the subclass's recipe for the problem and its plan, solves the
+problem and keeps plain numpy state; ``transform`` and ``score`` hand new rows
+and the plan to ``_transform``, which places them against the fitted
+embedding, which never moves. No tensor math and no neighbour search here.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import NotFittedError
+from tqdm.auto import tqdm
+
+from . import _transform, recipes
+from ._inputs import non_numeric_columns
+from ._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    check_non_negative,
+    check_random_state,
+    validate_data,
+)
+from ._utils import logger, reporting, torch_threads
+from .constraints import Constraint
+
+#: neighbourhood size of :meth:`_BaseMDE.score`
+SCORE_NEIGHBORS = 10
+
+_COMMON_CONSTRAINTS = {
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "constraint": [None, StrOptions({"centered", "standardized"}), Constraint],
+    "metric": [StrOptions(set(recipes.METRICS))],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "eps": [Interval(Real, 0, None, closed="neither")],
+    "memory_size": [Interval(Integral, 1, None, closed="left")],
+    "device": [str, torch.device],
+    "dtype": [StrOptions({"float32", "float64"})],
+    "random_state": ["random_state"],
+    "n_jobs": [None, Integral],
+    "verbose": ["verbose"],
+    "store_training_data": ["boolean"],
+}
+
+
+class _Progress:
+    """A tqdm bar over solver iterations (a widget in notebooks), showing the
+    average distortion; the solver's callback."""
+
+    def __init__(self, total, name):
+        self.bar = tqdm(total=total, desc=name, unit="it", leave=True)
+
+    def __call__(self, iteration, X, stats):
+        self.bar.update(iteration - self.bar.n)
+        self.bar.set_postfix_str(
+            f"average distortion {stats.average_distortions[-1]:.5g}", refresh=False
+        )
+        return False
+
+    def close(self):
+        self.bar.close()
+
+
+class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared fit / transform / score of the MDE estimators."""
+
+    _parameter_constraints: dict = dict(_COMMON_CONSTRAINTS)
+
+    # -- to be provided by subclasses --------------------------------------------
+    def _build_problem(self, X, **kwargs):
+        """Return the recipe's ``(mde, plan)`` for X; ``kwargs`` are the
+        arguments common to every recipe (see :meth:`_problem_kwargs`)."""
+        raise NotImplementedError
+
+    # -- fitting ---------------------------------------------------------------------
+    def _validate(self, X, reset):
+        if hasattr(X, "dtypes") and hasattr(X, "columns"):
+            bad = non_numeric_columns(X)
+            if bad:
+                raise ValueError(
+                    f"X must hold numbers; non-numeric columns: {bad[:5]}. Encode "
+                    "or drop them first."
+                )
+        precomputed = self.metric == "precomputed"
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=["csr"],
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
+        )
+        if precomputed:
+            check_non_negative(X, f"{type(self).__name__} (metric='precomputed')")
+            if reset and X.shape[0] != X.shape[1]:
+                raise ValueError(
+                    "with metric='precomputed', X must be a square matrix of "
+                    f"distances between samples; got shape {X.shape}."
+                )
+        return X
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Compute the embedding of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, or with ``metric="precomputed"`` a square matrix of
+            distances between samples.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit and return the embedding of the training data (``embedding_``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            A copy of ``embedding_``, in the dtype of X.
+        """
+        self._fit(X)
+        return self.embedding_.copy()
+
+    def _fit(self, X):
+        # A fit is all or nothing: an error or KeyboardInterrupt restores the
+        # attributes the estimator had before (unfitted stays unfitted).
+        before = dict(self.__dict__)
+        try:
+            self._fit_unsafe(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_unsafe(self, X):
+        X = self._validate(X, reset=True)
+        seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=2)
+        verbose = bool(self.verbose)
+        with torch_threads(self.n_jobs), reporting(verbose):
+            mde, plan = self._build_problem(
+                X,
+                **self._problem_kwargs(),
+                random_state=np.random.default_rng(seeds[0]),
+                transform_seed=int(seeds[1]),
+            )
+            progress = (
+                _Progress(self.max_iter, type(self).__name__) if verbose else None
+            )
+            try:
+                Z = mde.embed(
+                    eps=self.eps,
+                    max_iter=self.max_iter,
+                    memory_size=self.memory_size,
+                    callback=progress,
+                )
+            finally:
+                if progress is not None:
+                    progress.close()
+            stats = mde.solve_stats
+            fitted = {
+                "embedding_": Z.detach().cpu().numpy().astype(X.dtype),
+                "n_iter_": stats.iterations,
+                "average_distortion_": mde.average_distortion(),
+                "_record": plan.record,
+                "_n_features_out": self.n_components,
+                "_transform_spec": plan.transform,
+                "_index": plan.index,
+            }
+            if plan.kind == "neighbors" and plan.n_neighbors is not None:
+                fitted["n_neighbors_"] = plan.n_neighbors
+            logger.info(
+                "%s: %s after %d iterations, %.2f s; average distortion %.5g",
+                type(self).__name__,
+                stats.message,
+                stats.iterations,
+                stats.solve_time,
+                fitted["average_distortion_"],
+            )
+        self.__dict__.update(fitted)
+
+    def _problem_kwargs(self):
+        return {
+            "embedding_dim": self.n_components,
+            "constraint": self.constraint,
+            "init": self.init,
+            "metric": self.metric,
+            "device": self.device,
+            "n_jobs": self.n_jobs,
+            "dtype": self.dtype,
+            "store_training_data": self.store_training_data,
+        }
+
+    # -- transform -------------------------------------------------------------------
+    def transform(self, X):
+        """Embed new samples against the fitted embedding, which never moves.
+
+        Each row is connected only to fitted samples (its nearest ones, and for
+        neighbour embeddings as many repulsive partners, drawn from a hash of
+        the row, each carrying the repulsion the fit spread over
+        ``repulsive_fraction`` edges; for distance embeddings a hash-drawn
+        sample of 256 fitted samples) and
+        placed by minimizing its own distortion with the fitted samples held at
+        ``embedding_``. A row's result therefore does not depend on the other
+        rows passed with it; a row equal to a training sample gets that sample's
+        row of ``embedding_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New samples, or with ``metric="precomputed"`` their distances to the
+            training samples, shape (n_samples, n_training_samples).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return self._transform_array(X).astype(X.dtype, copy=False)
+
+    def _transform_array(self, X):
+        if self._index is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} was fitted with store_training_data="
+                "False, so it cannot compare new samples with the training "
+                "samples; call attach_training_data(X_train) first."
+            )
+        with torch_threads(self.n_jobs):
+            return _transform.embed_rows(
+                self._transform_spec, self._index, self.embedding_, X
+            )
+
+    def attach_training_data(self, X):
+        """Give a model fitted with ``store_training_data=False`` its training data.
+
+        ``transform`` compares new samples with the training samples; a compact
+        model (``store_training_data=False``) does not keep them, and needs them
+        back before transforming, unless ``metric="precomputed"``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The training data the model was fitted on.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        if X.shape[0] != self.embedding_.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} samples; the model was fitted on "
+                f"{self.embedding_.shape[0]}."
+            )
+        if self.metric != "precomputed":
+            self._index = _transform.training_index(X, self.metric)
+        return self
+
+    # -- score -----------------------------------------------------------------------
+    def score(self, X, y=None):
+        """Neighbourhood preservation of ``transform(X)`` at k = 10 (higher is better).
+
+        For each sample, its 10 nearest training samples in the input space are
+        compared with its 10 nearest training samples in the embedding (the
+        fitted ``embedding_``); the score is the mean fraction they share, in
+        [0, 1]. A sample equal to a training sample leaves that sample out of
+        both lists. The measure does not depend on the penalty or on
+        ``n_neighbors``, so it compares settings in a grid search.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        Z = self._transform_array(X)
+        k = min(SCORE_NEIGHBORS, self.embedding_.shape[0] - 1)
+        with torch_threads(self.n_jobs):
+            return _transform.neighborhood_score(self._index, self.embedding_, X, Z, k)
+
+    # -- tags --------------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        precomputed = self.metric == "precomputed"
+        tags.input_tags.pairwise = precomputed
+        tags.input_tags.positive_only = precomputed
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- diagnostics -------------------------------------------------------------------
+    def problem(self, device="cpu"):
+        """The fitted MDE problem, rebuilt on ``device`` with ``X`` = ``embedding_``.
+
+        Use it for the diagnostics of :class:`skmde.MDE`: ``distortions()``,
+        ``high_distortion_pairs()``, ``distortions_cdf()``, ``plot()``.
+        """
+        check_is_fitted(self)
+        if self._record is None:
+            raise NotFittedError(
+                "the problem is not kept by models fitted with "
+                "store_training_data=False; refit with store_training_data=True."
+            )
+        return self._record.rebuild(self.embedding_, device)
+
+    def plot(self, color_by=None, **kwargs):
+        """Scatter plot of ``embedding_`` (1 to 3 components); see :func:`skmde.plot`.
+
+        Returns the matplotlib Axes.
+        """
+        from .plotting import plot
+
+        check_is_fitted(self)
+        return plot(self.embedding_, color_by=color_by, **kwargs)
+
+    def distortions_cdf(self, **kwargs):
+        """Plot the CDF of the fitted problem's distortions; returns the Axes."""
+        return self.problem().distortions_cdf(**kwargs)
+
+    def high_distortion_pairs(self):
+        """Pairs of training samples (row positions in X) and their distortions,
+        from most to least distorted: numpy arrays of shape (n_edges, 2) and
+        (n_edges,)."""
+        pairs, distortions = self.problem().high_distortion_pairs()
+        return pairs.numpy(), distortions.numpy()
