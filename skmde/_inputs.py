@@ -145,10 +145,11 @@ def check_n_neighbors(n_neighbors, n_items):
     return k
 
 
-def check_dtype(dtype):
-    """The solver dtype: float32 unless "float64"/torch.float64 is asked."""
+def check_dtype(dtype, default=torch.float32):
+    """The solver dtype: "float32"/"float64" or the torch dtypes; None is
+    ``default``."""
     if dtype is None:
-        return torch.float32
+        return default
     table = {
         "float32": torch.float32,
         "float64": torch.float64,
@@ -156,8 +157,26 @@ def check_dtype(dtype):
         torch.float64: torch.float64,
     }
     if dtype not in table:
-        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
+        raise ValueError(
+            "dtype must be 'float32', 'float64', torch.float32 or torch.float64; "
+            f"got {dtype!r}."
+        )
     return table[dtype]
+
+
+def check_choice(value, name, options):
+    """``value`` if it is one of ``options`` (strings), else ValueError."""
+    if not isinstance(value, str) or value not in options:
+        expected = ", ".join(repr(o) for o in options)
+        raise ValueError(f"{name} must be one of {expected}; got {value!r}.")
+    return value
+
+
+def check_bool(value, name):
+    """``value`` as a bool if it is True or False (numpy's too), else TypeError."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
 
 
 def check_init_array(init, n, m):

@@ -7,11 +7,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import constraints
 from ._distortion import DistortionFunction, safe_ratio
-from ._inputs import as_float_tensor, check_edges, check_float, check_int
+from ._inputs import (
+    as_float_tensor,
+    check_dtype,
+    check_edges,
+    check_float,
+    check_int,
+)
 from ._lbfgs import LBFGS
 from ._utils import logger, make_generator, reporting, resolve_device, sparse_csr
-from .constraints import Centered, Constraint
+from .constraints import Centered
 
 __all__ = ["MDE", "ProblemRecord", "SolveStats"]
 
@@ -137,30 +144,19 @@ class MDE:
             device = edges.device
         self.device = resolve_device(device)
         self.edges = check_edges(edges, self.n_items, self.device)
-        if constraint is None:
-            constraint = Centered()
-        if not isinstance(constraint, Constraint):
-            raise TypeError(
-                "constraint must be a skmde Constraint (Centered(), Standardized(), "
-                f"Anchored(...) or a subclass); got {type(constraint).__name__}."
-            )
+        constraint = constraints.get(constraint, Centered())
         constraint.check(self.n_items, self.embedding_dim)
         if not callable(distortion_function):
             raise TypeError(
                 "distortion_function must be callable (a penalty, a loss or a "
                 f"function of the distances); got {type(distortion_function).__name__}."
             )
-        if dtype is None:
-            dtype = (
-                distortion_function.dtype
-                if isinstance(distortion_function, DistortionFunction)
-                else torch.get_default_dtype()
-            )
-        if dtype not in (torch.float32, torch.float64):
-            raise ValueError(
-                f"dtype must be torch.float32 or torch.float64; got {dtype}."
-            )
-        self.dtype = dtype
+        self.dtype = check_dtype(
+            dtype,
+            distortion_function.dtype
+            if isinstance(distortion_function, DistortionFunction)
+            else torch.get_default_dtype(),
+        )
         if isinstance(distortion_function, DistortionFunction):
             if distortion_function.n_edges != self.n_edges:
                 raise ValueError(

@@ -27,6 +27,8 @@ from . import constraints, losses, penalties
 from ._distortion import build_function
 from ._inputs import (
     as_data,
+    check_bool,
+    check_choice,
     check_dtype,
     check_float,
     check_int,
@@ -47,6 +49,7 @@ from ._utils import logger, numpy_generator, reporting
 from .constraints import Centered, Standardized
 from .graphs import Graph, neighbor_graph, shortest_path_pairs
 from .initialization import initial_embedding, jitter_coincident
+from .neighbors import METRICS as METRICS  # re-exported for the estimators
 from .neighbors import check_metric, index_for_new_rows
 
 __all__ = ["preserve_distances", "preserve_neighbors"]
@@ -192,12 +195,8 @@ def neighbor_problem(
     repulsive_weight = check_float(
         repulsive_weight, "repulsive_weight", low=0.0, low_open=True
     )
-    if edge_weights not in ("fuzzy", "binary"):
-        raise ValueError(
-            f"edge_weights must be 'fuzzy' or 'binary'; got {edge_weights!r}."
-        )
-    if not isinstance(local_scaling, bool | np.bool_):
-        raise TypeError(f"local_scaling must be True or False; got {local_scaling!r}.")
+    edge_weights = check_choice(edge_weights, "edge_weights", ("fuzzy", "binary"))
+    local_scaling = check_bool(local_scaling, "local_scaling")
     if max_distance is not None:
         max_distance = check_float(max_distance, "max_distance", low=0.0, low_open=True)
     plan = Plan("neighbors")
@@ -229,7 +228,7 @@ def neighbor_problem(
             max_distance=max_distance,
             n_jobs=n_jobs,
             random_state=rng,
-            local_scaling=bool(local_scaling),
+            local_scaling=local_scaling,
             weighting=edge_weights,
         )
         plan.neighbor_graph = graph

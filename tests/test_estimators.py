@@ -273,6 +273,29 @@ class TestOutputAndMetadata:
         pairs, distortions = mde.high_distortion_pairs()
         assert (np.diff(distortions.numpy()) <= 0).all()
 
+    def test_problem_rebuilds_any_distortion_with_its_arguments(self, digits):
+        X = digits[0][:150]
+        chain = np.column_stack([np.arange(149), np.arange(1, 150)])
+
+        def plain(weights):  # a factory of a plain function of the distances
+            return lambda d: weights * d**2
+
+        hinge = functools.partial(penalties.Huber, threshold=0.25)
+        for factory in (plain, hinge):
+            model = MDEEmbedder(
+                relationships=lambda X: (chain, np.ones(149)),
+                distortion=factory,
+                constraint="standardized",
+                random_state=0,
+                max_iter=30,
+            ).fit(X)
+            mde = model.problem()
+            assert mde.average_distortion() == pytest.approx(
+                model.average_distortion_, rel=1e-5
+            )
+            assert np.isfinite(model.transform(X[:3] + 0.1)).all()
+        assert mde.distortion_function.threshold == 0.25  # kept from the partial
+
     def test_random_state_reproducible(self, digits):
         X, _, new, _ = digits
         a = MDENeighbors(random_state=3).fit(X)

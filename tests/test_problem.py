@@ -387,7 +387,8 @@ class TestBadInput:
                 "holds 2 weights, but there are 4 edges",
             ),
             ({"distortion_function": 3}, TypeError, "distortion_function must be"),
-            ({"constraint": "standardized"}, TypeError, "constraint must be"),
+            ({"constraint": 3}, TypeError, "constraint must be None, 'centered'"),
+            ({"constraint": "sphere"}, ValueError, "unknown constraint 'sphere'"),
             (
                 {
                     "n_items": 2,
@@ -423,6 +424,10 @@ class TestBadInput:
         args.update(kwargs)
         with pytest.raises(error, match=match):
             MDE(**args)
+
+    def test_constraint_by_name(self):
+        mde = tutorial_problem(constraint="standardized")
+        assert isinstance(mde.constraint, Standardized)
 
     def test_nan_in_weights(self):
         with pytest.raises(ValueError, match="weights must be finite; it contains NaN"):

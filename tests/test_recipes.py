@@ -221,7 +221,11 @@ class TestPreserveNeighbors:
             ({"constraint": 3}, TypeError, "constraint must be"),
             ({"attractive_penalty": "wat"}, ValueError, "unknown attractive_penalty"),
             ({"repulsive_fraction": -1}, ValueError, "repulsive_fraction must be >= 0"),
-            ({"edge_weights": "heavy"}, ValueError, "edge_weights must be 'fuzzy'"),
+            (
+                {"edge_weights": "heavy"},
+                ValueError,
+                "edge_weights must be one of 'fuzzy'",
+            ),
             ({"local_scaling": "yes"}, TypeError, "local_scaling must be True"),
             ({"repulsive_weight": 0}, ValueError, "repulsive_weight must be > 0"),
             ({"max_distance": 0}, ValueError, "max_distance must be > 0"),
