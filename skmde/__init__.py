@@ -5,7 +5,7 @@ distortion function (:mod:`skmde.penalties`, :mod:`skmde.losses`) and a
 constraint, then call :meth:`MDE.embed`.
 """
 
-from . import datasets, losses, penalties
+from . import constraints, datasets, losses, penalties
 from ._estimators import MDEDistances, MDEEmbedder, MDENeighbors
 from ._problem import MDE, SolveStats
 from ._utils import align
@@ -30,6 +30,7 @@ __all__ = [
     "SolveStats",
     "Standardized",
     "align",
+    "constraints",
     "datasets",
     "losses",
     "penalties",

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skmde
-from skmde import MDEDistances, MDEEmbedder, MDENeighbors, penalties
+from skmde import MDEDistances, MDEEmbedder, MDENeighbors, neighbors, penalties
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,6 @@ class TestTransform:
     def test_fit_searches_with_one_index(self, digits, monkeypatch):
         # the index of the fit's kNN search is the one transform keeps, and it
         # answers new rows as a fresh index would
-        from skmde import neighbors
 
         built = []
         original = neighbors.NeighborIndex.__init__
@@ -429,6 +428,24 @@ class TestBadInput:
                 relationships=lambda X: (np.array([[0, 1]]), np.ones(1)),
                 distortion="quadratic",
             ).fit(np.ones((3, 2)))
+
+    def test_metric_without_new_row_search_refused_before_the_solve(
+        self, digits, monkeypatch
+    ):
+        # hellinger: pynndescent finds the fit's neighbours, but nothing
+        # searches new rows exactly; the fit must say so before solving
+        def no_solve(*args, **kwargs):
+            raise AssertionError("the solve ran")
+
+        def euclidean_search(data, k, metric, **kwargs):  # no numba compilation
+            indices, distances, _ = neighbors.nearest_neighbors(data, k)
+            return indices, distances, None  # as pynndescent: no exact index
+
+        monkeypatch.setattr(skmde.MDE, "embed", no_solve)
+        monkeypatch.setattr(skmde.graphs, "nearest_neighbors", euclidean_search)
+        X = np.abs(digits[0][:300])
+        with pytest.raises(ValueError, match="metric='hellinger' on dense data"):
+            MDENeighbors(metric="hellinger", random_state=0).fit(X)
 
 
 class TestAtomicFit:
