@@ -439,6 +439,10 @@ class PushAndPull(Penalty):
         self._contiguous = covered == w.numel() and all(
             isinstance(index, slice) for index, _ in self._parts.values()
         )
+        if self._contiguous:  # the blocks in edge order, whichever comes first
+            self._parts = dict(
+                sorted(self._parts.items(), key=lambda part: part[1][0].start)
+            )
 
     @property
     def attractive_penalty(self):

@@ -189,6 +189,35 @@ class TestPushAndPull:
         torch.testing.assert_close(out[[2, 4]], repel)
         assert (out[[2, 4]] > 0).all()  # repulsive distortions are positive
 
+    @pytest.mark.parametrize(
+        "weights",
+        [
+            [-1.0, -1.0, 1.0, 1.0, 2.0, 3.0],  # repulsive block first
+            [1.0, 2.0, -1.0, -3.0, -1.0, 1.0],  # not contiguous
+            [2.0, 1.0, 1.0, -1.0, -2.0, -1.0],  # attractive block first
+        ],
+    )
+    def test_each_edge_gets_its_own_penalty(self, weights):
+        w = torch.tensor(weights, dtype=torch.float64)
+        d = torch.linspace(0.5, 3.0, len(weights), dtype=torch.float64)
+        f = PushAndPull(w, penalties.Log1p, penalties.Log)
+        expected = torch.where(
+            w > 0, w * torch.log1p(d**1.5), w * torch.log(-torch.expm1(-d))
+        )
+        torch.testing.assert_close(f(d), expected)
+        torch.testing.assert_close(f.value_and_derivative(d)[0], expected)
+
+        def by_hand(x):
+            return torch.where(
+                w > 0, w * torch.log1p(x**1.5), w * torch.log(-torch.expm1(-x))
+            )
+
+        jacobian = torch.autograd.functional.jacobian(by_hand, d)
+        torch.testing.assert_close(f.derivative(d), jacobian.diagonal())
+        total, ratio = f._sum_and_ratio(d)
+        torch.testing.assert_close(total, expected.sum())
+        torch.testing.assert_close(ratio, f.derivative(d) / d)
+
     @pytest.mark.parametrize("layout", ["contiguous", "interleaved"])
     def test_derivative_and_ratio(self, layout):
         w = torch.tensor([2.0, 1.0, -1.0, -0.5, 0.0], dtype=torch.float64)
