@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 import torch
+from sklearn.datasets import load_digits
 
 import skmde
 from skmde import MDEDistances, MDENeighbors
@@ -54,6 +55,17 @@ def test_huge_and_tiny_scales(scale):
     distances = MDEDistances(random_state=0).fit_transform(X * scale)
     assert finite(distances)
     assert np.ptp(distances) > 0
+
+
+def test_common_offset_changes_nothing():
+    # float64 data far from the origin: the neighbour search centres in
+    # float64 before rounding to float32 (it kept 1% of the neighbours, and
+    # score was 0.0, before)
+    X = load_digits().data[:600]
+    plain = MDENeighbors(random_state=0).fit(X)
+    shifted = MDENeighbors(random_state=0).fit(X + 1e8)
+    np.testing.assert_array_equal(shifted.problem().edges, plain.problem().edges)
+    assert shifted.score(X[:100] + 1e8) == pytest.approx(plain.score(X[:100]), abs=0.02)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_, np.float16])

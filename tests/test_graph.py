@@ -106,6 +106,25 @@ class TestNearestNeighbors:
         assert neighbors.check_metric("manhattan") == "cityblock"
 
 
+@pytest.mark.parametrize("offset", [1e4, 1e8, -3e9])
+@pytest.mark.parametrize("n", [300, 2000])  # exact, and PCA-reduced + refined
+def test_search_is_shift_invariant(rng, offset, n):
+    # a common offset must not swallow the differences between rows when the
+    # data is rounded to float32 (1e8 + x: 1% of the true neighbours before)
+    d = 200 if n == 2000 else 5
+    X = rng.normal(size=(n, d))
+    ref, _ = knn(X, 8, method="exact")
+    idx, dist = knn(X + offset, 8, method="exact")
+    assert _recall(idx, ref) >= 0.99
+    new = rng.normal(size=(20, d))
+    index = neighbors.index_for_new_rows(X, "euclidean")
+    shifted = neighbors.index_for_new_rows(X + offset, "euclidean")
+    a, da = index.query(new, 8)
+    b, db = shifted.query(new + offset, 8)
+    assert _recall(b, a) >= 0.99
+    np.testing.assert_allclose(db, da, rtol=1e-3)
+
+
 class TestSymmetrize:
     def test_max_distance_and_padding(self):
         idx = np.array([[1, 0], [0, 2], [1, 0]])

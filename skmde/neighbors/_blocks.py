@@ -62,6 +62,18 @@ def scaled_float32(data, scale):
     return np.ascontiguousarray(np.asarray(data, dtype=np.float64) / scale, np.float32)
 
 
+def centered_float32(data, center, scale):
+    """``(data - center) / scale`` as a C-contiguous float32 array, computed
+    in float64 a block of rows at a time (no float64 copy of the data)."""
+    data = np.asarray(data)
+    out = np.empty(data.shape, dtype=np.float32)
+    block = rows_per_block(data.shape[1], 8)
+    for start in range(0, data.shape[0], block):
+        rows = np.asarray(data[start : start + block], dtype=np.float64)
+        out[start : start + block] = (rows - center) / scale
+    return out
+
+
 def squared_norms(A):
     if scipy.sparse.issparse(A):
         return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel()

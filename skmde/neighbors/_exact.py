@@ -12,6 +12,7 @@ from ._blocks import (
     rows_per_block,
     scaled_float32,
     sort_rows,
+    centered_float32,
     squared_norms,
     unit_rows,
     zero_if_identical,
@@ -68,28 +69,29 @@ class NeighborIndex:
         self.mean = self.basis = self.reduced = None
         # float32 squares overflow above ~1e19 and vanish below ~1e-19: divide
         # by a power of two near the data's magnitude (exact) and multiply the
-        # distances back
+        # distances back. Euclidean distances are translation invariant: the
+        # data is centred in float64 first, so that a common offset (say
+        # 1e8) does not swallow the differences when rounded to float32.
         self.scale = 1.0
-        if metric in TORCH_METRICS:
-            largest = 0.0
-            if data.shape[0]:  # dense: from max and min, without an |data| copy
-                largest = (
-                    float(abs(data).max())
-                    if self.sparse
-                    else max(float(np.max(data)), -float(np.min(data)))
-                )
-            if largest > 0 and np.isfinite(largest):
-                self.scale = 2.0 ** round(np.log2(largest))
         if self.sparse:
+            self.scale = _power_of_two(abs(data).max() if data.nnz else 0.0)
             self.data = self._prepare_sparse(data)
             self.squared_norms = squared_norms(self.data)
-        elif metric in TORCH_METRICS:
-            X = scaled_float32(data, self.scale)
-            if metric == "cosine":
-                X = unit_rows(X)
-            # distances are translation invariant; centering reduces rounding
+        elif metric == "euclidean":
+            self.mean = np.mean(data, axis=0, dtype=np.float64)
+            spread = np.maximum(
+                np.max(data, axis=0) - self.mean, self.mean - np.min(data, axis=0)
+            )
+            self.scale = _power_of_two(spread.max() if spread.size else 0.0)
+            self.data = centered_float32(data, self.mean, self.scale)
+        elif metric == "cosine":  # unit rows, centred (not translation invariant)
+            self.scale = _power_of_two(max(np.max(data), -np.min(data)))
+            X = unit_rows(scaled_float32(data, self.scale))
             self.mean = X.mean(axis=0)
             self.data = X - self.mean
+        else:
+            self.data = np.ascontiguousarray(data, dtype=np.float64)
+        if not self.sparse and metric in TORCH_METRICS:
             n, d = self.data.shape
             if d > REDUCE_ABOVE_DIM and n > 4 * REDUCED_DIM:
                 T = torch.from_numpy(self.data)
@@ -97,8 +99,6 @@ class NeighborIndex:
                 self.basis = vecs[:, -REDUCED_DIM:].float().numpy()
                 self.reduced = (T @ torch.from_numpy(self.basis)).numpy()
             self.squared_norms = squared_norms(self.data)
-        else:
-            self.data = np.ascontiguousarray(data, dtype=np.float64)
         if for_new_rows:
             self.prepare_for_new_rows()
 
@@ -133,11 +133,10 @@ class NeighborIndex:
     def _prepare_queries(self, queries):
         if self.sparse:
             return self._prepare_sparse(queries)
-        if self.metric in TORCH_METRICS:
-            Q = scaled_float32(queries, self.scale)
-            if self.metric == "cosine":
-                Q = unit_rows(Q)
-            return Q - self.mean
+        if self.metric == "euclidean":
+            return centered_float32(queries, self.mean, self.scale)
+        if self.metric == "cosine":
+            return unit_rows(scaled_float32(queries, self.scale)) - self.mean
         return np.ascontiguousarray(queries, dtype=np.float64)
 
     def query(self, queries, k, exact_fallback=True):
@@ -252,3 +251,11 @@ def _cdist_topk(Q, R, k, metric, exclude_self):
     return sort_rows(
         *blocked_smallest(Q.shape[0], k, block, distances, exclude_self, np.float32)
     )
+
+
+def _power_of_two(largest):
+    """The power of two nearest to ``largest`` (1 for 0 or non-finite)."""
+    largest = float(largest)
+    if largest > 0 and np.isfinite(largest):
+        return 2.0 ** round(np.log2(largest))
+    return 1.0
