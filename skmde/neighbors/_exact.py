@@ -8,11 +8,11 @@ import torch
 from ._blocks import (
     block_topk,
     blocked_smallest,
+    centered_float32,
     refine,
     rows_per_block,
     scaled_float32,
     sort_rows,
-    centered_float32,
     squared_norms,
     unit_rows,
     zero_if_identical,
