@@ -219,14 +219,14 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Embed new samples against the fitted embedding, which never moves.
 
         Each row is connected only to fitted samples (its nearest ones, and for
-        neighbour embeddings as many repulsive partners, drawn from a hash of
-        the row, each carrying the repulsion the fit spread over
-        ``repulsive_fraction`` edges; for distance embeddings a hash-drawn
-        sample of 256 fitted samples) and
-        placed by minimizing its own distortion with the fitted samples held at
+        neighbour embeddings as many repulsive partners, the partners drawn
+        at fit time for those nearest samples, each carrying the repulsion the
+        fit spread over ``repulsive_fraction`` edges; for distance embeddings
+        a sample of 256 fitted samples drawn at fit time) and placed by
+        minimizing its own distortion with the fitted samples held at
         ``embedding_``. A row's result therefore does not depend on the other
-        rows passed with it; a row equal to a training sample gets that sample's
-        row of ``embedding_``.
+        rows passed with it, nearly equal rows land nearly together, and a row
+        equal to a training sample gets that sample's row of ``embedding_``.
 
         Parameters
         ----------

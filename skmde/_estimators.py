@@ -195,7 +195,7 @@ class MDEDistances(_BaseMDE):
     Builds :func:`skmde.preserve_distances`' problem (all pairs when there are
     at most ``max_distances``, else a uniform sample), solves it, and embeds new
     samples with ``transform`` by matching their distances to 256 fitted
-    samples, drawn from a hash of each row.
+    samples drawn at fit time.
 
     Parameters
     ----------

@@ -7,9 +7,13 @@ are solved together by batched damped Newton steps (one ``m x m`` Hessian per
 row), each row with its own line search and convergence test, so a row's
 result does not depend on the other rows in the batch or on their order.
 
-Anything random a row needs (its repulsive partners, its sample of fitted
-items) is drawn from a hash of the row's values and a seed fixed at fit time,
-never from its position in the batch.
+What a row is compared with besides its nearest fitted items comes from
+tables drawn once, at fit time: a neighbour row's repulsive partners are the
+partners its nearest fitted items were assigned, a distance row's are one
+fixed sample of fitted items. Nothing depends on the row's position in the
+batch, and nearly equal rows, which have the same nearest items, get the same
+partners: ``transform`` is continuous (a hash of the row's bytes, used before,
+made a 1-ulp change move a row by the embedding's radius).
 
 The estimators call :func:`embed_rows` with the plan their recipe made
 (:class:`NeighborSpec` or :class:`DistanceSpec`) and the fitted items' index.
@@ -35,76 +39,38 @@ NEWTON_TOL = 1e-8
 NEWTON_MAX_ITER = 100
 #: nearest fitted items tried as starts besides the mean (see best_start)
 START_CANDIDATES = 3
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-# -- per-row randomness ----------------------------------------------------------
-def row_seeds(rows, seed):
-    """A 64-bit seed per row, from its values (as float64) and ``seed``.
-
-    Each value's bit pattern is multiplied by a per-column odd constant and the
-    products are summed (mod 2^64), then mixed: vectorized, equal rows get equal
-    seeds whatever batch they come in, and a sparse row gets the seed of its
-    dense copy (zeros contribute nothing).
-    """
-    seed = np.uint64(int(seed) % 2**64)
-    if hasattr(rows, "tocsr"):  # the same sum over the stored (nonzero) values
-        rows = rows.tocsr()
-        words = (rows.data.astype(np.float64) + 0.0).view(np.uint64)  # -0.0 -> 0.0
-        keys = _splitmix64(rows.indices.astype(np.uint64) + seed) | np.uint64(1)
-        owner = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-        total = np.zeros(rows.shape[0], dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            np.add.at(total, owner, words * keys)
-    else:
-        words = (np.asarray(rows, dtype=np.float64) + 0.0).view(np.uint64)
-        keys = _splitmix64(np.arange(words.shape[1], dtype=np.uint64) + seed)
-        with np.errstate(over="ignore"):  # einsum: no (B, d) temporary
-            total = np.einsum("ij,j->i", words, keys | np.uint64(1))
-    return _splitmix64(total ^ seed)
+# -- partners fixed at fit time ----------------------------------------------------
+def partner_table(n_items, seed):
+    """One repulsive partner per fitted item, drawn uniformly (int32)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, n_items, size=n_items).astype(np.int32)
 
 
-def _splitmix64(x):
-    with np.errstate(over="ignore"):
-        x = x + _GOLDEN
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+def fixed_sample(n_items, count, seed):
+    """``count`` distinct fitted items, sorted: every distance row's partners."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_items, size=min(count, n_items), replace=False))
 
 
-def sample_partners(seeds, count, n_items, exclude):
-    """``count`` distinct fitted items per row, none in the row's ``exclude``.
-
-    Drawn from a counter-based hash of each row's seed, so a row always gets the
-    same partners. Returns ``(partners, valid)``: (B, count) indices and a mask
-    (False where fewer than ``count`` items are available).
-    """
-    B = len(seeds)
-    if count == 0 or B == 0:
-        return np.zeros((B, count), np.int64), np.zeros((B, count), bool)
-    draws = 2 * count + 16
-    with np.errstate(over="ignore"):
-        counters = seeds[:, None] + np.arange(draws, dtype=np.uint64)[None, :] * _GOLDEN
-    candidates = (_splitmix64(counters) % np.uint64(n_items)).astype(np.int64)
-    valid = np.ones_like(candidates, dtype=bool)
-    if exclude is not None:  # a row excludes a few items: column by column
-        for column in exclude.T:
-            valid &= candidates != column[:, None]
-    # drop repeats, keeping each item's first draw: sort (item, draw) keys
-    bits = (draws - 1).bit_length()
-    keys = np.sort((candidates << bits) | np.arange(draws), axis=1)
-    repeat = np.zeros_like(valid)
-    repeat[:, 1:] = (keys[:, 1:] >> bits) == (keys[:, :-1] >> bits)
-    valid[np.nonzero(repeat)[0], keys[repeat] & ((1 << bits) - 1)] = False
-    # the first `count` valid draws of each row, in draw order
-    rank = np.cumsum(valid, axis=1) - 1
-    keep = valid & (rank < count)
-    partners = np.zeros((B, count), dtype=np.int64)
-    mask = np.zeros((B, count), dtype=bool)
-    r, c = np.nonzero(keep)
-    partners[r, rank[r, c]] = candidates[r, c]
-    mask[r, rank[r, c]] = True
-    return partners, mask
+def neighbor_partners(table, indices, valid):
+    """The repulsive partners of rows whose nearest fitted items are
+    ``indices`` ((B, k), ``valid`` where they exist): the partners ``table``
+    assigned to those items. Returns ``(partners, mask)``; the mask drops
+    partners missing, among the row's neighbours, or repeated (the first is
+    kept)."""
+    partners = table[indices].astype(np.int64)
+    mask = valid.copy()
+    for column in indices.T:
+        mask &= partners != column[:, None]
+    order = np.argsort(partners, axis=1, kind="stable")
+    ranked = np.take_along_axis(partners, order, axis=1)
+    repeat = np.zeros_like(mask)
+    repeat[:, 1:] = ranked[:, 1:] == ranked[:, :-1]
+    repeated = np.zeros_like(mask)
+    np.put_along_axis(repeated, order, repeat, axis=1)
+    return partners, mask & ~repeated
 
 
 # -- the per-row solver ------------------------------------------------------------
@@ -445,12 +411,11 @@ class NeighborSpec:
     weight_scale: float
     attractive: object  # factory
     repulsive: object  # factory or None
-    n_repulsive: int  # repulsive partners per row
+    partners: np.ndarray | None  # (n,) each fitted item's repulsive partner
     repulsive_weight: float
-    seed: int
 
 
-def transform_neighbors(spec, embedding, candidates, candidate_distances, seeds):
+def transform_neighbors(spec, embedding, candidates, candidate_distances):
     """Embed new rows given their nearest fitted items (sorted, (B, c) arrays).
 
     ``embedding`` (n, m) float64 holds the fitted positions.
@@ -472,12 +437,11 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances, seeds)
         weights = fuzzy_memberships(distances) / spec.weight_scale
     else:
         weights = np.ones(distances.shape, dtype=np.float32)
-    partners, partner_mask = sample_partners(
-        seeds,
-        spec.n_repulsive if spec.repulsive is not None else 0,
-        len(embedding),
-        indices,
-    )
+    if spec.repulsive is not None and spec.partners is not None:
+        partners, partner_mask = neighbor_partners(spec.partners, indices, finite)
+    else:
+        partners = np.zeros((len(indices), 0), dtype=np.int64)
+        partner_mask = np.zeros(partners.shape, dtype=bool)
     k = indices.shape[1]
     Y = torch.from_numpy(embedding)
     all_idx = torch.from_numpy(np.concatenate([indices, partners], axis=1))
@@ -520,23 +484,22 @@ class DistanceSpec:
     embedding itself)."""
 
     loss: object  # factory
-    n_partners: int
+    partners: np.ndarray  # (S,) the fitted items every row is compared with
     deviation_scale: float
-    seed: int
 
 
-def transform_distances(
-    spec, embedding, nearest, nearest_distances, seeds, distances_to
-):
-    """Embed new rows by matching their distances to a per-row sample of items.
+def transform_distances(spec, embedding, nearest, nearest_distances, distances_to):
+    """Embed new rows by matching their distances to a fixed sample of items.
 
     ``nearest`` (B, c) are the rows' nearest fitted items (for the start and the
     identical-row test); ``distances_to(partners)`` returns the (B, S) distances
-    from each row to the given fitted items.
+    from each row to the given fitted items (NaN where unknown: those pairs
+    are left out).
     """
-    n = len(embedding)
-    partners, mask = sample_partners(seeds, min(spec.n_partners, n), n, None)
+    partners = np.tile(spec.partners, (len(nearest), 1))
     deviations = distances_to(partners) * spec.deviation_scale
+    mask = np.isfinite(deviations)
+    deviations = np.where(mask, deviations, 0.0)
     Y = torch.from_numpy(embedding)
     problem = RowProblem(
         Y[torch.from_numpy(partners)],
@@ -578,11 +541,10 @@ def embed_rows(spec, index, embedding, X):
     with torch.no_grad():
         for rows in chunks(X.shape[0]):
             chunk = X[rows]
-            seeds = row_seeds(chunk, spec.seed)
             if isinstance(spec, NeighborSpec):
                 extra = SCALING_CANDIDATES if spec.local_scaling else 0
                 idx, dist = nearest(index, embedding, chunk, spec.n_neighbors + extra)
-                out[rows] = transform_neighbors(spec, embedding, idx, dist, seeds)
+                out[rows] = transform_neighbors(spec, embedding, idx, dist)
             else:
                 idx, dist = nearest(index, embedding, chunk, 5)
 
@@ -590,7 +552,7 @@ def embed_rows(spec, index, embedding, X):
                     return index.distances_to(chunk, partners)
 
                 out[rows] = transform_distances(
-                    spec, embedding, idx, dist, seeds, distances_to
+                    spec, embedding, idx, dist, distances_to
                 )
     return out
 

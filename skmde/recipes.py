@@ -44,7 +44,13 @@ from ._pairs import (
     sample_pairs,
 )
 from ._problem import MDE, ProblemRecord
-from ._transform import TRANSFORM_PAIRS, DistanceSpec, NeighborSpec
+from ._transform import (
+    TRANSFORM_PAIRS,
+    DistanceSpec,
+    NeighborSpec,
+    fixed_sample,
+    partner_table,
+)
 from ._utils import logger, numpy_generator, reporting
 from .constraints import Centered, Standardized
 from .graphs import Graph, neighbor_graph, shortest_path_pairs
@@ -166,7 +172,7 @@ def neighbor_problem(
 ):
     """:func:`preserve_neighbors`, also returning its :class:`Plan`.
 
-    ``transform_seed`` seeds the per-row randomness of ``transform``;
+    ``transform_seed`` seeds the partner tables of ``transform``;
     ``store_training_data`` keeps an index of the data for new rows and the
     record that rebuilds the problem in the plan.
     """
@@ -290,11 +296,15 @@ def neighbor_problem(
         weight_scale=1.0 if graph is None else graph.weight_scale,
         attractive=attractive,
         repulsive=repulsive,
-        # one repulsive partner per neighbour, carrying the repulsion the
-        # fit spread over `fraction` lighter edges (same total strength)
-        n_repulsive=k if repulsive is not None and repulsive_fraction > 0 else 0,
+        # one repulsive partner per neighbour (the partner that neighbour was
+        # assigned), carrying the repulsion the fit spread over `fraction`
+        # lighter edges (same total strength)
+        partners=(
+            partner_table(n, transform_seed)
+            if repulsive is not None and repulsive_fraction > 0
+            else None
+        ),
         repulsive_weight=repulsive_weight * repulsive_fraction,
-        seed=transform_seed,
     )
     index = None if graph is None else graph.index
     return mde, _keep(
@@ -512,9 +522,8 @@ def distance_problem(
     mde = _finish(n, m, edges, function, constraint, X_init, device)
     plan.transform = DistanceSpec(
         loss=factory,
-        n_partners=TRANSFORM_PAIRS,
+        partners=fixed_sample(n, TRANSFORM_PAIRS, transform_seed),
         deviation_scale=plan.deviation_scale,
-        seed=transform_seed,
     )
     return mde, _keep(
         plan, mde, values, factory, data, kind, metric, None, store_training_data
@@ -669,9 +678,8 @@ def custom_problem(
     if is_loss:
         plan.transform = DistanceSpec(
             loss=factory,
-            n_partners=TRANSFORM_PAIRS,
+            partners=fixed_sample(n, TRANSFORM_PAIRS, transform_seed),
             deviation_scale=1.0,
-            seed=transform_seed,
         )
     else:
         plan.n_neighbors = n_neighbors
@@ -683,9 +691,8 @@ def custom_problem(
             weight_scale=1.0,
             attractive=factory,
             repulsive=None,
-            n_repulsive=0,
+            partners=None,
             repulsive_weight=0.0,
-            seed=transform_seed,
         )
     return mde, _keep(
         plan, mde, values_t, factory, data, kind, metric, None, store_training_data

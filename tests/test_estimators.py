@@ -54,6 +54,19 @@ class TestTransform:
         )
 
     @pytest.mark.parametrize("name", ESTIMATOR_NAMES)
+    def test_nearly_equal_rows_land_nearly_together(self, fitted, digits, name):
+        # a 1-ulp change of a row (or float32 input) moved it by up to the
+        # embedding's radius when its partners came from a hash of its bytes
+        model = fitted[name]
+        new = digits[2].astype(np.float64)
+        base = model.transform(new)
+        nudged = model.transform(np.nextafter(new, np.inf))
+        single = model.transform(new.astype(np.float32)).astype(np.float64)
+        spread = np.ptp(model.embedding_, axis=0).max()
+        assert np.abs(nudged - base).max() <= 1e-6 * spread
+        assert np.abs(single - base).max() <= 1e-3 * spread
+
+    @pytest.mark.parametrize("name", ESTIMATOR_NAMES)
     def test_training_rows_map_to_the_embedding(self, fitted, digits, name):
         model = fitted[name]
         X = digits[0]
