@@ -210,6 +210,11 @@ class MDEDistances(_BaseMDE):
         None: "centered", which keeps the data's units.
     init : {"auto", "pca", "mds", "random"} or array-like, default="auto"
     metric : str, default="euclidean"
+        "precomputed": X is a square matrix of distances (fit) or the
+        distances to the training samples (transform). In a sparse matrix the
+        unstored entries are unknown: the fit preserves shortest-path lengths
+        through the stored distances, and a new sample is placed by its stored
+        distances.
     max_iter : int, default=300
     eps : float, default=1e-5
     memory_size : int, default=10

@@ -23,6 +23,7 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 import torch
 
 from ._distortion import DistortionFunction
@@ -486,20 +487,32 @@ class DistanceSpec:
     loss: object  # factory
     partners: np.ndarray  # (S,) the fitted items every row is compared with
     deviation_scale: float
+    precomputed: bool = False  # rows are distances to the fitted items
 
 
-def transform_distances(spec, embedding, nearest, nearest_distances, distances_to):
+def transform_distances(spec, embedding, nearest, nearest_distances, index, rows):
     """Embed new rows by matching their distances to a fixed sample of items.
 
     ``nearest`` (B, c) are the rows' nearest fitted items (for the start and the
-    identical-row test); ``distances_to(partners)`` returns the (B, S) distances
-    from each row to the given fitted items (NaN where unknown: those pairs
-    are left out).
+    identical-row test); ``index.distances_to(rows, partners)`` gives the
+    distances from each row to the fitted items of the sample. Sparse rows of
+    given distances (``spec.precomputed``) are matched to their stored
+    distances instead: the others are unknown.
     """
-    partners = np.tile(spec.partners, (len(nearest), 1))
-    deviations = distances_to(partners) * spec.deviation_scale
-    mask = np.isfinite(deviations)
-    deviations = np.where(mask, deviations, 0.0)
+    if spec.precomputed and scipy.sparse.issparse(rows):
+        partners, deviations, mask = _stored_entries(rows)
+        unknown = np.flatnonzero(~mask.any(axis=1))
+        if len(unknown):
+            raise ValueError(
+                f"row {unknown[0]} of X stores no distance to the training "
+                "samples (with metric='precomputed', unstored distances are "
+                "unknown); it cannot be placed."
+            )
+    else:
+        partners = np.tile(spec.partners, (len(nearest), 1))
+        deviations = index.distances_to(rows, partners)
+        mask = np.isfinite(deviations)
+    deviations = np.where(mask, deviations * spec.deviation_scale, 0.0)
     Y = torch.from_numpy(embedding)
     problem = RowProblem(
         Y[torch.from_numpy(partners)],
@@ -509,7 +522,8 @@ def transform_distances(spec, embedding, nearest, nearest_distances, distances_t
     )
     # start at the inverse-distance weighted mean of the nearest items
     d = torch.from_numpy(np.asarray(nearest_distances, np.float64))
-    w = 1.0 / (d + 1e-12 * d.amax(dim=1, keepdim=True).clamp_min(1e-300))
+    largest = torch.where(torch.isfinite(d), d, 0.0).amax(dim=1, keepdim=True)
+    w = 1.0 / (d + 1e-12 * largest.clamp_min(1e-300))  # 0 for missing items
     w = torch.where(torch.isfinite(w), w, 0.0)
     x0 = _best_start(
         weighted_mean(w, Y, nearest),
@@ -519,6 +533,23 @@ def transform_distances(spec, embedding, nearest, nearest_distances, distances_t
         problem,
     )
     return _finish(solve_rows(x0, problem), embedding, nearest, nearest_distances)
+
+
+def _stored_entries(rows):
+    """The stored entries of each row of a CSR matrix, padded to the widest
+    row: ``(columns, values, mask)``, (B, w) arrays."""
+    rows = scipy.sparse.csr_matrix(rows)
+    counts = np.diff(rows.indptr)
+    width = max(1, int(counts.max()) if len(counts) else 1)
+    owner = np.repeat(np.arange(rows.shape[0]), counts)
+    slot = np.arange(rows.nnz) - rows.indptr[owner]
+    columns = np.zeros((rows.shape[0], width), dtype=np.int64)
+    values = np.zeros((rows.shape[0], width))
+    mask = np.zeros((rows.shape[0], width), dtype=bool)
+    columns[owner, slot] = rows.indices
+    values[owner, slot] = rows.data
+    mask[owner, slot] = True
+    return columns, values, mask
 
 
 def chunks(n_rows, size=None):
@@ -547,12 +578,8 @@ def embed_rows(spec, index, embedding, X):
                 out[rows] = transform_neighbors(spec, embedding, idx, dist)
             else:
                 idx, dist = nearest(index, embedding, chunk, 5)
-
-                def distances_to(partners, chunk=chunk):
-                    return index.distances_to(chunk, partners)
-
                 out[rows] = transform_distances(
-                    spec, embedding, idx, dist, distances_to
+                    spec, embedding, idx, dist, index, chunk
                 )
     return out
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse
 import torch
 
 from . import constraints, losses, penalties
@@ -121,7 +122,7 @@ def _finish(n, m, edges, function, constraint, X_init, device):
 def _keep(plan, mde, values, factory, data, kind, metric, index, store):
     """Attach the index for new rows (given distances need no stored data)
     and the record that rebuilds the problem."""
-    if kind != "graph" and (store or metric == "precomputed"):
+    if metric == "precomputed" or (store and kind != "graph"):
         plan.index = index_for_new_rows(data, metric, index)
     if store:
         plan.record = ProblemRecord.from_problem(mde, values, factory)
@@ -464,6 +465,10 @@ def distance_problem(
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
     metric = check_metric(metric)
     kind, data, n = _items(data, metric)
+    if kind == "precomputed" and scipy.sparse.issparse(data):
+        # stored distances are what is known: the others are shortest paths
+        # through them, as for a Graph (never 0)
+        kind, data = "graph", Graph(data)
     rng = numpy_generator(random_state)
     factory = losses.get(loss, "loss")
     constraint = constraints.get(constraint, Centered())
@@ -524,6 +529,7 @@ def distance_problem(
         loss=factory,
         partners=fixed_sample(n, TRANSFORM_PAIRS, transform_seed),
         deviation_scale=plan.deviation_scale,
+        precomputed=metric == "precomputed",
     )
     return mde, _keep(
         plan, mde, values, factory, data, kind, metric, None, store_training_data
@@ -562,8 +568,11 @@ def preserve_distances(
     Parameters
     ----------
     data : array-like (n, d), torch.Tensor, DataFrame, scipy sparse matrix or Graph
-        Feature rows; a square distance matrix with ``metric="precomputed"``;
-        or a :class:`Graph`, whose shortest-path lengths are the distances.
+        Feature rows; a square distance matrix with ``metric="precomputed"``
+        (a sparse one stores the known distances: the others are unknown, and
+        the distances preserved are the shortest-path lengths through the
+        stored ones, as for a Graph); or a :class:`Graph`, whose shortest-path
+        lengths are the distances.
     embedding_dim : int, default=2
     loss : str, Loss class or factory, default=Quadratic
     constraint : Constraint, "centered" or "standardized", optional
@@ -680,6 +689,7 @@ def custom_problem(
             loss=factory,
             partners=fixed_sample(n, TRANSFORM_PAIRS, transform_seed),
             deviation_scale=1.0,
+            precomputed=metric == "precomputed",
         )
     else:
         plan.n_neighbors = n_neighbors

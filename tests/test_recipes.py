@@ -4,13 +4,15 @@ import numpy as np
 import pytest
 import scipy.linalg
 import scipy.sparse
+import scipy.sparse.csgraph
+import scipy.spatial.distance
 import scipy.stats
 import torch
 from sklearn.datasets import load_digits
 
 import skmde
 from skmde import Anchored, Graph, Standardized, losses, penalties
-from skmde.recipes import neighbor_problem
+from skmde.recipes import distance_problem, neighbor_problem
 
 
 def _failing_eigenmap(*args, **kwargs):
@@ -322,3 +324,52 @@ class TestPreserveDistances:
         args.update(kwargs)
         with pytest.raises(error, match=match):
             skmde.preserve_distances(**args)
+
+
+class TestSparsePrecomputedDistances:
+    """Unstored entries of a sparse distance matrix are unknown, never 0."""
+
+    def setup_method(self):
+        rng = np.random.default_rng(0)
+        self.X = rng.normal(size=(12, 3))
+        D = scipy.spatial.distance.cdist(self.X, self.X)
+        self.D = D
+        kept = np.where(np.median(D) >= D, D, 0.0)  # about half of the pairs
+        self.S = scipy.sparse.csr_matrix(kept)
+
+    def test_fit_preserves_shortest_paths_through_stored_distances(self):
+        mde, _ = distance_problem(self.S, metric="precomputed", random_state=0)
+        edges = mde.edges.numpy()
+        deviations = mde.distortion_function.deviations.numpy()
+        paths = scipy.sparse.csgraph.shortest_path(self.S, directed=False)
+        np.testing.assert_allclose(deviations, paths[edges[:, 0], edges[:, 1]])
+        assert (deviations > 0).all()  # 36 of 66 were read as 0 before
+        stored = self.S.toarray()[edges[:, 0], edges[:, 1]] > 0
+        np.testing.assert_allclose(
+            deviations[stored], self.D[edges[stored, 0], edges[stored, 1]]
+        )
+
+    def test_transform_uses_the_stored_distances_of_each_row(self):
+        model = skmde.MDEDistances(metric="precomputed", random_state=0)
+        model.fit(self.S)
+        # training rows (their own distance, 0, is not stored) land near
+        # their fitted positions
+        known = np.flatnonzero(np.diff(self.S.indptr) > 0)  # item 4: none
+        rows = model.transform(self.S[known])
+        assert np.isfinite(rows).all()
+        gap = np.linalg.norm(rows - model.embedding_[known], axis=1)
+        assert np.median(gap) < 0.2 * np.median(self.D)
+        # a new point with distances to 4 training items only: placed to match
+        # those 4 (its position does not depend on the unstored entries)
+        point = self.X[0] + 0.05
+        d = scipy.spatial.distance.cdist([point], self.X)[0]
+        near = np.argsort(d)[:4]
+        sparse_row = scipy.sparse.csr_matrix(
+            (d[near], (np.zeros(4, dtype=int), near)), shape=(1, 12)
+        )
+        z = model.transform(sparse_row)[0]
+        fitted = np.linalg.norm(model.embedding_[near] - z, axis=1)
+        assert np.abs(fitted - d[near]).max() < 0.5 * np.median(self.D)
+        empty = scipy.sparse.csr_matrix((1, 12))
+        with pytest.raises(ValueError, match="stores no distance"):
+            model.transform(empty)
