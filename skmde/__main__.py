@@ -11,6 +11,7 @@ import csv
 import pathlib
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -146,15 +147,21 @@ def _read_numpy(path, color_by, exclude):
     return X.astype(np.float64), labels, kept, [str(i) for i in range(X.shape[1])]
 
 
+def check_output(path):
+    """Refuse an output format we cannot write, before any work is done."""
+    suffix = pathlib.Path(path).suffix.lower()
+    if suffix not in (".csv", ".tsv", ".npy"):
+        raise CommandError(
+            f"unsupported output format {suffix!r}: use .csv, .tsv or .npy"
+        )
+
+
 def write_embedding(path, embedding, kept):
     path = pathlib.Path(path)
+    check_output(path)
     if path.suffix.lower() == ".npy":
         np.save(path, embedding)
         return
-    if path.suffix.lower() not in (".csv", ".tsv"):
-        raise CommandError(
-            f"unsupported output format {path.suffix!r}: use .csv or .npy"
-        )
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
     header = list(kept) + [f"x{j}" for j in range(embedding.shape[1])]
     with open(path, "w", newline="", encoding="utf-8") as handle:
@@ -185,9 +192,10 @@ def _estimator(args, n_samples):
 
 def _embed(args):
     X, labels, kept, _ = read_table(args.input, args.color_by, args.exclude)
+    out = args.out or str(pathlib.Path(args.input).with_suffix("")) + "_embedding.csv"
+    check_output(out)
     start = time.perf_counter()
     embedding = _estimator(args, len(X)).fit_transform(X)
-    out = args.out or str(pathlib.Path(args.input).with_suffix("")) + "_embedding.csv"
     write_embedding(out, embedding, kept)
     message = (
         f"embedded {X.shape[0]} rows x {X.shape[1]} features in "
@@ -276,10 +284,17 @@ def build_parser():
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None):
+    return f"skmde: warning: {message}\n"
+
+
 def main(argv=None):
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    formatwarning = warnings.formatwarning
+    if not args.verbose:  # one line each, without the source line
+        warnings.formatwarning = _one_line_warning
     try:
         if args.command == "demo":
             _demo(args)
@@ -293,6 +308,8 @@ def main(argv=None):
         )
         print(f"skmde: error: {message}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = formatwarning
     return 0
 
 

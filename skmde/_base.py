@@ -19,7 +19,7 @@ from sklearn.exceptions import NotFittedError
 from tqdm.auto import tqdm
 
 from . import _transform, recipes
-from ._inputs import non_numeric_columns
+from ._inputs import check_dimension, non_numeric_columns
 from ._sklearn_compat import (
     Interval,
     StrOptions,
@@ -158,6 +158,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _fit_unsafe(self, X):
         X = self._validate(X, reset=True)
+        check_dimension(self.n_components, X.shape[0], "n_components", "samples")
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=2)
         verbose = bool(self.verbose)
         with torch_threads(self.n_jobs), reporting(verbose):

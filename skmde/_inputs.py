@@ -132,6 +132,16 @@ def check_edges(edges, n_items, device=None):
     return edges.contiguous()
 
 
+def check_dimension(embedding_dim, n_items, name="embedding_dim", noun="items"):
+    """Refuse an embedding dimension of at least the number of items: ``n``
+    points span at most ``n - 1`` dimensions."""
+    if embedding_dim >= n_items:
+        raise ValueError(
+            f"{name}={embedding_dim} must be less than the number of {noun} "
+            f"({n_items}): {n_items} points span at most {n_items - 1} dimensions."
+        )
+
+
 def check_n_neighbors(n_neighbors, n_items):
     """Validate ``n_neighbors`` and clip it to ``n_items - 1`` with a warning."""
     k = check_int(n_neighbors, "n_neighbors", min_value=1)

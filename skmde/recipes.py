@@ -18,6 +18,7 @@ accept (the estimators validate against it).
 import functools
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,7 @@ from ._inputs import (
     as_data,
     check_bool,
     check_choice,
+    check_dimension,
     check_dtype,
     check_float,
     check_int,
@@ -187,9 +189,11 @@ def neighbor_problem(
         if repulsive_penalty is None
         else penalties.get(repulsive_penalty, "repulsive_penalty")
     )
+    given = constraint
     constraint = constraints.get(
         constraint, Centered() if repulsive is not None else Standardized()
     )
+    check_dimension(m, n)
     constraint.check(n, m)
     standardized = isinstance(constraint, Standardized)
     if repulsive_fraction is None:
@@ -246,6 +250,29 @@ def neighbor_problem(
         )
     plan.timings["knn"] = time.perf_counter() - start
     edges, weights = drop_anchor_pairs(edges, weights, constraint)
+    repels = repulsive is not None and repulsive_fraction > 0
+    if type(constraint) is Centered and (not repels or len(edges) == n * (n - 1) // 2):
+        # attraction alone, centred: every item collapses onto one point
+        why = (
+            f"the neighbour graph joins every pair of the {n} items, leaving no "
+            "pair to repel"
+            if repels
+            else "there is no repulsion"
+        )
+        if given is not None:
+            raise ValueError(
+                f"with constraint='centered', {why}: every item would collapse "
+                "onto one point. Use constraint='standardized', more items or "
+                "fewer neighbours."
+            )
+        warnings.warn(
+            f"{why}; the embedding is standardized instead of centered, where "
+            "every item would collapse onto one point.",
+            UserWarning,
+            stacklevel=3,
+        )
+        constraint = Standardized()
+        constraint.check(n, m)
 
     start = time.perf_counter()
     X_init = initial_embedding(
@@ -472,6 +499,7 @@ def distance_problem(
     rng = numpy_generator(random_state)
     factory = losses.get(loss, "loss")
     constraint = constraints.get(constraint, Centered())
+    check_dimension(m, n)
     constraint.check(n, m)
     total = n * (n - 1) // 2
     if max_distances is None:
@@ -665,6 +693,7 @@ def custom_problem(
             f"per edge; got shapes {edges.shape} and {values.shape}."
         )
     constraint = constraints.get(constraint, Centered())
+    check_dimension(m, n)
     constraint.check(n, m)
     values_t = torch.as_tensor(values, dtype=check_dtype(dtype))
     function = build_function(factory, values_t, "distortion")

@@ -155,3 +155,33 @@ def test_nan_mid_solve_stops_with_an_error_naming_the_edge():
     with pytest.raises(FloatingPointError, match=r"NaN .* edge \d+, items"):
         mde.embed(random_state=0)
     assert mde.X is not None and torch.isfinite(mde.X).all()
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "n_neighbors"), [(4, None), (6, None), (40, 50), (30, 29)]
+)
+def test_complete_neighbour_graph_does_not_collapse(n_samples, n_neighbors):
+    # <= 6 rows, or n_neighbors >= n_samples: every pair is a neighbour pair
+    # and none is left to repel; centred, every point went to one spot (1e-26)
+    X = np.random.default_rng(0).normal(size=(n_samples, 4))
+    model = MDENeighbors(n_neighbors=n_neighbors, random_state=0)
+    with pytest.warns(UserWarning, match="standardized instead of centered"):
+        Z = model.fit_transform(X)
+    np.testing.assert_allclose(Z.T @ Z / n_samples, np.eye(2), atol=1e-4)
+    assert np.isfinite(model.transform(X[:2] + 0.1)).all()
+    with pytest.raises(ValueError, match="every item would collapse"):
+        skmde.preserve_neighbors(X, n_neighbors=n_neighbors, constraint="centered")
+
+
+@pytest.mark.parametrize("estimator", [MDENeighbors, MDEDistances])
+@pytest.mark.parametrize("n_components", [40, 41, 5000])
+def test_n_components_at_least_n_samples_refused(estimator, n_components):
+    # the spectral start gave n columns, transform crashed, and 5000 on 500
+    # rows fitted for 105 s before asking torch for 40 GB
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.raises(ValueError, match=f"n_components={n_components} must be"):
+        estimator(n_components=n_components).fit(X)
+    with pytest.raises(ValueError, match="embedding_dim=40 must be less"):
+        skmde.preserve_distances(X, embedding_dim=40)
+    Z = estimator(n_components=39, random_state=0, max_iter=5).fit_transform(X)
+    assert Z.shape == (40, 39)
