@@ -20,6 +20,7 @@ The estimators call :func:`embed_rows` with the plan their recipe made
 """
 
 import copy
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -458,7 +459,8 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances):
     )
     w = torch.from_numpy(np.where(finite, weights, 0.0)).double()
     x0 = _best_start(weighted_mean(w, Y, indices), Y, indices, finite, problem)
-    return _finish(solve_rows(x0, problem), embedding, candidates, candidate_distances)
+    x = solve_rows(x0, problem)
+    return _finish(x, x0, embedding, candidates, candidate_distances)
 
 
 def _best_start(mean, Y, nearest, valid, problem):
@@ -471,7 +473,20 @@ def _best_start(mean, Y, nearest, valid, problem):
     return best_start(mean, Y, nearest, valid, objective, START_CANDIDATES)
 
 
-def _finish(x, embedding, candidates, candidate_distances):
+def _finish(x, x0, embedding, candidates, candidate_distances):
+    """The solved rows as numpy; a row equal to a fitted item gets its exact
+    position, and a row the solver could not place finitely (too far for
+    float64 arithmetic) stays at its start, with a warning."""
+    lost = ~torch.isfinite(x).all(dim=1)
+    if bool(lost.any()):
+        warnings.warn(
+            f"{int(lost.sum())} row(s) too far from the training data to be "
+            "solved (e.g. row {}) were placed at their start, the weighted "
+            "mean of their nearest training samples.".format(int(lost.nonzero()[0])),
+            UserWarning,
+            stacklevel=4,
+        )
+        x = torch.where(lost.unsqueeze(1), x0, x)
     out = x.numpy()
     identical = candidate_distances[:, 0] == 0
     out[identical] = embedding[candidates[identical, 0]]
@@ -532,7 +547,7 @@ def transform_distances(spec, embedding, nearest, nearest_distances, index, rows
         np.isfinite(nearest_distances),
         problem,
     )
-    return _finish(solve_rows(x0, problem), embedding, nearest, nearest_distances)
+    return _finish(solve_rows(x0, problem), x0, embedding, nearest, nearest_distances)
 
 
 def _stored_entries(rows):

@@ -185,3 +185,18 @@ def test_n_components_at_least_n_samples_refused(estimator, n_components):
         skmde.preserve_distances(X, embedding_dim=40)
     Z = estimator(n_components=39, random_state=0, max_iter=5).fit_transform(X)
     assert Z.shape == (40, 39)
+
+
+@pytest.mark.parametrize("estimator", [MDENeighbors, MDEDistances])
+@pytest.mark.parametrize("far", [1e10, 1e20, -1e20, 1e300, -1e200])
+def test_far_new_rows_are_placed_finitely(estimator, far):
+    # [[1e20, 0, 0, 0, 0]] came back NaN (float32 squares overflowed)
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    model = estimator(random_state=0).fit(X)
+    row = np.array([[far, 0.0, 0.0, 0.0, 0.0]])
+    assert np.isfinite(model.transform(row)).all()
+    if estimator is MDENeighbors:
+        # its neighbours are the fitted rows farthest out in its direction
+        found, _ = model._index.query(row, 5)
+        expected = np.argsort(-np.sign(far) * X[:, 0], kind="stable")[:5]
+        assert set(found[0]) == set(expected)

@@ -70,7 +70,8 @@ def centered_float32(data, center, scale):
     block = rows_per_block(data.shape[1], 8)
     for start in range(0, data.shape[0], block):
         rows = np.asarray(data[start : start + block], dtype=np.float64)
-        out[start : start + block] = (rows - center) / scale
+        with np.errstate(over="ignore"):  # far rows: see NeighborIndex.query
+            out[start : start + block] = (rows - center) / scale
     return out
 
 

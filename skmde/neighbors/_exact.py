@@ -34,6 +34,9 @@ REDUCED_DIM = 100
 #: 1.5 99.98% in a search a tenth slower)
 CANDIDATE_FACTOR = 1.5
 NEW_ROW_CANDIDATE_FACTOR = 1.25
+#: new rows farther than this (in units of the data's largest deviation from
+#: its mean) are searched in float64 (see NeighborIndex._far_rows)
+FAR = 64.0
 #: spare candidates searched for new rows (see NeighborIndex.query)
 QUERY_MARGIN = 8
 
@@ -144,8 +147,58 @@ class NeighborIndex:
 
         ``queries=None`` queries the reference items themselves, each excluded
         from its own list. Returns ``(indices, distances)``, (nq, k) arrays
-        sorted by distance (int64 and float32).
+        sorted by distance (int64 and float32; distances beyond float32's
+        range are given as its largest value).
         """
+        if queries is not None and self.metric == "euclidean" and not self.sparse:
+            far = self._far_rows(queries)
+            if far.any():
+                wanted = min(k, self.n_items)
+                indices = np.empty((len(far), wanted), dtype=np.int64)
+                distances = np.empty((len(far), wanted), dtype=np.float32)
+                if not far.all():
+                    indices[~far], distances[~far] = self._query(queries[~far], k)
+                indices[far], distances[far] = self._far_topk(queries[far], wanted)
+                return indices, distances
+        return self._query(queries, k, exact_fallback)
+
+    def _far_rows(self, queries):
+        """Rows too far from the data for float32 arithmetic to rank its items
+        (their squared norm swamps the differences): beyond 64 times the data's
+        largest deviation from its mean, or not finite once centred. Outliers
+        that far are rare; they are searched in float64."""
+        far = np.zeros(queries.shape[0], dtype=bool)
+        block = rows_per_block(queries.shape[1], 8)
+        for start in range(0, len(far), block):
+            rows = np.asarray(queries[start : start + block], dtype=np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                size = np.abs(rows - self.mean).max(axis=1, initial=0.0) / self.scale
+            far[start : start + block] = ~(size <= FAR)
+        return far
+
+    def _far_topk(self, queries, k):
+        """:meth:`query` for far rows, in float64. From far away every item is
+        at nearly the same distance (at 1e20, equal to float64's precision):
+        the items are ranked by ``|r|^2 - 2 q.r``, which resolves them, with
+        each row divided by a power of two near its size so that nothing
+        overflows; the distances of the chosen items are computed apart."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            q = (np.asarray(queries, dtype=np.float64) - self.mean) / self.scale
+        q = np.clip(np.nan_to_num(q, nan=0.0), -1e300, 1e300)
+        factor = 2.0 ** np.ceil(np.log2(np.maximum(np.abs(q).max(axis=1), 1.0)))
+        u = q / factor[:, None]
+        R = self.data.astype(np.float64)
+        scores = np.einsum("ij,ij->i", R, R)[None, :] / factor[:, None] - 2.0 * u @ R.T
+        part = np.argpartition(scores, k - 1, axis=1)[:, :k]
+        diff = u[:, None, :] - R[part] / factor[:, None, None]
+        d = np.sqrt((diff * diff).sum(axis=2)) * (factor * self.scale)[:, None]
+        order = np.argsort(np.take_along_axis(scores, part, 1), axis=1, kind="stable")
+        indices = np.take_along_axis(part, order, 1)
+        limit = np.finfo(np.float32).max
+        d = np.minimum(np.take_along_axis(d, order, 1), limit).astype(np.float32)
+        return indices, d
+
+    def _query(self, queries, k, exact_fallback=True):
         exclude_self = queries is None
         Q = self.data if exclude_self else self._prepare_queries(queries)
         wanted = min(k, self.n_items - (1 if exclude_self else 0))
