@@ -50,8 +50,9 @@ def transform(model, X):
     Raises
     ------
     ValueError
-        If ``X`` does not have the model's number of features (before any task
-        runs), or the model is not fitted.
+        If ``X`` does not have the model's number of features, or (a
+        DataFrame) not its feature names in the fitted order, before any task
+        runs; or the model is not fitted.
     TypeError
         If ``X`` is not a Dask array or DataFrame.
 
@@ -86,6 +87,13 @@ def transform(model, X):
                 f"X has {len(X.columns)} features, but the model was fitted on "
                 f"{n_features}."
             )
+        fitted = getattr(model, "feature_names_in_", None)
+        if fitted is not None and list(X.columns) != list(fitted):
+            raise ValueError(
+                "The feature names should match those that were passed during "
+                f"fit, in the same order: the model was fitted on {list(fitted)}; "
+                f"X has {list(X.columns)}."
+            )
         import pandas as pd
 
         meta = pd.DataFrame({name: np.array([], dtype=np.float64) for name in names})
@@ -112,10 +120,9 @@ def _transform_block(block, model):
 def _transform_frame(frame, model, names):
     import pandas as pd
 
+    # the frame itself: transform checks its feature names as in memory
     values = (
-        _transform_block(frame.to_numpy(), model)
-        if len(frame)
-        else np.empty((0, len(names)))
+        np.asarray(model.transform(frame)) if len(frame) else np.empty((0, len(names)))
     )
     return pd.DataFrame(values, index=frame.index, columns=names)
 

@@ -74,6 +74,19 @@ def test_dataframe_keeps_index_and_names_columns(client, model, data):
     np.testing.assert_array_equal(out.to_numpy(), model.transform(data))
 
 
+def test_dataframe_feature_names_checked_as_in_memory(client, data):
+    # reordered columns were accepted (wrong rows); pandas transform raises
+    frame = pd.DataFrame(data, columns=list("abcdef"))
+    named = skmde.MDENeighbors(random_state=0).fit(frame[:300])
+    lazy = transform(named, dd.from_pandas(frame, npartitions=3, sort=False))
+    np.testing.assert_array_equal(lazy.compute().to_numpy(), named.transform(frame))
+    shuffled = dd.from_pandas(frame[list("bacdef")], npartitions=3, sort=False)
+    with pytest.raises(ValueError, match="feature names should match"):
+        transform(named, shuffled)
+    with pytest.raises(ValueError, match="feature names should match"):
+        named.transform(frame[list("bacdef")])
+
+
 def test_model_is_one_key_in_the_graph(model, data):
     lazy = transform(model, da.from_array(data, chunks=(100, 6)))
     graph = dict(lazy.__dask_graph__())
