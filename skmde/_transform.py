@@ -20,6 +20,7 @@ The estimators call :func:`embed_rows` with the plan their recipe made
 """
 
 import copy
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -415,6 +416,7 @@ class NeighborSpec:
     repulsive: object  # factory or None
     partners: np.ndarray | None  # (n,) each fitted item's repulsive partner
     repulsive_weight: float
+    constraint: object = None  # a user constraint new rows must satisfy
 
 
 def transform_neighbors(spec, embedding, candidates, candidate_distances):
@@ -460,7 +462,7 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances):
     w = torch.from_numpy(np.where(finite, weights, 0.0)).double()
     x0 = _best_start(weighted_mean(w, Y, indices), Y, indices, finite, problem)
     x = solve_rows(x0, problem)
-    return _finish(x, x0, embedding, candidates, candidate_distances)
+    return _finish(x, x0, embedding, candidates, candidate_distances, spec.constraint)
 
 
 def _best_start(mean, Y, nearest, valid, problem):
@@ -473,10 +475,11 @@ def _best_start(mean, Y, nearest, valid, problem):
     return best_start(mean, Y, nearest, valid, objective, START_CANDIDATES)
 
 
-def _finish(x, x0, embedding, candidates, candidate_distances):
-    """The solved rows as numpy; a row equal to a fitted item gets its exact
-    position, and a row the solver could not place finitely (too far for
-    float64 arithmetic) stays at its start, with a warning."""
+def _finish(x, x0, embedding, candidates, candidate_distances, constraint):
+    """The solved rows as numpy: a row the solver could not place finitely
+    (too far for float64 arithmetic) stays at its start, with a warning; rows
+    are projected onto a row-wise user ``constraint``; a row equal to a fitted
+    item gets that item's exact position."""
     lost = ~torch.isfinite(x).all(dim=1)
     if bool(lost.any()):
         warnings.warn(
@@ -487,6 +490,8 @@ def _finish(x, x0, embedding, candidates, candidate_distances):
             stacklevel=4,
         )
         x = torch.where(lost.unsqueeze(1), x0, x)
+    if constraint is not None:
+        x = constraint.project_onto_constraint(x)
     out = x.numpy()
     identical = candidate_distances[:, 0] == 0
     out[identical] = embedding[candidates[identical, 0]]
@@ -503,6 +508,7 @@ class DistanceSpec:
     partners: np.ndarray  # (S,) the fitted items every row is compared with
     deviation_scale: float
     precomputed: bool = False  # rows are distances to the fitted items
+    constraint: object = None  # a user constraint new rows must satisfy
 
 
 def transform_distances(spec, embedding, nearest, nearest_distances, index, rows):
@@ -547,7 +553,8 @@ def transform_distances(spec, embedding, nearest, nearest_distances, index, rows
         np.isfinite(nearest_distances),
         problem,
     )
-    return _finish(solve_rows(x0, problem), x0, embedding, nearest, nearest_distances)
+    x = solve_rows(x0, problem)
+    return _finish(x, x0, embedding, nearest, nearest_distances, spec.constraint)
 
 
 def _stored_entries(rows):
@@ -584,6 +591,8 @@ def embed_rows(spec, index, embedding, X):
     """
     embedding = np.asarray(embedding, dtype=np.float64)
     out = np.empty((X.shape[0], embedding.shape[1]))
+    if spec.constraint is not None and not _acts_row_by_row(spec.constraint, embedding):
+        spec = dataclasses.replace(spec, constraint=None)
     with torch.no_grad():
         for rows in chunks(X.shape[0]):
             chunk = X[rows]
@@ -597,6 +606,17 @@ def embed_rows(spec, index, embedding, X):
                     spec, embedding, idx, dist, index, chunk
                 )
     return out
+
+
+def _acts_row_by_row(constraint, embedding):
+    """Whether ``constraint`` holds for rows one by one (a sphere, a box), so
+    that new rows must satisfy it too: projecting a few fitted rows alone
+    leaves them where they are. A constraint on the whole set (centred,
+    standardized) moves them, and leaves new rows free."""
+    rows = torch.from_numpy(np.array(embedding[:8], dtype=np.float64))
+    projected = constraint.project_onto_constraint(rows.clone())
+    scale = float(rows.abs().max()) or 1.0
+    return bool(torch.allclose(projected, rows, rtol=1e-4, atol=1e-6 * scale))
 
 
 def nearest(index, embedding, rows, k):

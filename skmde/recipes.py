@@ -55,7 +55,7 @@ from ._transform import (
     partner_table,
 )
 from ._utils import logger, numpy_generator, reporting
-from .constraints import Centered, Standardized
+from .constraints import Anchored, Centered, Standardized
 from .graphs import Graph, neighbor_graph, shortest_path_pairs
 from .initialization import initial_embedding, jitter_coincident
 from .neighbors import METRICS as METRICS  # re-exported for the estimators
@@ -122,8 +122,11 @@ def _finish(n, m, edges, function, constraint, X_init, device):
 
 
 def _keep(plan, mde, values, factory, data, kind, metric, index, store):
-    """Attach the index for new rows (given distances need no stored data)
-    and the record that rebuilds the problem."""
+    """Attach the index for new rows (given distances need no stored data),
+    a user constraint new rows may have to satisfy, and the record that
+    rebuilds the problem."""
+    if type(mde.constraint) not in (Centered, Standardized, Anchored):
+        plan.transform.constraint = mde.constraint.to("cpu", torch.float64)
     if metric == "precomputed" or (store and kind != "graph"):
         plan.index = index_for_new_rows(data, metric, index)
     if store:

@@ -476,3 +476,39 @@ class TestAtomicFit:
             model.transform(digits[2])
         monkeypatch.undo()
         assert model.fit(digits[0]).embedding_.shape == (700, 2)
+
+
+class TestUserConstraintInTransform:
+    class Sphere(skmde.Constraint):
+        """Rows on the unit sphere (a constraint that acts row by row)."""
+
+        def initialization(
+            self, n_items, embedding_dim, device=None, generator=None, dtype=None
+        ):
+            X = torch.randn(n_items, embedding_dim, generator=generator, dtype=dtype)
+            return self.project_onto_constraint(X)
+
+        def project_onto_constraint(self, X, inplace=False):
+            return X / X.norm(dim=1, keepdim=True)
+
+        def project_onto_tangent_space(self, X, G, inplace=False):
+            return G - (G * X).sum(dim=1, keepdim=True) * X
+
+    @pytest.mark.parametrize("estimator", [MDENeighbors, MDEDistances])
+    def test_new_rows_satisfy_a_row_wise_constraint(self, digits, estimator):
+        # rows fitted on a sphere came back off it
+        X, _, new, _ = digits
+        model = estimator(
+            n_components=3, constraint=self.Sphere(), random_state=0, max_iter=50
+        ).fit(X[:300])
+        np.testing.assert_allclose(np.linalg.norm(model.embedding_, axis=1), 1, 1e-4)
+        np.testing.assert_allclose(
+            np.linalg.norm(model.transform(new), axis=1), 1, rtol=1e-6
+        )
+        np.testing.assert_array_equal(model.transform(X[:5]), model.embedding_[:5])
+
+    def test_set_constraints_leave_new_rows_free(self, fitted, digits):
+        # centred: projecting new rows alone would centre them (wrong)
+        model = fitted["MDENeighbors"]
+        new = model.transform(digits[2])
+        assert np.abs(new.mean(axis=0)).max() > 1e-3
