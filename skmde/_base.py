@@ -182,10 +182,13 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 if progress is not None:
                     progress.close()
             stats = mde.solve_stats
+            # identical rows share one position, so that transform(X_train)
+            # returns embedding_ row by row
+            Z = _transform.merge_duplicates(X, Z.detach().cpu().numpy())
             fitted = {
-                "embedding_": Z.detach().cpu().numpy().astype(X.dtype),
+                "embedding_": Z.astype(X.dtype),
                 "n_iter_": stats.iterations,
-                "average_distortion_": mde.average_distortion(),
+                "average_distortion_": mde.average_distortion(Z),
                 "_record": plan.record,
                 "_n_features_out": self.n_components,
                 "_transform_spec": plan.transform,

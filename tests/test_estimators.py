@@ -66,6 +66,23 @@ class TestTransform:
         assert np.abs(nudged - base).max() <= 1e-6 * spread
         assert np.abs(single - base).max() <= 1e-3 * spread
 
+    @pytest.mark.parametrize("estimator", [MDENeighbors, MDEDistances])
+    def test_duplicated_training_rows_map_to_the_embedding(self, estimator):
+        # with every row twice, transform(X_train) differed from embedding_
+        # on 200 of 240 rows: twins had different positions
+        X = np.random.default_rng(0).normal(size=(120, 4))
+        X = np.vstack([X, X[:60]])
+        model = estimator(random_state=0).fit(X)
+        np.testing.assert_array_equal(model.embedding_[120:], model.embedding_[:60])
+        for i in range(len(X)):  # row by row, as the checks of scikit-learn do
+            np.testing.assert_array_equal(
+                model.transform(X[i : i + 1])[0], model.embedding_[i]
+            )
+        mde = model.problem()
+        assert mde.average_distortion() == pytest.approx(
+            model.average_distortion_, rel=1e-5
+        )
+
     @pytest.mark.parametrize("name", ESTIMATOR_NAMES)
     def test_training_rows_map_to_the_embedding(self, fitted, digits, name):
         model = fitted[name]

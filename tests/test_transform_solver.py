@@ -2,6 +2,8 @@
 minimizers."""
 
 import numpy as np
+import pytest
+import scipy.sparse
 import torch
 
 from skmde import penalties
@@ -141,3 +143,28 @@ def test_row_terms_of_repeated_rows(rng):
             torch.testing.assert_close(value[i : i + 1], v)
             torch.testing.assert_close(grad[i : i + 1], g)
             torch.testing.assert_close(hess[i : i + 1], h)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_duplicate_groups_are_exact(rng, sparse):
+    from skmde._transform import _duplicate_groups, merge_duplicates
+
+    X = rng.normal(size=(50, 6))
+    X[:, :3] = 0.0  # sparse rows with explicit structure
+    X[10] = X[3]
+    X[20] = X[3]
+    X[30] = X[7]
+    X[40] = -0.0 * X[41] + X[41]  # equal values (0.0 and -0.0 compare equal)
+    X[41, 0] = -0.0
+    near = X[5].copy()
+    near[4] = np.nextafter(near[4], np.inf)  # one ulp apart: not a duplicate
+    X[6] = near
+    data = scipy.sparse.csr_matrix(X) if sparse else X
+    groups = sorted(sorted(g.tolist()) for g in _duplicate_groups(data))
+    assert groups == [[3, 10, 20], [7, 30], [40, 41]]
+    Y = rng.normal(size=(50, 2))
+    merged = merge_duplicates(data, Y)
+    np.testing.assert_allclose(merged[3], Y[[3, 10, 20]].mean(axis=0))
+    np.testing.assert_array_equal(merged[6], Y[6])
+    head = Y[:5]
+    assert merge_duplicates(rng.normal(size=(5, 2)), head) is head  # no copy
