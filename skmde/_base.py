@@ -184,7 +184,8 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             stats = mde.solve_stats
             # identical rows share one position, so that transform(X_train)
             # returns embedding_ row by row
-            Z = _transform.merge_duplicates(X, Z.detach().cpu().numpy())
+            hashes = _transform.row_hashes(X)
+            Z = _transform.merge_duplicates(X, Z.detach().cpu().numpy(), hashes)
             fitted = {
                 "embedding_": Z.astype(X.dtype),
                 "n_iter_": stats.iterations,
@@ -193,6 +194,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "_n_features_out": self.n_components,
                 "_transform_spec": plan.transform,
                 "_index": plan.index,
+                "_training_digest": _transform.digest(hashes),
             }
             if plan.kind == "neighbors" and plan.n_neighbors is not None:
                 fitted["n_neighbors_"] = plan.n_neighbors
@@ -280,6 +282,11 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise ValueError(
                 f"X has {X.shape[0]} samples; the model was fitted on "
                 f"{self.embedding_.shape[0]}."
+            )
+        if _transform.digest(_transform.row_hashes(X)) != self._training_digest:
+            raise ValueError(
+                "X is not the data the model was fitted on: its rows differ, or "
+                "are in another order."
             )
         if self.metric != "precomputed":
             self._index = _transform.training_index(X, self.metric)

@@ -401,6 +401,13 @@ class TestPersistence:
         np.testing.assert_array_equal(compact.transform(new), full.transform(new))
         with pytest.raises(ValueError, match="fitted on 700"):
             compact.attach_training_data(X[:10])
+        # shuffled or unrelated data of the right shape was accepted
+        shuffled = X[np.random.default_rng(0).permutation(len(X))]
+        with pytest.raises(ValueError, match="not the data the model was fitted"):
+            compact.attach_training_data(shuffled)
+        with pytest.raises(ValueError, match="not the data the model was fitted"):
+            compact.attach_training_data(X + 1e-9)
+        compact.attach_training_data(X.astype(np.float32).astype(X.dtype))
 
 
 class TestBadInput:

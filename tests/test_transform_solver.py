@@ -147,7 +147,7 @@ def test_row_terms_of_repeated_rows(rng):
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_duplicate_groups_are_exact(rng, sparse):
-    from skmde._transform import _duplicate_groups, merge_duplicates
+    from skmde._transform import _duplicate_groups, merge_duplicates, row_hashes
 
     X = rng.normal(size=(50, 6))
     X[:, :3] = 0.0  # sparse rows with explicit structure
@@ -160,7 +160,9 @@ def test_duplicate_groups_are_exact(rng, sparse):
     near[4] = np.nextafter(near[4], np.inf)  # one ulp apart: not a duplicate
     X[6] = near
     data = scipy.sparse.csr_matrix(X) if sparse else X
-    groups = sorted(sorted(g.tolist()) for g in _duplicate_groups(data))
+    groups = sorted(
+        sorted(g.tolist()) for g in _duplicate_groups(data, row_hashes(data))
+    )
     assert groups == [[3, 10, 20], [7, 30], [40, 41]]
     Y = rng.normal(size=(50, 2))
     merged = merge_duplicates(data, Y)
