@@ -143,6 +143,12 @@ def _read_numpy(path, color_by, exclude):
         raise CommandError(f"{path}: expected a 2-D array, got shape {X.shape}")
     if X.dtype.kind not in "biuf":
         raise CommandError(f"{path}: the array is not numeric (dtype {X.dtype})")
+    for name, column in kept.items():
+        if column.ndim != 1 or len(column) != len(X):
+            raise CommandError(
+                f"{path}: array {name!r} has shape {column.shape}; it must hold one "
+                f"value per row of the data ({len(X)} rows)"
+            )
     labels = kept.get(color_by) if color_by is not None else None
     return X.astype(np.float64), labels, kept, [str(i) for i in range(X.shape[1])]
 

@@ -88,6 +88,21 @@ def test_npy_in_and_out(tmp_path):
     assert np.load(tmp_path / "e.npy").shape == (80, 3)
 
 
+@pytest.mark.parametrize("n_labels", [49, 51])
+def test_npz_labels_of_another_length_refused(tmp_path, capsys, n_labels):
+    # 51 labels for 50 rows were silently truncated; 49 raised IndexError and
+    # left a truncated CSV behind
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    np.savez(tmp_path / "d.npz", X=X, y=np.arange(n_labels) % 3)
+    out = tmp_path / "o.csv"
+    args = ["embed", str(tmp_path / "d.npz"), "--color-by", "y", "--out", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "array 'y' has shape" in err and "(50 rows)" in err
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
 def test_npz_with_labels(tmp_path):
     X = np.random.default_rng(0).normal(size=(50, 4))
     np.savez(tmp_path / "d.npz", X=X, y=np.arange(50) % 3)
