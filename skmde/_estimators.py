@@ -75,7 +75,9 @@ class MDENeighbors(_BaseMDE):
     n_jobs : int, default=None
         Threads torch may use during ``fit``/``transform`` (-1: all cores);
         None leaves torch's setting (all cores unless changed) as it is. The
-        previous setting is restored afterwards.
+        previous setting is restored afterwards. Results are reproduced bit
+        for bit with the same thread count; another count gives another,
+        equally good embedding (see the determinism section of the guide).
     verbose : int, default=0
         0 is silent; 1 or more reports the stages and shows a progress bar.
     store_training_data : bool, default=True
