@@ -3,6 +3,8 @@
 What happens in each case is documented in doc/user_guide/reliability.rst.
 """
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -200,3 +202,48 @@ def test_far_new_rows_are_placed_finitely(estimator, far):
         found, _ = model._index.query(row, 5)
         expected = np.argsort(-np.sign(far) * X[:, 0], kind="stable")[:5]
         assert set(found[0]) == set(expected)
+
+
+@pytest.fixture
+def float64_default():
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
+def test_transform_and_score_with_float64_as_torch_default(float64_default):
+    # sampled_addmm raised a dtype mismatch for every transform and score
+    X = load_digits().data[:400]
+    torch.set_default_dtype(torch.float32)
+    model = MDENeighbors(random_state=0).fit(X)
+    expected = model.transform(X[300:])
+    pickled = pickle.dumps(model)
+    torch.set_default_dtype(torch.float64)
+    np.testing.assert_array_equal(model.transform(X[300:]), expected)
+    loaded = pickle.loads(pickled)
+    np.testing.assert_array_equal(loaded.transform(X[300:]), expected)
+    assert 0 < loaded.score(X[300:]) <= 1
+    refitted = MDEDistances(random_state=0).fit(X[:200])
+    assert np.isfinite(refitted.transform(X[300:])).all()
+
+
+@pytest.mark.parametrize("estimator", [MDENeighbors, MDEDistances])
+def test_sparse_rows_for_a_model_fitted_on_dense_data(estimator):
+    # "setting an array element with a sequence"
+    X = np.random.default_rng(0).normal(size=(300, 5))
+    model = estimator(random_state=0).fit(X)
+    new = X[:30] + 0.1
+    np.testing.assert_array_equal(
+        model.transform(scipy.sparse.csr_matrix(new)), model.transform(new)
+    )
+
+
+@pytest.mark.parametrize("metric", ["manhattan", "l1", "l2", "linf", "taxicab"])
+@pytest.mark.parametrize("estimator", [MDENeighbors, MDEDistances])
+def test_metric_aliases_fit_and_transform(estimator, metric):
+    # the aliases fitted but transform said "Unknown Distance Metric"
+    X = np.random.default_rng(0).normal(size=(120, 4))
+    model = estimator(metric=metric, random_state=0, max_iter=20).fit(X)
+    np.testing.assert_array_equal(model.transform(X[:5]), model.embedding_[:5])
+    assert np.isfinite(model.transform(X[:5] + 0.1)).all()

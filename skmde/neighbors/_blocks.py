@@ -157,7 +157,7 @@ def refine(Xq, Xr, candidates, k):
     pattern = sparse_csr(
         torch.arange(0, nq * c + 1, c),
         candidates.reshape(-1),
-        torch.zeros(nq * c),
+        torch.zeros(nq * c, dtype=Xq.dtype),
         (nq, Xr.shape[0]),
     )
     dots = sampled_dots(pattern, Xq, Xr).view(nq, c)

@@ -150,6 +150,7 @@ class NeighborIndex:
         sorted by distance (int64 and float32; distances beyond float32's
         range are given as its largest value).
         """
+        queries = self._same_kind(queries)
         if queries is not None and self.metric == "euclidean" and not self.sparse:
             far = self._far_rows(queries)
             if far.any():
@@ -161,6 +162,13 @@ class NeighborIndex:
                 indices[far], distances[far] = self._far_topk(queries[far], wanted)
                 return indices, distances
         return self._query(queries, k, exact_fallback)
+
+    def _same_kind(self, queries):
+        """Sparse rows for an index of dense data, as dense rows (the other
+        way round, :meth:`_prepare_sparse` converts)."""
+        if queries is not None and not self.sparse and scipy.sparse.issparse(queries):
+            return queries.toarray()
+        return queries
 
     def _far_rows(self, queries):
         """Rows too far from the data for float32 arithmetic to rank its items
@@ -247,6 +255,7 @@ class NeighborIndex:
     def distances_to(self, queries, partners):
         """Distances from each query row to the reference items in its row of
         ``partners`` (a (B, S) index array), computed exactly, in chunks."""
+        queries = self._same_kind(queries)
         return self._distances_to(self._prepare_queries(queries), partners)
 
     def _distances_to(self, Q, partners):
