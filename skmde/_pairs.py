@@ -8,7 +8,7 @@ import torch
 
 from ._utils import sampled_dots, sparse_csr
 from .constraints import Anchored
-from .neighbors import TORCH_METRICS
+from .neighbors import PYNNDESCENT_METRICS, TORCH_METRICS
 from .neighbors._blocks import BLOCK_BYTES, unit_rows
 
 
@@ -76,6 +76,17 @@ def all_pairs(n_items):
 def sample_pairs(n_items, count, rng):
     """``count`` distinct pairs ``i < j`` drawn uniformly without replacement."""
     return sample_non_edges(n_items, count, np.empty((0, 2), dtype=np.int64), rng)
+
+
+def check_pair_metric(metric):
+    """Raise ValueError if :func:`pair_distances` cannot compute ``metric``
+    (the metrics only pynndescent's approximate search knows)."""
+    if metric in PYNNDESCENT_METRICS:
+        raise ValueError(
+            f"metric={metric!r} is known to pynndescent's approximate neighbour "
+            "search only; distances between given pairs need 'euclidean', "
+            "'cosine' or one of scipy's metrics."
+        )
 
 
 def pair_distances(data, edges, metric="euclidean"):

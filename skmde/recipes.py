@@ -40,6 +40,7 @@ from ._inputs import (
 )
 from ._pairs import (
     all_pairs,
+    check_pair_metric,
     drop_anchor_pairs,
     lookup_distances,
     pair_distances,
@@ -59,7 +60,7 @@ from .constraints import Anchored, Centered, Standardized
 from .graphs import Graph, neighbor_graph, shortest_path_pairs
 from .initialization import initial_embedding, jitter_coincident
 from .neighbors import METRICS as METRICS  # re-exported for the estimators
-from .neighbors import check_metric, index_for_new_rows
+from .neighbors import check_metric, check_new_rows, index_for_new_rows
 
 __all__ = ["preserve_distances", "preserve_neighbors"]
 
@@ -213,6 +214,8 @@ def neighbor_problem(
     local_scaling = check_bool(local_scaling, "local_scaling")
     if max_distance is not None:
         max_distance = check_float(max_distance, "max_distance", low=0.0, low_open=True)
+    if store_training_data and kind in ("dense", "sparse"):
+        check_new_rows(data, metric)  # before the search, not after the solve
     plan = Plan("neighbors")
 
     start = time.perf_counter()
@@ -508,6 +511,10 @@ def distance_problem(
     if max_distances is None:
         max_distances = default_max_distances(n)
     max_distances = check_float(max_distances, "max_distances", low=1.0)
+    if kind in ("dense", "sparse"):
+        check_pair_metric(metric)
+        if store_training_data:
+            check_new_rows(data, metric)
     plan = Plan("distances")
 
     start = time.perf_counter()

@@ -481,8 +481,11 @@ class TestBadInput:
         monkeypatch.setattr(skmde.MDE, "embed", no_solve)
         monkeypatch.setattr(skmde.graphs, "nearest_neighbors", euclidean_search)
         X = np.abs(digits[0][:300])
-        with pytest.raises(ValueError, match="metric='hellinger' on dense data"):
+        with pytest.raises(ValueError, match="metric='hellinger' .* no exact search"):
             MDENeighbors(metric="hellinger", random_state=0).fit(X)
+        # distance embeddings need the metric for pairs: refused at once too
+        with pytest.raises(ValueError, match="'hellinger' is known to pynndescent"):
+            MDEDistances(metric="hellinger", random_state=0).fit(X)
 
 
 class TestAtomicFit:

@@ -36,6 +36,7 @@ __all__ = [
     "TORCH_METRICS",
     "NeighborIndex",
     "check_metric",
+    "check_new_rows",
     "index_for_new_rows",
     "nearest_neighbors",
     "supports_new_rows",
@@ -101,6 +102,20 @@ def supports_new_rows(data, metric):
     return metric == "precomputed" or NeighborIndex.supports(data, metric)
 
 
+def check_new_rows(data, metric):
+    """Raise ValueError, before any work, if new rows cannot be searched
+    against ``data`` under ``metric`` (see :func:`supports_new_rows`)."""
+    if not supports_new_rows(data, metric):
+        kind = "sparse" if scipy.sparse.issparse(data) else "dense"
+        only = " (pynndescent's only)" if metric in PYNNDESCENT_METRICS else ""
+        raise ValueError(
+            f"metric={metric!r}{only} on {kind} data has no exact search for new "
+            "rows (transform); use 'euclidean', 'cosine', or one of scipy's "
+            "metrics on dense data. (With store_training_data=False a model "
+            "fits, but cannot transform.)"
+        )
+
+
 def index_for_new_rows(data, metric, index=None):
     """An index of the fitted items ``data`` for new rows: ``query(rows, k)``
     gives their nearest fitted items, ``distances_to(rows, partners)`` their
@@ -115,10 +130,5 @@ def index_for_new_rows(data, metric, index=None):
         return PrecomputedIndex()
     if index is not None:
         return index.prepare_for_new_rows()
-    if not NeighborIndex.supports(data, metric):
-        kind = "sparse" if scipy.sparse.issparse(data) else "dense"
-        raise ValueError(
-            f"metric={metric!r} on {kind} data has no exact search for new "
-            "rows (transform); use one of scipy's metrics, or dense data."
-        )
+    check_new_rows(data, metric)
     return NeighborIndex(data, metric, for_new_rows=True)
