@@ -7,6 +7,8 @@ other callable is differentiated by autograd on the ``(p,)`` distances only.
 """
 
 import copy
+import difflib
+import inspect
 import warnings
 
 import torch
@@ -219,10 +221,25 @@ def resolve_function(spec, registry, kind):
     if isinstance(spec, str):
         key = spec.lower()
         if key not in registry:
+            close = difflib.get_close_matches(key, registry, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
-                f"unknown {kind} {spec!r}; expected one of {sorted(registry)}."
+                f"unknown {kind} {spec!r}; expected one of {sorted(registry)}.{hint}"
             )
-        return registry[key]
+        cls = registry[key]
+        needed = [
+            p.name
+            for p in list(inspect.signature(cls).parameters.values())[1:]
+            if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+        ]
+        if needed:
+            module = cls.__module__.replace("._", ".")
+            raise ValueError(
+                f"{kind}={spec!r} needs {', '.join(needed)}, which a name cannot "
+                f"give: pass functools.partial({module}.{cls.__name__}, "
+                f"{needed[0]}=...)."
+            )
+        return cls
     if isinstance(spec, DistortionFunction):
         raise TypeError(
             f"{kind} must be a class, a name or a factory taking the per-edge "

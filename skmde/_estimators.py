@@ -8,12 +8,12 @@ from numbers import Integral, Real
 
 from . import losses, penalties, recipes
 from ._base import _BaseMDE
-from ._sklearn_compat import Interval, StrOptions
+from ._sklearn_compat import Interval, NameOptions, StrOptions
 
 __all__ = ["MDEDistances", "MDEEmbedder", "MDENeighbors"]
 
-_PENALTY_NAMES = StrOptions(set(penalties.NAMES))
-_LOSS_NAMES = StrOptions(set(losses.NAMES))
+_PENALTY_NAMES = NameOptions(set(penalties.NAMES))
+_LOSS_NAMES = NameOptions(set(losses.NAMES))
 
 
 class MDENeighbors(_BaseMDE):
@@ -374,7 +374,7 @@ class MDEEmbedder(_BaseMDE):
         "relationships": [StrOptions({"neighbors", "distances"}), callable],
         "distortion": [
             None,
-            StrOptions(set(penalties.NAMES) | set(losses.NAMES)),
+            NameOptions(set(penalties.NAMES) | set(losses.NAMES)),
             callable,
         ],
         "repulsive_penalty": [None, _PENALTY_NAMES, callable],

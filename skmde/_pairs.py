@@ -168,7 +168,7 @@ def lookup_distances(D, edges):
 
 def drop_anchor_pairs(edges, values, constraint):
     """Remove edges between two anchors (they carry no information)."""
-    if not isinstance(constraint, Anchored):
+    if not isinstance(constraint, Anchored) or len(edges) == 0:
         return edges, values
     is_anchor = np.zeros(int(edges.max()) + 1, dtype=bool)
     anchors = constraint.anchors.cpu().numpy()

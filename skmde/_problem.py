@@ -463,7 +463,8 @@ class MDE:
         if X is None and self.X_init is not None:
             X = self.X_init.clone()
         elif X is None:
-            X = self.constraint.initialization(
+            X = constraints.initialize(
+                self.constraint,
                 self.n_items,
                 self.embedding_dim,
                 device=self.device,

@@ -17,9 +17,22 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+
+class NameOptions(StrOptions):
+    """:class:`StrOptions` of lowercase names, matched in any case ("Huber"
+    is "huber", as the class is named)."""
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, str) and val.lower() in self.options
+
+    def __str__(self):
+        return f"a str among {sorted(self.options)} (any case)"
+
+
 __all__ = [
     "HasMethods",
     "Interval",
+    "NameOptions",
     "StrOptions",
     "_fit_context",
     "check_is_fitted",

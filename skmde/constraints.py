@@ -9,6 +9,7 @@ Subclass :class:`Constraint` and implement these three methods to add your own;
 see the user guide for a worked example (embedding on a sphere).
 """
 
+import inspect
 import math
 
 import torch
@@ -260,6 +261,25 @@ class Anchored(Constraint):
 
     def __repr__(self):
         return f"Anchored(n_anchors={self.anchors.numel()})"
+
+
+def initialize(constraint, n_items, embedding_dim, device, generator, dtype):
+    """``constraint.initialization(...)``, passing ``generator`` and ``dtype``
+    only to constraints whose signature accepts them. A constraint written to
+    PyMDE's interface, ``initialization(n_items, embedding_dim, device=None)``,
+    draws from torch's global generator: it is seeded from ``generator`` for
+    the call (and restored after), so seeded starts stay reproducible."""
+    accepted = inspect.signature(constraint.initialization).parameters
+    flexible = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    if flexible or {"generator", "dtype"} <= set(accepted):
+        return constraint.initialization(
+            n_items, embedding_dim, device=device, generator=generator, dtype=dtype
+        )
+    with torch.random.fork_rng(devices=[]):
+        if generator is not None:
+            torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
+        X = constraint.initialization(n_items, embedding_dim, device=device)
+    return torch.as_tensor(X).to(device=device, dtype=dtype)
 
 
 def get(constraint, default=None):

@@ -8,6 +8,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 import torch
 
+from ._inputs import as_float_tensor, check_edges, check_int
 from .neighbors import nearest_neighbors
 from .neighbors._blocks import BLOCK_BYTES, sort_rows
 
@@ -65,20 +66,25 @@ class Graph:
 
     @classmethod
     def from_edges(cls, edges, distances=None, n_items=None):
-        """Build a graph from ``(p, 2)`` edges and their lengths (default 1)."""
-        edges = np.asarray(edges)
-        if (
-            edges.ndim != 2
-            or edges.shape[1] != 2
-            or not np.issubdtype(edges.dtype, np.integer)
-        ):
-            raise ValueError("edges must be an integer array of shape (n_edges, 2).")
+        """Build a graph from ``(p, 2)`` edges and their lengths (default 1).
+
+        ``n_items`` defaults to the largest index plus one. Edges must pair
+        distinct items in ``[0, n_items)``; there must be at least one.
+        """
+        if n_items is None:
+            bound = np.asarray(edges)
+            n = int(bound.max()) + 1 if bound.size and bound.dtype.kind in "iu" else 2
+        else:
+            n = check_int(n_items, "n_items", min_value=2)
+        edges = check_edges(edges, max(n, 2)).numpy()
         if distances is None:
             distances = np.ones(len(edges))
-        distances = np.asarray(distances, dtype=np.float64)
+        distances = as_float_tensor(distances, "distances", ndim=1).double().numpy()
         if distances.shape != (len(edges),):
-            raise ValueError("distances must hold one value per edge.")
-        n = int(edges.max()) + 1 if n_items is None else n_items
+            raise ValueError(
+                f"distances must hold one value per edge ({len(edges)}); got "
+                f"{distances.shape[0]}."
+            )
         i, j = edges.min(axis=1), edges.max(axis=1)
         adjacency = scipy.sparse.coo_matrix((distances, (i, j)), shape=(n, n))
         return cls(adjacency + adjacency.T)

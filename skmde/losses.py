@@ -47,6 +47,9 @@ class Loss(DistortionFunction):
     #: whether the loss needs strictly positive deviations
     _positive = False
 
+    def __init__(self, deviations):
+        super().__init__(deviations)
+
     def _check_values(self, values):
         if self._positive and bool((values <= 0).any()):
             raise ValueError(

@@ -153,3 +153,40 @@ class TestAnchoredValidation:
             c.check(5, 2)
         with pytest.raises(ValueError, match="embedding_dim=3 columns"):
             c.check(10, 3)
+
+
+class PyMDESphere(Constraint):
+    """Written to PyMDE's documented interface, word for word."""
+
+    def name(self):
+        return "sphere"
+
+    def initialization(self, n_items, embedding_dim, device=None):
+        X = torch.randn(n_items, embedding_dim)
+        return X / X.norm(dim=1, keepdim=True)
+
+    def project_onto_constraint(self, Z, inplace=True):
+        return Z / Z.norm(dim=1, keepdim=True)
+
+    def project_onto_tangent_space(self, X, Z, inplace=True):
+        return Z - (Z * X).sum(dim=1, keepdim=True) * X
+
+
+def test_pymde_interface_constraint_from_a_random_start():
+    # skmde passed generator= and dtype= to initialization: TypeError
+    from skmde import MDE, penalties
+
+    edges = torch.tensor([[0, 1], [1, 2], [2, 3], [3, 4], [4, 0]])
+    before = torch.random.get_rng_state()
+    runs = [
+        MDE(5, 3, edges, penalties.Quadratic(torch.ones(5)), PyMDESphere()).embed(
+            random_state=seed, max_iter=20
+        )
+        for seed in (1, 1, 2)
+    ]
+    assert torch.equal(torch.random.get_rng_state(), before)  # global RNG intact
+    torch.testing.assert_close(runs[0].norm(dim=1), torch.ones(5))
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
+    f64 = MDE(5, 3, edges, penalties.Quadratic(torch.ones(5, dtype=torch.float64)))
+    f64.constraint = PyMDESphere()
+    assert f64.embed(random_state=0, max_iter=5).dtype == torch.float64

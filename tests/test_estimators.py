@@ -481,7 +481,7 @@ class TestBadInput:
         monkeypatch.setattr(skmde.MDE, "embed", no_solve)
         monkeypatch.setattr(skmde.graphs, "nearest_neighbors", euclidean_search)
         X = np.abs(digits[0][:300])
-        with pytest.raises(ValueError, match="metric='hellinger' .* no exact search"):
+        with pytest.raises(ValueError, match=r"metric='hellinger' .* no exact search"):
             MDENeighbors(metric="hellinger", random_state=0).fit(X)
         # distance embeddings need the metric for pairs: refused at once too
         with pytest.raises(ValueError, match="'hellinger' is known to pynndescent"):

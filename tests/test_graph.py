@@ -406,3 +406,23 @@ class TestClusteredSearch:
         np.testing.assert_array_equal(
             index.query(X[2500:], 5)[0], clone.query(X[2500:], 5)[0]
         )
+
+
+@pytest.mark.parametrize(
+    ("edges", "kwargs", "error", "match"),
+    [
+        ([[0, -1]], {"n_items": 3}, ValueError, r"edges must index items in \[0, 2\]"),
+        ([[0, 5]], {"n_items": 3}, ValueError, r"got values from 0 to 5"),
+        (np.zeros((0, 2), dtype=int), {}, ValueError, "edges must not be empty"),
+        ([[1, 1]], {}, ValueError, "self-loop"),
+        ([[0.5, 1]], {}, TypeError, "edges must hold integers"),
+        ([[0, 1, 2]], {}, ValueError, r"shape \(n_edges, 2\)"),
+        ([[0, 1]], {"distances": [1.0, 2.0]}, ValueError, "one value per edge"),
+        ([[0, 1]], {"distances": [np.nan]}, ValueError, "distances must be finite"),
+        ([[0, 1]], {"n_items": 1}, ValueError, "n_items must be >= 2"),
+    ],
+)
+def test_graph_from_edges_bad_input(edges, kwargs, error, match):
+    # negative, out-of-range or no edges gave raw numpy/scipy messages
+    with pytest.raises(error, match=match):
+        Graph.from_edges(edges, **kwargs)

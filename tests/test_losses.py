@@ -108,3 +108,10 @@ def test_weighted_quadratic_explicit_weights():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_deviations_keyword_as_pymde():
+    # losses rejected PyMDE's (and skmde's documented) deviations= keyword
+    f = losses.Huber(deviations=torch.tensor([1.0, 2.0]), threshold=0.5)
+    torch.testing.assert_close(f.deviations, torch.tensor([1.0, 2.0]))
+    assert losses.Quadratic(deviations=[1.0]).n_edges == 1

@@ -373,3 +373,31 @@ class TestSparsePrecomputedDistances:
         empty = scipy.sparse.csr_matrix((1, 12))
         with pytest.raises(ValueError, match="stores no distance"):
             model.transform(empty)
+
+
+class TestNamedDistortions:
+    def test_names_needing_arguments_are_refused_with_the_way_out(self):
+        # "missing 1 required positional argument: 'exponent'" before
+        X = np.random.default_rng(0).normal(size=(40, 3))
+        with pytest.raises(ValueError, match=r"partial\(skmde.penalties.Power"):
+            skmde.preserve_neighbors(X, attractive_penalty="power")
+        with pytest.raises(ValueError, match=r"partial\(skmde.losses.Power"):
+            skmde.preserve_distances(X, loss="power")
+        with pytest.raises(ValueError, match="Did you mean 'huber'"):
+            penalties.get("hubr")
+        assert penalties.get("Huber") is penalties.Huber
+        assert losses.get("SOFTFRACTIONAL") is losses.SoftFractional
+
+    def test_estimators_take_names_in_any_case(self):
+        X = np.random.default_rng(0).normal(size=(40, 3))
+        a = skmde.MDENeighbors(attractive_penalty="Huber", random_state=0, max_iter=5)
+        b = skmde.MDENeighbors(attractive_penalty="huber", random_state=0, max_iter=5)
+        np.testing.assert_array_equal(a.fit(X).embedding_, b.fit(X).embedding_)
+        skmde.MDEDistances(loss="Huber", max_iter=5).fit(X)
+
+    def test_anchored_without_repulsion(self):
+        # numpy's "zero-size array" error with repulsive_fraction=0
+        X = np.random.default_rng(0).normal(size=(50, 3))
+        anchors = skmde.Anchored(torch.arange(5), torch.zeros(5, 2))
+        mde = skmde.preserve_neighbors(X, constraint=anchors, repulsive_fraction=0)
+        assert (mde.distortion_function.weights > 0).all()
