@@ -72,7 +72,7 @@ def main():
                 "iterations": s.iterations,
                 "evaluations": s.evaluations,
                 "ms / iteration": 1e3 * median / max(s.iterations, 1),
-                "avg distortion": f"{mde.average_distortion():.6f}",
+                "avg distortion": f"{float(mde.average_distortion()):.6f}",
                 "stop": s.message,
             }
         )

@@ -35,7 +35,7 @@ def run(X, device):
         "iterations": mde.solve_stats.iterations,
         "edges": mde.n_edges,
         "ms / iteration": 1e3 * solve / max(mde.solve_stats.iterations, 1),
-        "average distortion": mde.average_distortion(),
+        "average distortion": float(mde.average_distortion()),
         "finite": bool(torch.isfinite(Z).all()),
     }
 

@@ -31,7 +31,7 @@ mde = skmde.MDE(
 X = mde.embed(random_state=0)
 print(mde)
 print("covariance (1/n) X^T X =\n", (X.T @ X / mde.n_items).numpy().round(4))
-print("average distortion:", round(mde.average_distortion(), 4))
+print("average distortion:", round(float(mde.average_distortion()), 4))
 
 
 # %%
@@ -42,7 +42,7 @@ def quadratic(distances):
 
 custom = skmde.MDE(5, 2, edges, quadratic, skmde.Standardized())
 custom.embed(random_state=0)
-print("same optimum with a custom callable:", round(custom.average_distortion(), 4))
+print("same optimum with a custom callable:", round(float(custom.average_distortion()), 4))
 
 # %%
 # A generated dataset: neighbours attract, the constraint spreads items out

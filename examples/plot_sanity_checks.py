@@ -17,7 +17,7 @@ mde = skmde.preserve_neighbors(
     digits.data, random_state=0, repulsive_penalty=None, attractive_penalty="quadratic"
 )
 mde.embed()
-print(f"average distortion {mde.average_distortion():.4f}")
+print(f"average distortion {float(mde.average_distortion()):.4f}")
 
 # %%
 # The cumulative distribution of the distortions:

@@ -189,7 +189,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             fitted = {
                 "embedding_": Z.astype(X.dtype),
                 "n_iter_": stats.iterations,
-                "average_distortion_": mde.average_distortion(Z),
+                "average_distortion_": float(mde.average_distortion(Z)),
                 "_record": plan.record,
                 "_n_features_out": self.n_components,
                 "_transform_spec": plan.transform,

@@ -239,8 +239,9 @@ class MDE:
             return self._call(self.distances(X))
 
     def average_distortion(self, X=None):
-        """The average distortion ``(1/n_edges) sum_k f_k(d_k)``, a float."""
-        return float(self.distortions(X).mean())
+        """The average distortion ``(1/n_edges) sum_k f_k(d_k)``, a 0-d tensor
+        (as in PyMDE; ``float(...)`` gives the number)."""
+        return self.distortions(X).mean()
 
     def high_distortion_pairs(self, X=None):
         """Edges and their distortions, sorted from most to least distorted.

@@ -25,7 +25,7 @@ def test_core_problem_on_cuda_matches_cpu(constraint):
         Z = mde.embed(max_iter=100)
         assert Z.device.type == device and torch.isfinite(Z).all()
         assert mde.constraint.is_feasible(Z)
-        results[device] = mde.average_distortion()
+        results[device] = float(mde.average_distortion())
     assert results["cuda"] == pytest.approx(results["cpu"], rel=0.05)
 
 
