@@ -42,7 +42,9 @@ def quadratic(distances):
 
 custom = skmde.MDE(5, 2, edges, quadratic, skmde.Standardized())
 custom.embed(random_state=0)
-print("same optimum with a custom callable:", round(float(custom.average_distortion()), 4))
+print(
+    "same optimum with a custom callable:", round(float(custom.average_distortion()), 4)
+)
 
 # %%
 # A generated dataset: neighbours attract, the constraint spreads items out
