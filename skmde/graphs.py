@@ -140,7 +140,8 @@ def symmetrize(indices, distances, n_items, max_distance=None, memberships=None)
     n, k = indices.shape
     rows = np.repeat(np.arange(n, dtype=np.int64), k)
     cols = indices.reshape(-1).astype(np.int64)
-    dist = distances.reshape(-1).astype(np.float32)
+    # float32 unless the search gave float64 (scales beyond float32's range)
+    dist = distances.reshape(-1).astype(np.result_type(distances, np.float32))
     keep = (rows != cols) & np.isfinite(dist)
     if max_distance is not None:
         keep &= dist <= max_distance
@@ -153,7 +154,7 @@ def symmetrize(indices, distances, n_items, max_distance=None, memberships=None)
     unique, inverse, counts = unique.numpy(), inverse.numpy(), counts.numpy()
     edges = np.column_stack([unique // n_items, unique % n_items])
     # the pair's length: the shorter direction (they agree for a metric)
-    lengths = np.full(len(unique), np.inf, dtype=np.float32)
+    lengths = np.full(len(unique), np.inf, dtype=dist.dtype)
     np.minimum.at(lengths, inverse, dist)
     if memberships is None:
         weights = np.minimum(counts, 2)
@@ -202,7 +203,10 @@ def scaled_neighbors(indices, distances, n_neighbors, reference_scales=None):
     scale = local_scales(distances)
     others = scale if reference_scales is None else reference_scales
     k = min(n_neighbors, indices.shape[1])
-    scaled = distances.astype(np.float64) ** 2 / (scale[:, None] * others[indices])
+    d = distances.astype(np.float64)
+    # (d / s_i)(d / s_j): the ratios are near 1 at any scale (d^2 / (s_i s_j)
+    # underflowed at distances near 1e-200)
+    scaled = (d / scale[:, None]) * (d / others[indices])
     chosen = np.argsort(scaled, axis=1, kind="stable")[:, :k]
     indices, distances = sort_rows(
         np.take_along_axis(indices, chosen, 1), np.take_along_axis(distances, chosen, 1)
@@ -224,17 +228,20 @@ def fuzzy_memberships(distances, n_iter=48):
     rho = np.where(finite[:, 0], d[:, 0], 0.0)
     excess = np.where(finite, np.maximum(d - rho[:, None], 0.0), np.inf)
     target = np.log2(max(k, 2))
-    spread = np.nanmax(np.where(finite, excess, np.nan), axis=1)
+    spread = np.max(np.where(finite, excess, -np.inf), axis=1)
     spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
-    lo, hi = np.full(n, 1e-6) * spread, np.full(n, 1e3) * spread
+    # bisection on sigma_i / spread_i, in [1e-6, 1e3]: dimensionless, so that
+    # no product of two tiny (1e-200) or huge lengths under- or overflows
+    relative = excess / spread[:, None]
+    lo, hi = np.full(n, 1e-6), np.full(n, 1e3)
     for _ in range(n_iter):
         sigma = np.sqrt(lo * hi)
-        total = np.exp(-excess / sigma[:, None]).sum(axis=1)
+        total = np.exp(-relative / sigma[:, None]).sum(axis=1)
         too_big = total > target
         hi = np.where(too_big, sigma, hi)
         lo = np.where(too_big, lo, sigma)
     sigma = np.sqrt(lo * hi)
-    return np.exp(-excess / sigma[:, None]).astype(np.float32)
+    return np.exp(-relative / sigma[:, None]).astype(np.float32)
 
 
 #: extra candidates searched per item when neighbours are chosen by scaled distance

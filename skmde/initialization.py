@@ -155,6 +155,10 @@ def pca(data, embedding_dim):
     """
     n, d = data.shape
     m = embedding_dim
+    if scipy.sparse.issparse(data) and min(n, d) - 1 < m:
+        # too few columns for a truncated SVD of m components (ARPACK needs
+        # k < min(n, d)): a few dense columns cost little
+        data = data.toarray()
     if scipy.sparse.issparse(data):
         X = scipy.sparse.csr_matrix(data, dtype=np.float64)
         mean = np.asarray(X.mean(axis=0)).ravel()

@@ -252,7 +252,8 @@ def neighbor_problem(
         edges, weights = graph.edges, graph.weights
     if len(edges) == 0:
         raise ValueError(
-            "the neighbour graph has no edges (is max_distance too small?)."
+            "the neighbour graph has no edges"
+            + (": is max_distance too small?" if max_distance is not None else ".")
         )
     plan.timings["knn"] = time.perf_counter() - start
     edges, weights = drop_anchor_pairs(edges, weights, constraint)

@@ -247,3 +247,30 @@ def test_metric_aliases_fit_and_transform(estimator, metric):
     model = estimator(metric=metric, random_state=0, max_iter=20).fit(X)
     np.testing.assert_array_equal(model.transform(X[:5]), model.embedding_[:5])
     assert np.isfinite(model.transform(X[:5] + 0.1)).all()
+
+
+@pytest.mark.parametrize("n_columns", [1, 2])
+def test_sparse_data_with_few_columns(n_columns):
+    # ArpackError: the PCA start asked for a truncated SVD of k = 0 components
+    X = scipy.sparse.random(200, n_columns, density=0.5, random_state=0, format="csr")
+    X[5] = 0.0  # an all-zero row too
+    X.eliminate_zeros()
+    for estimator in (MDEDistances, MDENeighbors):
+        Z = estimator(random_state=0).fit_transform(X)
+        assert Z.shape == (200, 2) and finite(Z)
+    if n_columns == 1:  # the line is kept
+        Z = MDEDistances(random_state=0).fit_transform(X)
+        assert abs(np.corrcoef(Z[:, 0], X.toarray()[:, 0])[0, 1]) > 0.99
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-50, 1e39, 1e250])
+def test_neighbour_graph_at_extreme_scales(scale):
+    # float32 distances vanished at 1e-50 (35% of the graph kept) and
+    # overflowed at 1e39 ("no edges ... max_distance"); the weighting's
+    # squares underflowed at 1e-200
+    X = np.random.default_rng(0).normal(size=(300, 5))
+    reference = MDENeighbors(random_state=0).fit(X)
+    scaled = MDENeighbors(random_state=0).fit(X * scale)
+    np.testing.assert_array_equal(scaled.problem().edges, reference.problem().edges)
+    assert finite(scaled.embedding_)
+    assert finite(scaled.transform(X[:5] * scale * 1.01))

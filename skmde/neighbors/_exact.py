@@ -37,6 +37,9 @@ NEW_ROW_CANDIDATE_FACTOR = 1.25
 #: new rows farther than this (in units of the data's largest deviation from
 #: its mean) are searched in float64 (see NeighborIndex._far_rows)
 FAR = 64.0
+#: data scales whose distances float32 holds (beyond, distances come in
+#: float64: 1e39 overflows float32 and 1e-50 vanishes in it)
+FLOAT32_SCALES = (2.0**-100, 2.0**100)
 #: spare candidates searched for new rows (see NeighborIndex.query)
 QUERY_MARGIN = 8
 
@@ -147,8 +150,9 @@ class NeighborIndex:
 
         ``queries=None`` queries the reference items themselves, each excluded
         from its own list. Returns ``(indices, distances)``, (nq, k) arrays
-        sorted by distance (int64 and float32; distances beyond float32's
-        range are given as its largest value).
+        sorted by distance: int64, and float32 unless the data's scale is
+        beyond float32's range (then float64; far new rows get float32's
+        largest value where their distance exceeds it).
         """
         queries = self._same_kind(queries)
         if queries is not None and self.metric == "euclidean" and not self.sparse:
@@ -243,8 +247,13 @@ class NeighborIndex:
             d2 = zero_if_identical(Q, self.data, self.squared_norms, indices, d2)
         d2 = np.maximum(d2, 0.0)
         # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
-        distances = d2 / 2.0 if self.metric == "cosine" else np.sqrt(d2) * self.scale
-        indices, distances = sort_rows(indices, distances.astype(np.float32))
+        if self.metric == "cosine":
+            distances = (d2 / 2.0).astype(np.float32)
+        else:
+            distances = np.sqrt(d2, dtype=np.float64) * self.scale
+            if FLOAT32_SCALES[0] <= self.scale <= FLOAT32_SCALES[1]:
+                distances = distances.astype(np.float32)
+        indices, distances = sort_rows(indices, distances)
         return indices[:, :wanted], distances[:, :wanted]
 
     def _new_row_candidates(self, Zq, Zr, k):
