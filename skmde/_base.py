@@ -187,7 +187,8 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             hashes = _transform.row_hashes(X)
             Z = _transform.merge_duplicates(X, Z.detach().cpu().numpy(), hashes)
             fitted = {
-                "embedding_": Z.astype(X.dtype),
+                # in the data's units (the recipe may solve in others)
+                "embedding_": (Z.astype(np.float64) * plan.units).astype(X.dtype),
                 "n_iter_": stats.iterations,
                 "average_distortion_": float(mde.average_distortion(Z)),
                 "_record": plan.record,

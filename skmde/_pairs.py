@@ -122,6 +122,13 @@ def _dense_pair_distances(data, edges, metric):
     X = np.asarray(data, dtype=np.float64)
     X = torch.from_numpy(unit_rows(X) if metric == "cosine" else X)
     X = X - X.mean(dim=0)  # translation invariant; less cancellation
+    # squares of lengths near 1e-160 or 1e160 leave float64's range: divide by
+    # a power of two (exact) and multiply the distances back
+    top = float(X.abs().max()) if X.numel() else 0.0
+    unit = 1.0
+    if metric != "cosine" and top > 0 and not 2.0**-100 <= top <= 2.0**100:
+        unit = 2.0 ** round(np.log2(top))
+        X = X / unit
     sq = (X * X).sum(dim=1)
     n = X.shape[0]
     out = np.empty(len(edges), dtype=np.float64)
@@ -137,7 +144,7 @@ def _dense_pair_distances(data, edges, metric):
         dots = sampled_dots(pattern, X, X)
         d2 = (sq[rows] + sq[cols] - 2.0 * dots).clamp_min_(0.0)
         # unit vectors: |a - b|^2 / 2 = 1 - cos(a, b)
-        values = d2 / 2.0 if metric == "cosine" else d2.sqrt_()
+        values = d2 / 2.0 if metric == "cosine" else d2.sqrt_() * unit
         chunk = torch.empty_like(values)
         chunk[order] = values
         out[start : start + len(e)] = chunk.numpy()

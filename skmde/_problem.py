@@ -624,23 +624,30 @@ class ProblemRecord:
     the rebuilt problem has the same constructor arguments.
     """
 
-    def __init__(self, n_items, embedding_dim, edges, values, factory, constraint):
+    def __init__(
+        self, n_items, embedding_dim, edges, values, factory, constraint, units=1.0
+    ):
         self.n_items, self.embedding_dim = n_items, embedding_dim
         self.edges, self.values = edges, values
         self.factory, self.constraint = factory, constraint
+        self.units = units
 
     @classmethod
-    def from_problem(cls, mde, values, factory):
-        """The record of ``mde``, whose function is ``factory(values)``."""
+    def from_problem(cls, mde, values, factory, units=1.0):
+        """The record of ``mde``, whose function is ``factory(values)`` and
+        whose embeddings are in ``units`` of the data's (see the recipes)."""
         edges = mde.edges.cpu().numpy()
         if mde.n_items < 2**31:
             edges = edges.astype(np.int32)
         values = torch.as_tensor(values).detach().to(mde.dtype).cpu().numpy()
         constraint = mde.constraint.to("cpu")
-        return cls(mde.n_items, mde.embedding_dim, edges, values, factory, constraint)
+        return cls(
+            mde.n_items, mde.embedding_dim, edges, values, factory, constraint, units
+        )
 
     def rebuild(self, X=None, device="cpu"):
-        """The problem on ``device``, with ``mde.X = X`` when given."""
+        """The problem on ``device``, with ``mde.X = X`` (in the data's units)
+        when given."""
         function = self.factory(torch.from_numpy(self.values))
         mde = MDE(
             self.n_items,
@@ -651,7 +658,8 @@ class ProblemRecord:
             device=device,
         )
         if X is not None:
-            mde.X = torch.as_tensor(np.asarray(X), dtype=mde.dtype).to(mde.device)
+            X = np.asarray(X) / self.units
+            mde.X = torch.as_tensor(X, dtype=mde.dtype).to(mde.device)
         return mde
 
 

@@ -510,6 +510,7 @@ class DistanceSpec:
     deviation_scale: float
     precomputed: bool = False  # rows are distances to the fitted items
     constraint: object = None  # a user constraint new rows must satisfy
+    units: float = 1.0  # the fit was solved in units of this (see recipes)
 
 
 def transform_distances(spec, embedding, nearest, nearest_distances, index, rows):
@@ -590,7 +591,8 @@ def embed_rows(spec, index, embedding, X):
     ``index`` the fitted items' index for new rows. Returns a float64 array
     of shape (n_rows, m).
     """
-    embedding = np.asarray(embedding, dtype=np.float64)
+    units = getattr(spec, "units", 1.0)  # a power of two: exact
+    embedding = np.asarray(embedding, dtype=np.float64) / units
     out = np.empty((X.shape[0], embedding.shape[1]))
     if spec.constraint is not None and not _acts_row_by_row(spec.constraint, embedding):
         spec = dataclasses.replace(spec, constraint=None)
@@ -606,7 +608,7 @@ def embed_rows(spec, index, embedding, X):
                 out[rows] = transform_distances(
                     spec, embedding, idx, dist, index, chunk
                 )
-    return out
+    return out * units
 
 
 def _acts_row_by_row(constraint, embedding):

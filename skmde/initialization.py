@@ -177,13 +177,20 @@ def pca(data, embedding_dim):
     else:
         X = torch.as_tensor(np.ascontiguousarray(data, dtype=np.float64))
         X = X - X.mean(dim=0)
+        # X^T X leaves float64's range for data near 1e-160 or 1e160: divide
+        # by a power of two (exact), multiply the scores back
+        top = float(X.abs().max()) if X.numel() else 0.0
+        unit = 1.0
+        if top > 0 and not 2.0**-100 <= top <= 2.0**100:
+            unit = 2.0 ** round(np.log2(top))
+            X = X / unit
         if d <= 4096:
             _, vecs = torch.linalg.eigh(X.T @ X)
             components = vecs[:, -m:].flip(1)
         else:
             _, _, vh = torch.linalg.svd(X, full_matrices=False)
             components = vh[:m].T
-        scores = (X @ components).numpy()
+        scores = (X @ components).numpy() * unit
     scores = _fix_signs(np.asarray(scores))
     if scores.shape[1] < m:
         scores = _pad(scores, m)
@@ -369,11 +376,15 @@ def initial_embedding(
     if problem == "custom":
         return X
     # match the scale of the deviations: least-squares factor over the edges
+    # (X divided by its largest entry first, so that no square leaves
+    # float64's range at scales near 1e-160 or 1e160)
     X = X - X.mean(axis=0)
-    d = np.linalg.norm(X[edges[:, 0]] - X[edges[:, 1]], axis=1)
-    denominator = float(d @ d)
-    if denominator > 0:
-        X = X * (float(d @ values) / denominator)
+    top = float(np.abs(X).max()) if X.size else 0.0
+    if top > 0 and np.isfinite(top):
+        X = X / top
+        d = np.linalg.norm(X[edges[:, 0]] - X[edges[:, 1]], axis=1)
+        denominator = float(d @ d)
+        X = X * (float(d @ values) / denominator if denominator > 0 else top)
     return X
 
 

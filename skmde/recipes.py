@@ -93,6 +93,9 @@ class Plan:
     init: str = ""
     timings: dict = field(default_factory=dict)
     deviation_scale: float = 1.0
+    #: the embedding's unit: the problem is solved in units of this power of
+    #: two when the deviations are beyond float64's comfortable range
+    units: float = 1.0
 
 
 def _distance_dtype(dtype, deviations):
@@ -131,7 +134,7 @@ def _keep(plan, mde, values, factory, data, kind, metric, index, store):
     if metric == "precomputed" or (store and kind != "graph"):
         plan.index = index_for_new_rows(data, metric, index)
     if store:
-        plan.record = ProblemRecord.from_problem(mde, values, factory)
+        plan.record = ProblemRecord.from_problem(mde, values, factory, plan.units)
     return plan
 
 
@@ -467,6 +470,10 @@ def preserve_neighbors(
 
 
 # -- preserve_distances --------------------------------------------------------
+#: deviations whose RMS lies outside this range are solved in other units
+UNITS_RANGE = (2.0**-60, 2.0**60)
+
+
 def default_max_distances(n_items):
     """All pairs up to 5 million of them; beyond, 150 per item (at least 5
     million, at most 50 million): enough for the stress of a random sample to
@@ -539,10 +546,17 @@ def distance_problem(
     which = "all" if total <= max_distances else "sampled"
     logger.info("%d pairs (%s) in %.2f s", len(edges), which, plan.timings["distances"])
 
+    top = float(deviations.max())
+    rms = top * math.sqrt(float(np.mean((deviations / top) ** 2))) if top else 1.0
     if isinstance(constraint, Standardized):
-        rms = math.sqrt(float(np.mean(deviations**2))) or 1.0
         plan.deviation_scale = constraint.natural_length(n, m) / rms
         deviations = deviations * plan.deviation_scale
+    elif not UNITS_RANGE[0] <= rms <= UNITS_RANGE[1]:
+        # squares of deviations near 1e-160 or 1e160 leave float64's range:
+        # solve in units of a power of two near their RMS (exact)
+        plan.units = 2.0 ** round(math.log2(rms))
+        plan.deviation_scale = 1.0 / plan.units
+        deviations = deviations / plan.units
 
     start = time.perf_counter()
     X_init = initial_embedding(
@@ -569,6 +583,7 @@ def distance_problem(
         partners=fixed_sample(n, TRANSFORM_PAIRS, transform_seed),
         deviation_scale=plan.deviation_scale,
         precomputed=metric == "precomputed",
+        units=plan.units,
     )
     return mde, _keep(
         plan, mde, values, factory, data, kind, metric, None, store_training_data
@@ -617,7 +632,10 @@ def preserve_distances(
     constraint : Constraint, "centered" or "standardized", optional
         Default Centered, under which the embedding keeps the data's units
         (distances beyond 1e15 or below 1e-15 are then solved in float64, as
-        float32 cannot square them).
+        float32 cannot square them; deviations whose RMS is beyond 2^60 or
+        below 2^-60, whose squares leave float64's range too, are divided by
+        a power of two near their RMS, so the problem and its embedding are
+        in those units; the estimators scale the embedding back).
         With Standardized the deviations are rescaled to the natural length.
     max_distances : float, optional
         The most pairs to use. Default: all pairs up to 5 million; beyond, 150

@@ -263,6 +263,29 @@ def test_sparse_data_with_few_columns(n_columns):
         assert abs(np.corrcoef(Z[:, 0], X.toarray()[:, 0])[0, 1]) > 0.99
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e-100, 1e-20, 1e20, 1e200])
+def test_distance_embedding_at_extreme_scales(scale):
+    # 1e-200 gave all zeros (the CLI exited 0), 1e200 raised _LinAlgError:
+    # squares of the lengths left float64's range
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    reference = MDEDistances(random_state=0).fit(X)
+    scaled = MDEDistances(random_state=0).fit(X * scale)
+    aligned = skmde.align(scaled.embedding_ / scale, reference.embedding_)
+    np.testing.assert_allclose(aligned, reference.embedding_, atol=2e-3)
+    new = scaled.transform(X[:5] * scale * 1.01) / scale
+    np.testing.assert_allclose(
+        skmde.align(
+            np.vstack([scaled.embedding_ / scale, new]),
+            np.vstack([reference.embedding_, reference.transform(X[:5] * 1.01)]),
+        )[-5:],
+        reference.transform(X[:5] * 1.01),
+        atol=2e-3,
+    )
+    assert scaled.problem().average_distortion().item() == pytest.approx(
+        scaled.average_distortion_, rel=1e-5
+    )
+
+
 @pytest.mark.parametrize("scale", [1e-200, 1e-50, 1e39, 1e250])
 def test_neighbour_graph_at_extreme_scales(scale):
     # float32 distances vanished at 1e-50 (35% of the graph kept) and
