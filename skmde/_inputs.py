@@ -236,6 +236,9 @@ def as_data(data, metric):
             np.float64 if data.dtype == np.float64 else np.float32, copy=False
         )
         values = data
+    if not scipy.sparse.issparse(data) and not data.flags.writeable:
+        # torch cannot wrap a read-only array (it warns at every call): copy
+        data = data.copy()
     if data.shape[0] < 2:
         raise ValueError(
             f"data must have at least 2 rows (items); got {data.shape[0]}."

@@ -633,12 +633,17 @@ class ProblemRecord:
         self.units = units
 
     @classmethod
-    def from_problem(cls, mde, values, factory, units=1.0):
+    def from_problem(cls, mde, values, factory, units=1.0, all_pairs=False):
         """The record of ``mde``, whose function is ``factory(values)`` and
-        whose embeddings are in ``units`` of the data's (see the recipes)."""
-        edges = mde.edges.cpu().numpy()
-        if mde.n_items < 2**31:
-            edges = edges.astype(np.int32)
+        whose embeddings are in ``units`` of the data's (see the recipes).
+        With ``all_pairs`` (its edges are every pair ``i < j`` in order) the
+        edges are not stored: two thirds of a distance model's pickle."""
+        if all_pairs:
+            edges = None
+        else:
+            edges = mde.edges.cpu().numpy()
+            if mde.n_items < 2**31:
+                edges = edges.astype(np.int32)
         values = torch.as_tensor(values).detach().to(mde.dtype).cpu().numpy()
         constraint = mde.constraint.to("cpu")
         return cls(
@@ -649,10 +654,13 @@ class ProblemRecord:
         """The problem on ``device``, with ``mde.X = X`` (in the data's units)
         when given."""
         function = self.factory(torch.from_numpy(self.values))
+        edges = self.edges
+        if edges is None:  # every pair i < j, in order
+            edges = np.column_stack(np.triu_indices(self.n_items, k=1))
         mde = MDE(
             self.n_items,
             self.embedding_dim,
-            self.edges,
+            edges,
             function,
             self.constraint,
             device=device,

@@ -125,7 +125,7 @@ def _finish(n, m, edges, function, constraint, X_init, device):
     return mde
 
 
-def _keep(plan, mde, values, factory, data, kind, metric, index, store):
+def _keep(plan, mde, values, factory, data, kind, metric, index, store, pairs=False):
     """Attach the index for new rows (given distances need no stored data),
     a user constraint new rows may have to satisfy, and the record that
     rebuilds the problem."""
@@ -134,7 +134,9 @@ def _keep(plan, mde, values, factory, data, kind, metric, index, store):
     if metric == "precomputed" or (store and kind != "graph"):
         plan.index = index_for_new_rows(data, metric, index)
     if store:
-        plan.record = ProblemRecord.from_problem(mde, values, factory, plan.units)
+        plan.record = ProblemRecord.from_problem(
+            mde, values, factory, plan.units, all_pairs=pairs
+        )
     return plan
 
 
@@ -585,8 +587,9 @@ def distance_problem(
         precomputed=metric == "precomputed",
         units=plan.units,
     )
+    every = kind != "graph" and total <= max_distances and len(edges) == total
     return mde, _keep(
-        plan, mde, values, factory, data, kind, metric, None, store_training_data
+        plan, mde, values, factory, data, kind, metric, None, store_training_data, every
     )
 
 

@@ -4,6 +4,7 @@ What happens in each case is documented in doc/user_guide/reliability.rst.
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -297,3 +298,28 @@ def test_neighbour_graph_at_extreme_scales(scale):
     np.testing.assert_array_equal(scaled.problem().edges, reference.problem().edges)
     assert finite(scaled.embedding_)
     assert finite(scaled.transform(X[:5] * scale * 1.01))
+
+
+def test_read_only_input_without_torch_warnings():
+    # torch's "NumPy array is not writable" warning at every fit on read-only
+    # arrays (pandas 3 gives read-only views)
+    X = np.random.default_rng(0).normal(size=(300, 10))
+    X.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MDEDistances(random_state=0, max_iter=5).fit(X)
+        MDENeighbors(random_state=0, max_iter=5).fit(X).transform(X[:5])
+    assert not X.flags.writeable  # the input is left as it was
+
+
+def test_distance_model_pickle_keeps_no_edge_list():
+    # 3,000 x 10 pickled to 52 MB: every pair's edge was stored
+    X = np.random.default_rng(0).normal(size=(3000, 10))
+    model = MDEDistances(random_state=0, max_iter=5).fit(X)
+    size = len(pickle.dumps(model))
+    assert size < 20e6  # the 4.5 million float32 deviations, 18 MB
+    mde = model.problem()
+    assert mde.n_edges == 3000 * 2999 // 2
+    assert float(mde.average_distortion()) == pytest.approx(
+        model.average_distortion_, rel=1e-6
+    )
