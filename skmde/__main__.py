@@ -41,6 +41,8 @@ def read_table(path, color_by=None, exclude=()):
     path = pathlib.Path(path)
     if not path.exists():
         raise CommandError(f"input file not found: {path}")
+    if path.is_dir():
+        raise CommandError(f"{path} is a directory; give a data file")
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         return _read_numpy(path, color_by, exclude)
@@ -51,7 +53,9 @@ def read_table(path, color_by=None, exclude=()):
         )
     delimiter = "," if suffix == ".csv" else "\t"
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark (as spreadsheets write) is not part of
+        # the first column's name
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise CommandError(
@@ -79,6 +83,13 @@ def read_table(path, color_by=None, exclude=()):
         if index in used:
             continue
         values = columns[index]
+        empty = [i for i, v in enumerate(values) if not v.strip()]
+        if empty:
+            line = empty[0] + (2 if has_header else 1)
+            raise CommandError(
+                f"column {name!r} has {len(empty)} empty cell(s) (first: line "
+                f"{line}); fill or drop the rows with missing values first"
+            )
         try:
             features.append(np.asarray(values, dtype=np.float64))
         except ValueError:
@@ -306,7 +317,15 @@ def main(argv=None):
             _demo(args)
         else:
             _embed(args)
-    except (CommandError, ValueError, TypeError, ImportError, OSError) as exc:
+    except (
+        CommandError,
+        ValueError,
+        TypeError,
+        ImportError,
+        OSError,
+        MemoryError,
+        RuntimeError,  # torch's linear-algebra errors among them
+    ) as exc:
         if args.verbose:
             raise
         message = (

@@ -135,6 +135,10 @@ def test_npz_with_labels(tmp_path):
             ["embed", "bad.csv", "--exclude", "name", "--out", "o.txt"],
             "unsupported output format",
         ),
+        # a directory was "unsupported input format"
+        ("folder.csv", ["embed", "folder.csv"], "folder.csv is a directory"),
+        # an empty cell was "not numeric (value '')": exclude a real feature?
+        ("gaps.csv", ["embed", "gaps.csv"], "column 'b' has 1 empty cell(s) (first"),
     ],
 )
 def test_errors_are_one_line(tmp_path, make, args, message):
@@ -142,14 +146,41 @@ def test_errors_are_one_line(tmp_path, make, args, message):
         "x.json": "{}",
         "bad.csv": "name,value\nab,1\ncd,2\nef,3\n",
         "ragged.csv": "a,b\n1,2\n3\n",
+        "gaps.csv": "a,b\n1,2\n3,\n4,5\n",
     }
-    if make:
+    if make == "folder.csv":
+        (tmp_path / make).mkdir()
+    elif make:
         (tmp_path / make).write_text(contents[make])
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 1
     line = result.stderr.strip()
     assert "\n" not in line and line.startswith("skmde: error: ")
     assert message in line
+
+
+def test_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
+    # a UTF-8 BOM (as spreadsheets write) made the first column '\ufeffy'
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    lines = ["y,a,b,c"] + [f"{i % 2},{r[0]},{r[1]},{r[2]}" for i, r in enumerate(X)]
+    (tmp_path / "bom.csv").write_text("\n".join(lines), encoding="utf-8-sig")
+    out = tmp_path / "o.csv"
+    args = ["embed", str(tmp_path / "bom.csv"), "--color-by", "y", "--out", str(out)]
+    assert main(args) == 0
+    assert out.read_text().splitlines()[0] == "y,x0,x1"
+
+
+def test_memory_refusal_is_one_line(tmp_path, capsys, monkeypatch):
+    # a MemoryError (and torch's linear-algebra errors) printed a traceback
+    import skmde._inputs
+
+    monkeypatch.setattr(skmde._inputs, "physical_memory", lambda: 2**10)
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    np.save(tmp_path / "d.npy", X)
+    assert main(["embed", str(tmp_path / "d.npy"), "--out", "o.csv"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("skmde: error: preserve_neighbors would use")
+    assert err.count("\n") == 1
 
 
 def test_verbose_shows_the_traceback(tmp_path):
