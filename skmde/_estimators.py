@@ -48,8 +48,11 @@ class MDENeighbors(_BaseMDE):
         Weights of the neighbour pairs.
     constraint : {"centered", "standardized"} or Constraint, default=None
         None: "centered" with repulsion, "standardized" without.
-    init : {"spectral", "pca", "random"} or array-like, default="spectral"
-        Initial embedding.
+    init : {"spectral", "quadratic", "pca", "random"} or array-like, \
+            default="spectral"
+        Initial embedding: "spectral" (PyMDE's name: "quadratic") is the
+        Laplacian eigenmap of the neighbour graph; an array of shape
+        (n_samples, n_components) is used as given.
     metric : str, default="euclidean"
         Distance between samples; "precomputed" takes a distance matrix (fit)
         and distances to the training samples (transform).

@@ -55,7 +55,7 @@ from ._transform import (
     fixed_sample,
     partner_table,
 )
-from ._utils import logger, numpy_generator, reporting
+from ._utils import logger, numpy_generator, reporting, torch_threads
 from .constraints import Anchored, Centered, Standardized
 from .graphs import Graph, neighbor_graph, shortest_path_pairs
 from .initialization import initial_embedding, jitter_coincident
@@ -409,8 +409,9 @@ def preserve_neighbors(
         Repulsive edges per attractive edge: 4 by default, 1 with Standardized.
     max_distance : float, optional
         Drop neighbour pairs farther apart than this.
-    init : {"spectral", "pca", "random"} or array of shape (n, embedding_dim)
-        "spectral" (alias "quadratic") is the Laplacian eigenmap of the
+    init : {"spectral", "quadratic", "pca", "random"} or array of shape \
+            (n, embedding_dim)
+        "spectral" (PyMDE's name: "quadratic") is the Laplacian eigenmap of the
         neighbour graph; it falls back to "pca" with a warning when the graph
         is disconnected. Arrays are projected onto the constraint.
     metric : str, default="euclidean"
@@ -540,7 +541,8 @@ def distance_problem(
         if kind == "precomputed":
             deviations = lookup_distances(data, edges)
         else:
-            deviations = pair_distances(data, edges, metric)
+            with torch_threads(n_jobs):
+                deviations = pair_distances(data, edges, metric)
     edges, deviations = drop_anchor_pairs(edges, deviations, constraint)
     if len(edges) == 0:
         raise ValueError("no pair of items has a finite distance.")
@@ -652,7 +654,7 @@ def preserve_distances(
     random_state : int, numpy Generator or RandomState, optional
     verbose : bool, default=False
     n_jobs : int, optional
-        Accepted for symmetry with :func:`preserve_neighbors`.
+        Threads for the pair distances (torch's setting is restored).
 
     Returns
     -------

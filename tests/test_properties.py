@@ -146,17 +146,42 @@ BAD_VALUES = st.sampled_from(
 )
 
 
-def raises_cleanly(call, name):
-    """The call succeeds (the value happens to be valid) or raises
-    ValueError/TypeError mentioning ``name``; returns whether it raised."""
+#: the values of BAD_VALUES that are valid for an argument (the only ones a
+#: call may accept); every other value must be refused
+VALID = {
+    ("MDE", "constraint"): [None],
+    ("embed", "X"): [None],
+    ("embed", "eps"): [3.5],
+    ("embed", "max_iter"): [0],
+    ("embed", "snapshot_every"): [None],
+    ("embed", "print_every"): [None],
+    ("embed", "random_state"): [None, 0],
+    ("preserve_neighbors", "n_neighbors"): [None],
+    ("preserve_neighbors", "repulsive_fraction"): [None, 3.5, 0],
+    ("preserve_neighbors", "constraint"): [None],
+    ("preserve_distances", "max_distances"): [None, 3.5],
+}
+
+
+def raises_cleanly(call, name, where):
+    """The call raises ValueError/TypeError mentioning ``name`` unless the
+    value is one of ``VALID[where, name]`` (``valid`` is passed), in which
+    case it must succeed. The result of the call is never ignored: a bad
+    value silently accepted fails the test."""
+    function, value = where
+    valid = any(
+        value is v or (type(value) is type(v) and value == v)
+        for v in VALID.get((function, name), [])
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             call()
     except (ValueError, TypeError) as exc:
+        assert not valid, f"{name}={value!r} is valid, but {exc}"
         assert name in str(exc), f"{type(exc).__name__} does not name {name!r}: {exc}"
-        return True
-    return False
+        return
+    assert valid, f"{function}({name}={value!r}) was accepted"
 
 
 @SETTINGS
@@ -175,7 +200,7 @@ def test_mde_constructor_rejects_bad_arguments(value, argument):
         "constraint": Standardized(),
     }
     args[argument] = value
-    raises_cleanly(lambda: MDE(**args), argument)
+    raises_cleanly(lambda: MDE(**args), argument, ("MDE", value))
 
 
 @SETTINGS
@@ -201,7 +226,7 @@ def test_embed_rejects_bad_arguments(value, argument):
         penalties.Quadratic([1.0, 1.0, 1.0]),
         Standardized(),
     )
-    raises_cleanly(lambda: mde.embed(**{argument: value}), argument)
+    raises_cleanly(lambda: mde.embed(**{argument: value}), argument, ("embed", value))
 
 
 @SETTINGS
@@ -213,7 +238,7 @@ def test_embed_rejects_bad_arguments(value, argument):
 )
 def test_distortion_functions_reject_bad_values(value, cls):
     name = "weights" if issubclass(cls, penalties.Penalty) else "deviations"
-    assert raises_cleanly(lambda: cls(value), name)  # none of BAD_VALUES is valid
+    raises_cleanly(lambda: cls(value), name, ("distortion", value))
 
 
 @SETTINGS
@@ -221,7 +246,7 @@ def test_distortion_functions_reject_bad_values(value, cls):
 def test_anchored_rejects_bad_arguments(value, argument):
     args = {"anchors": [0, 2], "values": [[0.0, 0.0], [1.0, 1.0]]}
     args[argument] = value
-    assert raises_cleanly(lambda: Anchored(**args), argument)
+    raises_cleanly(lambda: Anchored(**args), argument, ("Anchored", value))
 
 
 @SETTINGS
@@ -243,7 +268,11 @@ def test_anchored_rejects_bad_arguments(value, argument):
 def test_preserve_neighbors_rejects_bad_arguments(value, argument):
     args = {"data": np.random.default_rng(0).normal(size=(20, 3)), "random_state": 0}
     args[argument] = value
-    raises_cleanly(lambda: skmde.preserve_neighbors(**args), argument)
+    raises_cleanly(
+        lambda: skmde.preserve_neighbors(**args),
+        argument,
+        ("preserve_neighbors", value),
+    )
 
 
 @SETTINGS
@@ -254,7 +283,11 @@ def test_preserve_neighbors_rejects_bad_arguments(value, argument):
 def test_preserve_distances_rejects_bad_arguments(value, argument):
     args = {"data": np.random.default_rng(0).normal(size=(20, 3)), "random_state": 0}
     args[argument] = value
-    raises_cleanly(lambda: skmde.preserve_distances(**args), argument)
+    raises_cleanly(
+        lambda: skmde.preserve_distances(**args),
+        argument,
+        ("preserve_distances", value),
+    )
 
 
 @SETTINGS

@@ -401,3 +401,19 @@ class TestNamedDistortions:
         anchors = skmde.Anchored(torch.arange(5), torch.zeros(5, 2))
         mde = skmde.preserve_neighbors(X, constraint=anchors, repulsive_fraction=0)
         assert (mde.distortion_function.weights > 0).all()
+
+
+def test_preserve_distances_uses_n_jobs(monkeypatch):
+    # n_jobs was accepted and ignored
+    seen = []
+    original = skmde.recipes.pair_distances
+
+    def recording(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(skmde.recipes, "pair_distances", recording)
+    before = torch.get_num_threads()
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    skmde.preserve_distances(X, n_jobs=1)
+    assert seen == [1] and torch.get_num_threads() == before
