@@ -329,3 +329,77 @@ def test_estimator_parameters_name_themselves(estimator, param, value):
     X = np.random.default_rng(0).normal(size=(30, 4))
     with pytest.raises((ValueError, TypeError), match=param):
         estimator(**{param: value}).fit(X)
+
+
+# -- permutation equivariance and output shapes ----------------------------------------
+def _push_and_pull(weights):
+    return penalties.PushAndPull(weights, penalties.Log1p, penalties.Log)
+
+
+@SETTINGS
+@given(
+    factory=st.sampled_from(ATTRACTIVE + REPULSIVE + LOSSES + [_push_and_pull]),
+    seed=st.integers(0, 2**16),
+    p=st.integers(1, 40),
+)
+def test_distortion_functions_are_permutation_equivariant(factory, seed, p):
+    # permuting the edges (values and distances alike) permutes the
+    # distortions and derivatives: PushAndPull broke this with its repulsive
+    # block first; mixed signs, blocks in either order and interleaved here
+    rng = np.random.default_rng(seed)
+    d = torch.tensor(rng.uniform(0.05, 4.0, size=p))
+    values = rng.uniform(0.2, 3.0, size=p)
+    if factory in REPULSIVE:
+        values = -values
+    elif factory is _push_and_pull:
+        values *= rng.choice([-1.0, 1.0], size=p)
+    values = torch.tensor(values)
+    perm = torch.from_numpy(rng.permutation(p))
+    f, g = factory(values), factory(values[perm])
+    f_value, f_slope = f.value_and_derivative(d)
+    g_value, g_slope = g.value_and_derivative(d[perm])
+    torch.testing.assert_close(g_value, f_value[perm])
+    torch.testing.assert_close(g_slope, f_slope[perm])
+    torch.testing.assert_close(g(d[perm]), f(d)[perm])
+
+
+@SETTINGS
+@given(
+    layout=st.sampled_from(["repulsive first", "attractive first", "mixed"]),
+    seed=st.integers(0, 2**16),
+    p=st.integers(2, 40),
+)
+def test_push_and_pull_is_permutation_equivariant_in_every_layout(layout, seed, p):
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=p)
+    if layout != "mixed":  # two contiguous blocks: the fast path
+        signs = np.sort(signs) if layout == "repulsive first" else -np.sort(-signs)
+    values = torch.tensor(signs * rng.uniform(0.2, 3.0, size=p))
+    d = torch.tensor(rng.uniform(0.05, 4.0, size=p))
+    perm = torch.from_numpy(rng.permutation(p))
+    f, g = _push_and_pull(values), _push_and_pull(values[perm])
+    torch.testing.assert_close(g(d[perm]), f(d)[perm])
+    torch.testing.assert_close(g.derivative(d[perm]), f.derivative(d)[perm])
+    total, ratio = f._sum_and_ratio(d)
+    torch.testing.assert_close(ratio, f.derivative(d) / d)
+
+
+@SETTINGS
+@given(
+    n_components=st.integers(1, 7),
+    n_samples=st.integers(3, 30),
+    estimator=st.sampled_from([skmde.MDENeighbors, skmde.MDEDistances]),
+)
+def test_output_has_the_asked_shape_or_is_refused(n_components, n_samples, estimator):
+    # n_components >= n_samples gave n columns, then transform crashed
+    X = np.random.default_rng(0).normal(size=(n_samples, 8))
+    model = estimator(n_components=n_components, random_state=0, max_iter=5)
+    if n_components >= n_samples:
+        with pytest.raises(ValueError, match="n_components"):
+            model.fit(X)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tiny data: standardized
+        Z = model.fit_transform(X)
+    assert Z.shape == (n_samples, n_components)
+    assert model.transform(X[:3] + 0.01).shape == (3, n_components)
