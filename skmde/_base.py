@@ -18,7 +18,7 @@ from sklearn.base import (
 from sklearn.exceptions import NotFittedError
 from tqdm.auto import tqdm
 
-from . import _transform, recipes
+from . import _duplicates, _transform, recipes
 from ._inputs import check_dimension, non_numeric_columns
 from ._sklearn_compat import (
     Interval,
@@ -184,8 +184,8 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             stats = mde.solve_stats
             # identical rows share one position, so that transform(X_train)
             # returns embedding_ row by row
-            hashes = _transform.row_hashes(X)
-            Z = _transform.merge_duplicates(X, Z.detach().cpu().numpy(), hashes)
+            hashes = _duplicates.row_hashes(X)
+            Z = _duplicates.merge_duplicates(X, Z.detach().cpu().numpy(), hashes)
             fitted = {
                 # in the data's units (the recipe may solve in others)
                 "embedding_": (Z.astype(np.float64) * plan.units).astype(X.dtype),
@@ -195,7 +195,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "_n_features_out": self.n_components,
                 "_transform_spec": plan.transform,
                 "_index": plan.index,
-                "_training_digest": _transform.digest(hashes),
+                "_training_digest": _duplicates.digest(hashes),
             }
             if plan.kind == "neighbors" and plan.n_neighbors is not None:
                 fitted["n_neighbors_"] = plan.n_neighbors
@@ -284,7 +284,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"X has {X.shape[0]} samples; the model was fitted on "
                 f"{self.embedding_.shape[0]}."
             )
-        if _transform.digest(_transform.row_hashes(X)) != self._training_digest:
+        if _duplicates.digest(_duplicates.row_hashes(X)) != self._training_digest:
             raise ValueError(
                 "X is not the data the model was fitted on: its rows differ, or "
                 "are in another order."

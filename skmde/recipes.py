@@ -5,21 +5,18 @@ edges, other pairs apart); :func:`preserve_distances` keeps pairwise distances.
 Both return an :class:`~skmde.MDE` whose ``X_init`` holds the initial embedding,
 so ``preserve_neighbors(data).embed()`` computes the embedding.
 
-This is the one place where the recipes' defaults live. The builders behind
-them (:func:`neighbor_problem`, :func:`distance_problem`,
-:func:`custom_problem`, keyword-only) also return a :class:`Plan`: what the
-estimators keep to place new rows (``transform``) and to rebuild the problem.
-A datum walks down the layers once: checked (``_inputs``), searched
-(``neighbors``), weighted (``graphs``), started (``initialization``), paired
-(``_pairs``), posed (``_problem``). ``METRICS`` names the metrics the recipes
-accept (the estimators validate against it).
+The one place where the recipes' defaults live. The keyword-only builders
+behind them (``neighbor_problem``, ``distance_problem``, ``custom_problem``)
+also return a ``Plan`` (``_plan``): what the estimators keep to place new rows
+and rebuild the problem. Data walks down the layers once: checked, searched,
+weighted, started, paired, posed (see the architecture page). ``METRICS``
+names the metrics the recipes accept.
 """
 
 import functools
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse
@@ -28,7 +25,6 @@ import torch
 from . import constraints, losses, penalties
 from ._distortion import build_function
 from ._inputs import (
-    as_data,
     check_bool,
     check_choice,
     check_dimension,
@@ -47,7 +43,13 @@ from ._pairs import (
     sample_non_edges,
     sample_pairs,
 )
-from ._problem import MDE, ProblemRecord
+from ._plan import (
+    Plan,
+    build_problem,
+    distance_dtype,
+    items_of,
+    keep_for_new_rows,
+)
 from ._transform import (
     TRANSFORM_PAIRS,
     DistanceSpec,
@@ -56,88 +58,13 @@ from ._transform import (
     partner_table,
 )
 from ._utils import logger, numpy_generator, reporting, torch_threads
-from .constraints import Anchored, Centered, Standardized
+from .constraints import Centered, Standardized
 from .graphs import Graph, neighbor_graph, shortest_path_pairs
 from .initialization import initial_embedding, jitter_coincident
 from .neighbors import METRICS as METRICS  # re-exported for the estimators
-from .neighbors import check_metric, check_new_rows, index_for_new_rows
+from .neighbors import check_metric, check_new_rows
 
 __all__ = ["preserve_distances", "preserve_neighbors"]
-
-
-@dataclass
-class Plan:
-    """What a recipe decided besides the problem.
-
-    Attributes
-    ----------
-    kind : {"neighbors", "distances"}
-        How new rows are placed.
-    transform : NeighborSpec or DistanceSpec
-        What a new row is connected to, and how.
-    index : object or None
-        The fitted items' index for new rows (``query``, ``distances_to``);
-        None unless asked for (``store_training_data``) or for a Graph.
-    record : ProblemRecord or None
-        Rebuilds the problem (with ``store_training_data``).
-    """
-
-    kind: str
-    transform: object = None
-    index: object = None
-    record: object = None
-    n_neighbors: int | None = None
-    neighbor_graph: object = None
-    n_attractive: int = 0
-    n_repulsive: int = 0
-    init: str = ""
-    timings: dict = field(default_factory=dict)
-    deviation_scale: float = 1.0
-    #: the embedding's unit: the problem is solved in units of this power of
-    #: two when the deviations are beyond float64's comfortable range
-    units: float = 1.0
-
-
-def _distance_dtype(dtype, deviations):
-    """float64 when distances are too large or too small for float32's squares
-    (beyond about 1e19 they overflow, below 1e-19 they vanish)."""
-    chosen = check_dtype(dtype)
-    positive = deviations[deviations > 0]
-    if positive.size and (positive.max() > 1e15 or positive.min() < 1e-15):
-        return torch.float64
-    return chosen
-
-
-def _items(data, metric):
-    """``(kind, data, n_items)``: a Graph as it is, anything else checked."""
-    if isinstance(data, Graph):
-        return "graph", data, data.n_items
-    kind, data = as_data(data, metric)
-    return kind, data, data.shape[0]
-
-
-def _finish(n, m, edges, function, constraint, X_init, device):
-    """Build the MDE and attach its initial embedding, projected to be feasible."""
-    mde = MDE(n, m, edges, function, constraint, device=device)
-    X = torch.as_tensor(X_init, dtype=mde.dtype).to(mde.device)
-    mde.X_init = mde.constraint.project_onto_constraint(X, inplace=True)
-    logger.info("%r", mde)
-    return mde
-
-
-def _keep(plan, mde, values, factory, data, kind, metric, index, store, pairs=False):
-    """Attach the index for new rows (given distances need no stored data),
-    a user constraint new rows may have to satisfy, and the record that
-    rebuilds the problem."""
-    if type(mde.constraint) not in (Centered, Standardized, Anchored):
-        plan.transform.constraint = mde.constraint.to("cpu", torch.float64)
-    if metric == "precomputed" or (store and kind != "graph"):
-        plan.index = index_for_new_rows(data, metric, index)
-    if store:
-        plan.record = ProblemRecord.from_problem(
-            mde, values, factory, plan.units, all_pairs=pairs
-        )
-    return plan
 
 
 # -- preserve_neighbors --------------------------------------------------------
@@ -190,7 +117,7 @@ def neighbor_problem(
     """
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
     metric = check_metric(metric)
-    kind, data, n = _items(data, metric)
+    kind, data, n = items_of(data, metric)
     rng = numpy_generator(random_state)
     attractive = penalties.get(attractive_penalty, "attractive_penalty")
     repulsive = (
@@ -326,7 +253,7 @@ def neighbor_problem(
         factory = attractive
         function = build_function(attractive, weights_t, "attractive_penalty")
     X_init = jitter_coincident(X_init, edges, rng, constraint)
-    mde = _finish(n, m, edges, function, constraint, X_init, device)
+    mde = build_problem(n, m, edges, function, constraint, X_init, device)
 
     plan.transform = NeighborSpec(
         n_neighbors=k,
@@ -347,7 +274,7 @@ def neighbor_problem(
         repulsive_weight=repulsive_weight * repulsive_fraction,
     )
     index = None if graph is None else graph.index
-    return mde, _keep(
+    return mde, keep_for_new_rows(
         plan, mde, weights_t, factory, data, kind, metric, index, store_training_data
     )
 
@@ -508,7 +435,7 @@ def distance_problem(
     :func:`neighbor_problem`)."""
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
     metric = check_metric(metric)
-    kind, data, n = _items(data, metric)
+    kind, data, n = items_of(data, metric)
     if kind == "precomputed" and scipy.sparse.issparse(data):
         # stored distances are what is known: the others are shortest paths
         # through them, as for a Graph (never 0)
@@ -578,10 +505,10 @@ def distance_problem(
     )
     plan.init = init if isinstance(init, str) else "array"
     plan.timings["init"] = time.perf_counter() - start
-    values = torch.as_tensor(deviations, dtype=_distance_dtype(dtype, deviations))
+    values = torch.as_tensor(deviations, dtype=distance_dtype(dtype, deviations))
     function = build_function(factory, values, "loss")
     X_init = jitter_coincident(X_init, edges, rng, constraint)
-    mde = _finish(n, m, edges, function, constraint, X_init, device)
+    mde = build_problem(n, m, edges, function, constraint, X_init, device)
     plan.transform = DistanceSpec(
         loss=factory,
         partners=fixed_sample(n, TRANSFORM_PAIRS, transform_seed),
@@ -590,7 +517,7 @@ def distance_problem(
         units=plan.units,
     )
     every = kind != "graph" and total <= max_distances and len(edges) == total
-    return mde, _keep(
+    return mde, keep_for_new_rows(
         plan, mde, values, factory, data, kind, metric, None, store_training_data, every
     )
 
@@ -713,7 +640,7 @@ def custom_problem(
     """
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
     metric = check_metric(metric)
-    kind, data, n = _items(data, metric)
+    kind, data, n = items_of(data, metric)
     rng = numpy_generator(random_state)
     result = relationships(data)
     if not (isinstance(result, tuple) and len(result) == 2):
@@ -744,7 +671,7 @@ def custom_problem(
         metric=metric,
         rng=rng,
     )
-    mde = _finish(n, m, edges, function, constraint, X_init, device)
+    mde = build_problem(n, m, edges, function, constraint, X_init, device)
     is_loss = isinstance(factory, type) and issubclass(factory, losses.Loss)
     plan = Plan("distances" if is_loss else "neighbors", n_attractive=len(edges))
     if is_loss:
@@ -767,6 +694,6 @@ def custom_problem(
             partners=None,
             repulsive_weight=0.0,
         )
-    return mde, _keep(
+    return mde, keep_for_new_rows(
         plan, mde, values_t, factory, data, kind, metric, None, store_training_data
     )

@@ -147,7 +147,7 @@ def test_row_terms_of_repeated_rows(rng):
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_duplicate_groups_are_exact(rng, sparse):
-    from skmde._transform import _duplicate_groups, merge_duplicates, row_hashes
+    from skmde._duplicates import _duplicate_groups, merge_duplicates, row_hashes
 
     X = rng.normal(size=(50, 6))
     X[:, :3] = 0.0  # sparse rows with explicit structure

@@ -1,0 +1,76 @@
+"""Rows of data as values: a hash per row, a fingerprint of a dataset, and the
+groups of identical rows (which a fit gives one position, so that
+``transform(X_train)`` returns ``embedding_`` row by row)."""
+
+import hashlib
+
+import numpy as np
+import scipy.sparse
+
+
+def merge_duplicates(X, embedding, hashes=None):
+    """``embedding`` with each group of identical rows of ``X`` at one
+    position, the mean of theirs (a copy; ``embedding`` itself when ``X`` has
+    no repeated row).
+
+    Identical training rows are the same point; ``transform`` of such a row
+    returns the position of its group, so ``transform(X_train)`` equals
+    ``embedding_`` row by row only if the group shares one. Rows are hashed
+    (a vectorized sum of their bit patterns times per-column odd keys), then
+    rows with equal hashes are compared value by value. ``hashes``: the rows'
+    :func:`row_hashes`, when already computed.
+    """
+    groups = _duplicate_groups(X, row_hashes(X) if hashes is None else hashes)
+    if not groups:
+        return embedding
+    out = np.array(embedding, copy=True)
+    for members in groups:
+        out[members] = embedding[members].mean(axis=0)
+    return out
+
+
+def row_hashes(X):
+    """A 64-bit hash of each row of ``X`` (dense or CSR) from its values:
+    equal rows (0.0 and -0.0 alike, a sparse row and its dense copy too) get
+    equal hashes; a sum of the values' bit patterns times per-column odd
+    keys, vectorized."""
+    n = X.shape[0]
+    rng = np.random.default_rng(0)
+    keys = rng.integers(1, 2**63, size=X.shape[1], dtype=np.uint64) | np.uint64(1)
+    hashes = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        if scipy.sparse.issparse(X):
+            X = scipy.sparse.csr_matrix(X)
+            words = (X.data.astype(np.float64) + 0.0).view(np.uint64)
+            owner = np.repeat(np.arange(n), np.diff(X.indptr))
+            np.add.at(hashes, owner, words * keys[X.indices])
+        else:
+            block = max(1, (1 << 20) // max(1, X.shape[1]))
+            for start in range(0, n, block):
+                rows = np.asarray(X[start : start + block], dtype=np.float64) + 0.0
+                hashes[start : start + block] = (rows.view(np.uint64) * keys).sum(1)
+    return hashes
+
+
+def digest(hashes):
+    """A short fingerprint of rows in their order, from their
+    :func:`row_hashes` (see :meth:`attach_training_data`)."""
+    return hashlib.sha256(hashes.tobytes()).hexdigest()[:32]
+
+
+def _duplicate_groups(X, hashes):
+    """Lists of the row indices of ``X`` (dense or CSR) that are identical."""
+    _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+    if counts.max(initial=0) < 2:
+        return []
+    groups = []
+    for label in np.flatnonzero(counts > 1):
+        candidates = np.flatnonzero(inverse == label)
+        rows = X[candidates]
+        rows = rows.toarray() if scipy.sparse.issparse(rows) else np.asarray(rows)
+        _, which = np.unique(rows, axis=0, return_inverse=True)
+        for value in np.unique(which):
+            members = candidates[which.ravel() == value]
+            if len(members) > 1:
+                groups.append(members)
+    return groups

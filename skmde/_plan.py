@@ -1,0 +1,91 @@
+"""What a recipe returns besides its problem (:class:`Plan`), and the steps
+every recipe shares: checking its data, building the problem, keeping what
+new rows need."""
+
+from dataclasses import dataclass, field
+
+import torch
+
+from ._inputs import as_data, check_dtype
+from ._problem import MDE, ProblemRecord
+from ._utils import logger
+from .constraints import Anchored, Centered, Standardized
+from .graphs import Graph
+from .neighbors import index_for_new_rows
+
+
+@dataclass
+class Plan:
+    """What a recipe decided besides the problem.
+
+    Attributes
+    ----------
+    kind : {"neighbors", "distances"}
+        How new rows are placed.
+    transform : NeighborSpec or DistanceSpec
+        What a new row is connected to, and how.
+    index : object or None
+        The fitted items' index for new rows (``query``, ``distances_to``);
+        None unless asked for (``store_training_data``) or for a Graph.
+    record : ProblemRecord or None
+        Rebuilds the problem (with ``store_training_data``).
+    """
+
+    kind: str
+    transform: object = None
+    index: object = None
+    record: object = None
+    n_neighbors: int | None = None
+    neighbor_graph: object = None
+    n_attractive: int = 0
+    n_repulsive: int = 0
+    init: str = ""
+    timings: dict = field(default_factory=dict)
+    deviation_scale: float = 1.0
+    #: the embedding's unit: the problem is solved in units of this power of
+    #: two when the deviations are beyond float64's comfortable range
+    units: float = 1.0
+
+
+def distance_dtype(dtype, deviations):
+    """float64 when distances are too large or too small for float32's squares
+    (beyond about 1e19 they overflow, below 1e-19 they vanish)."""
+    chosen = check_dtype(dtype)
+    positive = deviations[deviations > 0]
+    if positive.size and (positive.max() > 1e15 or positive.min() < 1e-15):
+        return torch.float64
+    return chosen
+
+
+def items_of(data, metric):
+    """``(kind, data, n_items)``: a Graph as it is, anything else checked."""
+    if isinstance(data, Graph):
+        return "graph", data, data.n_items
+    kind, data = as_data(data, metric)
+    return kind, data, data.shape[0]
+
+
+def build_problem(n, m, edges, function, constraint, X_init, device):
+    """Build the MDE and attach its initial embedding, projected to be feasible."""
+    mde = MDE(n, m, edges, function, constraint, device=device)
+    X = torch.as_tensor(X_init, dtype=mde.dtype).to(mde.device)
+    mde.X_init = mde.constraint.project_onto_constraint(X, inplace=True)
+    logger.info("%r", mde)
+    return mde
+
+
+def keep_for_new_rows(
+    plan, mde, values, factory, data, kind, metric, index, store, pairs=False
+):
+    """Attach the index for new rows (given distances need no stored data),
+    a user constraint new rows may have to satisfy, and the record that
+    rebuilds the problem."""
+    if type(mde.constraint) not in (Centered, Standardized, Anchored):
+        plan.transform.constraint = mde.constraint.to("cpu", torch.float64)
+    if metric == "precomputed" or (store and kind != "graph"):
+        plan.index = index_for_new_rows(data, metric, index)
+    if store:
+        plan.record = ProblemRecord.from_problem(
+            mde, values, factory, plan.units, all_pairs=pairs
+        )
+    return plan
