@@ -430,113 +430,95 @@ class MDE:
             the last finite iterate.
         """
         with reporting(verbose):
-            return self._embed(
-                X,
-                eps,
-                max_iter,
-                memory_size,
-                verbose,
-                print_every,
-                snapshot_every,
-                random_state,
-                callback,
-            )
-
-    def _embed(
-        self,
-        X,
-        eps,
-        max_iter,
-        memory_size,
-        verbose,
-        print_every,
-        snapshot_every,
-        random_state,
-        callback,
-    ):
-        eps = check_float(eps, "eps", low=0.0, low_open=True)
-        max_iter = check_int(max_iter, "max_iter", min_value=0)
-        memory_size = check_int(memory_size, "memory_size", min_value=1)
-        if print_every is not None:
-            print_every = check_int(print_every, "print_every", min_value=1)
-        if snapshot_every is not None:
-            snapshot_every = check_int(snapshot_every, "snapshot_every", min_value=1)
-        if X is None and self.X_init is not None:
-            X = self.X_init.clone()
-        elif X is None:
-            X = constraints.initialize(
-                self.constraint,
-                self.n_items,
-                self.embedding_dim,
-                device=self.device,
-                generator=make_generator(random_state),
-                dtype=self.dtype,
-            )
-        else:
-            X = self._check_X(X).clone()
-            if not self.constraint.is_feasible(X, rtol=1e-3):
-                raise ValueError(
-                    f"X does not satisfy the constraint {self.constraint!r}; project "
-                    "it first with constraint.project_onto_constraint(X)."
+            eps = check_float(eps, "eps", low=0.0, low_open=True)
+            max_iter = check_int(max_iter, "max_iter", min_value=0)
+            memory_size = check_int(memory_size, "memory_size", min_value=1)
+            if print_every is not None:
+                print_every = check_int(print_every, "print_every", min_value=1)
+            if snapshot_every is not None:
+                snapshot_every = check_int(
+                    snapshot_every, "snapshot_every", min_value=1
                 )
-        if print_every is None:
-            print_every = max(1, max_iter // 10)
-        stats = SolveStats()
-        if verbose:
-            logger.info("solving %r", self)
+            if X is None and self.X_init is not None:
+                X = self.X_init.clone()
+            elif X is None:
+                X = constraints.initialize(
+                    self.constraint,
+                    self.n_items,
+                    self.embedding_dim,
+                    device=self.device,
+                    generator=make_generator(random_state),
+                    dtype=self.dtype,
+                )
+            else:
+                X = self._check_X(X).clone()
+                if not self.constraint.is_feasible(X, rtol=1e-3):
+                    raise ValueError(
+                        f"X does not satisfy the constraint {self.constraint!r}; "
+                        "project it first with constraint.project_onto_constraint(X)."
+                    )
+            if print_every is None:
+                print_every = max(1, max_iter // 10)
+            stats = SolveStats()
+            if verbose:
+                logger.info("solving %r", self)
 
-        def record(iteration, iterate, info):
-            stats.average_distortions.append(iterate.value)
-            stats.residual_norms.append(info["residual_norm"])
-            stats.step_sizes.append(info["step_size"])
-            stats.relative_steps.append(info["relative_step"])
-            stats.iteration_times.append(info["time"])
-            if snapshot_every is not None and iteration % snapshot_every == 0:
-                stats.snapshots.append(iterate.x.detach().cpu().clone())
-            if verbose and (iteration % print_every == 0):
+            def record(iteration, iterate, info):
+                stats.average_distortions.append(iterate.value)
+                stats.residual_norms.append(info["residual_norm"])
+                stats.step_sizes.append(info["step_size"])
+                stats.relative_steps.append(info["relative_step"])
+                stats.iteration_times.append(info["time"])
+                if snapshot_every is not None and iteration % snapshot_every == 0:
+                    stats.snapshots.append(iterate.x.detach().cpu().clone())
+                if verbose and (iteration % print_every == 0):
+                    logger.info(
+                        f"iteration {iteration:5d} | distortion {iterate.value:.6g} | "
+                        f"residual {stats.residual_norms[-1]:.3e} | step "
+                        f"{info['step_size']:.2e} | {1e3 * info['time']:.2f} ms"
+                    )
+                return (
+                    bool(callback(iteration, iterate.x, stats)) if callback else False
+                )
+
+            solver = LBFGS(
+                self._objective,
+                lambda Y: self.constraint.project_onto_constraint(Y, inplace=True),
+                lambda X_, G: self.constraint.project_onto_tangent_space(X_, G),
+                memory_size=memory_size,
+            )
+            start = time.perf_counter()
+            try:
+                with torch.no_grad():
+                    final, iterations, converged, message = solver.minimize(
+                        X, tol=eps, max_iter=max_iter, callback=record
+                    )
+            except FloatingPointError as exc:
+                if solver.current is not None:
+                    self.X = solver.current.x
+                if solver.current is None:
+                    raise FloatingPointError(
+                        f"{exc} (at the initial embedding)"
+                    ) from None
+                raise FloatingPointError(
+                    f"{exc} The solve stopped at iteration {len(stats.step_sizes)}; "
+                    "mde.X holds the last finite iterate."
+                ) from None
+            stats.iterations = iterations
+            stats.evaluations = solver.evaluations
+            stats.converged = converged
+            stats.message = message
+            stats.solve_time = time.perf_counter() - start
+            if snapshot_every is not None and iterations % snapshot_every != 0:
+                stats.snapshots.append(final.x.detach().cpu().clone())
+            self.X = final.x
+            self.solve_stats = stats
+            if verbose:
                 logger.info(
-                    f"iteration {iteration:5d} | distortion {iterate.value:.6g} | "
-                    f"residual {stats.residual_norms[-1]:.3e} | step "
-                    f"{info['step_size']:.2e} | {1e3 * info['time']:.2f} ms"
+                    f"{message} after {iterations} iterations in "
+                    f"{stats.solve_time:.3f} s; average distortion {final.value:.6g}"
                 )
-            return bool(callback(iteration, iterate.x, stats)) if callback else False
-
-        solver = LBFGS(
-            self._objective,
-            lambda Y: self.constraint.project_onto_constraint(Y, inplace=True),
-            lambda X_, G: self.constraint.project_onto_tangent_space(X_, G),
-            memory_size=memory_size,
-        )
-        start = time.perf_counter()
-        try:
-            with torch.no_grad():
-                final, iterations, converged, message = solver.minimize(
-                    X, tol=eps, max_iter=max_iter, callback=record
-                )
-        except FloatingPointError as exc:
-            if solver.current is not None:
-                self.X = solver.current.x
-            if solver.current is None:
-                raise FloatingPointError(f"{exc} (at the initial embedding)") from None
-            raise FloatingPointError(
-                f"{exc} The solve stopped at iteration {len(stats.step_sizes)}; "
-                "mde.X holds the last finite iterate."
-            ) from None
-        stats.iterations = iterations
-        stats.evaluations = solver.evaluations
-        stats.converged = converged
-        stats.message = message
-        stats.solve_time = time.perf_counter() - start
-        if snapshot_every is not None and iterations % snapshot_every != 0:
-            stats.snapshots.append(final.x.detach().cpu().clone())
-        self.X = final.x
-        self.solve_stats = stats
-        if verbose:
-            logger.info(
-                f"{message} after {iterations} iterations in "
-                f"{stats.solve_time:.3f} s; average distortion {final.value:.6g}"
-            )
-        return self.X
+            return self.X
 
     # -- pictures (matplotlib imported lazily) ------------------------------
     def plot(
