@@ -35,7 +35,7 @@ REDUCED_DIM = 100
 CANDIDATE_FACTOR = 1.5
 NEW_ROW_CANDIDATE_FACTOR = 1.25
 #: new rows farther than this (in units of the data's largest deviation from
-#: its mean) are searched in float64 (see NeighborIndex._far_rows)
+#: its mean) are searched in float64 (see NeighborIndex.query)
 FAR = 64.0
 #: data scales whose distances float32 holds (beyond, distances come in
 #: float64: 1e39 overflows float32 and 1e-50 vanishes in it)
@@ -154,18 +154,26 @@ class NeighborIndex:
         beyond float32's range (then float64; far new rows get float32's
         largest value where their distance exceeds it).
         """
+        if queries is None:
+            return self._query(None, k, exact_fallback)
         queries = self._same_kind(queries)
-        if queries is not None and self.metric == "euclidean" and not self.sparse:
-            far = self._far_rows(queries)
+        Q = self._prepare_queries(queries)
+        if self.metric == "euclidean" and not self.sparse:
+            # rows too far for float32 to rank the items (their squared norm
+            # swamps the differences), or beyond its range (inf): beyond FAR
+            # times the data's largest deviation from its mean. Rare outliers,
+            # searched in float64 from the original rows
+            with np.errstate(invalid="ignore"):
+                far = ~(np.abs(Q).max(axis=1, initial=0.0) <= FAR)
             if far.any():
                 wanted = min(k, self.n_items)
                 indices = np.empty((len(far), wanted), dtype=np.int64)
                 distances = np.empty((len(far), wanted), dtype=np.float32)
                 if not far.all():
-                    indices[~far], distances[~far] = self._query(queries[~far], k)
+                    indices[~far], distances[~far] = self._query(Q[~far], k)
                 indices[far], distances[far] = self._far_topk(queries[far], wanted)
                 return indices, distances
-        return self._query(queries, k, exact_fallback)
+        return self._query(Q, k, exact_fallback)
 
     def _same_kind(self, queries):
         """Sparse rows for an index of dense data, as dense rows (the other
@@ -173,20 +181,6 @@ class NeighborIndex:
         if queries is not None and not self.sparse and scipy.sparse.issparse(queries):
             return queries.toarray()
         return queries
-
-    def _far_rows(self, queries):
-        """Rows too far from the data for float32 arithmetic to rank its items
-        (their squared norm swamps the differences): beyond 64 times the data's
-        largest deviation from its mean, or not finite once centred. Outliers
-        that far are rare; they are searched in float64."""
-        far = np.zeros(queries.shape[0], dtype=bool)
-        block = rows_per_block(queries.shape[1], 8)
-        for start in range(0, len(far), block):
-            rows = np.asarray(queries[start : start + block], dtype=np.float64)
-            with np.errstate(over="ignore", invalid="ignore"):
-                size = np.abs(rows - self.mean).max(axis=1, initial=0.0) / self.scale
-            far[start : start + block] = ~(size <= FAR)
-        return far
 
     def _far_topk(self, queries, k):
         """:meth:`query` for far rows, in float64. From far away every item is
@@ -199,10 +193,15 @@ class NeighborIndex:
         q = np.clip(np.nan_to_num(q, nan=0.0), -1e300, 1e300)
         factor = 2.0 ** np.ceil(np.log2(np.maximum(np.abs(q).max(axis=1), 1.0)))
         u = q / factor[:, None]
-        R = self.data.astype(np.float64)
-        scores = np.einsum("ij,ij->i", R, R)[None, :] / factor[:, None] - 2.0 * u @ R.T
+        scores = np.empty((len(u), self.n_items))
+        block = rows_per_block(self.data.shape[1], 8)
+        for start in range(0, self.n_items, block):  # no float64 copy of the data
+            R = self.data[start : start + block].astype(np.float64)
+            sq = np.einsum("ij,ij->i", R, R)
+            scores[:, start : start + block] = sq / factor[:, None] - 2.0 * u @ R.T
         part = np.argpartition(scores, k - 1, axis=1)[:, :k]
-        diff = u[:, None, :] - R[part] / factor[:, None, None]
+        chosen = self.data[part].astype(np.float64)
+        diff = u[:, None, :] - chosen / factor[:, None, None]
         d = np.sqrt((diff * diff).sum(axis=2)) * (factor * self.scale)[:, None]
         order = np.argsort(np.take_along_axis(scores, part, 1), axis=1, kind="stable")
         indices = np.take_along_axis(part, order, 1)
@@ -210,9 +209,11 @@ class NeighborIndex:
         d = np.minimum(np.take_along_axis(d, order, 1), limit).astype(np.float32)
         return indices, d
 
-    def _query(self, queries, k, exact_fallback=True):
-        exclude_self = queries is None
-        Q = self.data if exclude_self else self._prepare_queries(queries)
+    def _query(self, Q, k, exact_fallback=True):
+        """:meth:`query` of prepared rows ``Q`` (None: the items themselves)."""
+        exclude_self = Q is None
+        if exclude_self:
+            Q = self.data
         wanted = min(k, self.n_items - (1 if exclude_self else 0))
         # new rows: a few spare candidates, so that items tied at the k-th
         # distance are chosen by index, not by the rounding of a BLAS block
