@@ -16,6 +16,8 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_consistent_length, column_or_1d
+from sklearn.utils.multiclass import type_of_target
 from tqdm.auto import tqdm
 
 from . import _duplicates, _transform, recipes
@@ -116,15 +118,17 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, or with ``metric="precomputed"`` a square matrix of
             distances between samples.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Labels or target values that shape the embedding when the
+            estimator has a positive ``target_weight`` (see the user guide's
+            section on labels); ignored otherwise.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        self._fit(X)
+        self._fit(X, y)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -134,31 +138,32 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Labels or targets, as in :meth:`fit`.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components)
             A copy of ``embedding_``, in the dtype of X.
         """
-        self._fit(X)
+        self._fit(X, y)
         return self.embedding_.copy()
 
-    def _fit(self, X):
+    def _fit(self, X, y=None):
         # A fit is all or nothing: an error or KeyboardInterrupt restores the
         # attributes the estimator had before (unfitted stays unfitted).
         before = dict(self.__dict__)
         try:
-            self._fit_unsafe(X)
+            self._fit_unsafe(X, y)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
 
-    def _fit_unsafe(self, X):
+    def _fit_unsafe(self, X, y):
         X = self._validate(X, reset=True)
         check_dimension(self.n_components, X.shape[0], "n_components", "samples")
+        labels = self._labels(X, y)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=2)
         verbose = bool(self.verbose)
         with torch_threads(self.n_jobs), reporting(verbose):
@@ -167,6 +172,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 **self._problem_kwargs(),
                 random_state=np.random.default_rng(seeds[0]),
                 transform_seed=int(seeds[1]),
+                **labels,
             )
             progress = (
                 _Progress(self.max_iter, type(self).__name__) if verbose else None
@@ -208,6 +214,23 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 fitted["average_distortion_"],
             )
         self.__dict__.update(fitted)
+
+    def _labels(self, X, y):
+        """The recipe's label arguments: none unless y is given and the
+        estimator has a positive ``target_weight`` (then y is checked)."""
+        weight = getattr(self, "target_weight", 0.0)
+        if y is None or weight == 0:
+            return {}
+        y = column_or_1d(y, dtype=None)
+        check_consistent_length(X, y)
+        metric = self.target_metric
+        if metric == "auto":
+            metric = "categorical"
+            if y.dtype.kind == "f":
+                known = y[~np.isnan(y)]
+                if known.size and type_of_target(known) == "continuous":
+                    metric = "euclidean"
+        return {"targets": y, "target_weight": weight, "target_metric": metric}
 
     def _problem_kwargs(self):
         return {

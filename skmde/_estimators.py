@@ -6,7 +6,7 @@ Parameters, docstrings and their validation; they share one implementation
 
 from numbers import Integral, Real
 
-from . import losses, penalties, recipes
+from . import _custom, losses, penalties, recipes
 from ._base import _BaseMDE
 from ._sklearn_compat import Interval, NameOptions, StrOptions
 
@@ -46,6 +46,18 @@ class MDENeighbors(_BaseMDE):
         :func:`skmde.preserve_neighbors`).
     edge_weights : {"fuzzy", "binary"}, default="fuzzy"
         Weights of the neighbour pairs.
+    target_weight : float in [0, 1], default=0.0
+        How much the labels passed to ``fit(X, y)`` shape the embedding: 0
+        ignores them exactly; 1 stops attraction between different classes
+        and repulsion within a class. Labels reweight the neighbour pairs and
+        add pairs of samples with equal (or close) targets; ``transform``
+        never needs labels. See the user guide's section on labels.
+    target_metric : {"auto", "categorical", "euclidean"}, default="auto"
+        How y is read: "categorical" (classes: ints, strings or a pandas
+        categorical; -1 or a missing value marks an unlabelled sample) or
+        "euclidean" (numbers, NaN unlabelled). "auto" is "euclidean" for
+        floating-point y whose known values are not all integers, else
+        "categorical".
     constraint : {"centered", "standardized"} or Constraint, default=None
         None: "centered" with repulsion, "standardized" without.
     init : {"spectral", "quadratic", "pca", "random"} or array-like, \
@@ -132,6 +144,8 @@ class MDENeighbors(_BaseMDE):
         "repulsive_weight": [None, Interval(Real, 0, None, closed="neither")],
         "local_scaling": ["boolean"],
         "edge_weights": [StrOptions({"fuzzy", "binary"})],
+        "target_weight": [Interval(Real, 0, 1, closed="both")],
+        "target_metric": [StrOptions({"auto", "categorical", "euclidean"})],
         "init": [StrOptions({"spectral", "quadratic", "pca", "random"}), "array-like"],
     }
 
@@ -146,6 +160,8 @@ class MDENeighbors(_BaseMDE):
         repulsive_weight=None,
         local_scaling=True,
         edge_weights="fuzzy",
+        target_weight=0.0,
+        target_metric="auto",
         constraint=None,
         init="spectral",
         metric="euclidean",
@@ -167,6 +183,8 @@ class MDENeighbors(_BaseMDE):
         self.repulsive_weight = repulsive_weight
         self.local_scaling = local_scaling
         self.edge_weights = edge_weights
+        self.target_weight = target_weight
+        self.target_metric = target_metric
         self.constraint = constraint
         self.init = init
         self.metric = metric
@@ -258,6 +276,8 @@ class MDEDistances(_BaseMDE):
         **_BaseMDE._parameter_constraints,
         "loss": [_LOSS_NAMES, callable],
         "max_distances": [None, Interval(Real, 1, None, closed="left")],
+        "target_weight": [Interval(Real, 0, 1, closed="both")],
+        "target_metric": [StrOptions({"auto", "categorical", "euclidean"})],
         "init": [StrOptions({"auto", "pca", "mds", "random"}), "array-like"],
     }
 
@@ -267,6 +287,8 @@ class MDEDistances(_BaseMDE):
         *,
         loss="quadratic",
         max_distances=None,
+        target_weight=0.0,
+        target_metric="auto",
         constraint=None,
         init="auto",
         metric="euclidean",
@@ -283,6 +305,8 @@ class MDEDistances(_BaseMDE):
         self.n_components = n_components
         self.loss = loss
         self.max_distances = max_distances
+        self.target_weight = target_weight
+        self.target_metric = target_metric
         self.constraint = constraint
         self.init = init
         self.metric = metric
@@ -333,6 +357,19 @@ class MDEEmbedder(_BaseMDE):
         With "neighbors" (and for ``transform`` with a callable and a penalty).
     repulsive_fraction : float, default=None
         With "neighbors": repulsive pairs per neighbour pair.
+    target_weight : float in [0, 1], default=0.0
+        With "neighbors" (labels need neighbour pairs to reshape).
+        How much the labels passed to ``fit(X, y)`` shape the embedding: 0
+        ignores them exactly; 1 stops attraction between different classes
+        and repulsion within a class. Labels reweight the neighbour pairs and
+        add pairs of samples with equal (or close) targets; ``transform``
+        never needs labels. See the user guide's section on labels.
+    target_metric : {"auto", "categorical", "euclidean"}, default="auto"
+        How y is read: "categorical" (classes: ints, strings or a pandas
+        categorical; -1 or a missing value marks an unlabelled sample) or
+        "euclidean" (numbers, NaN unlabelled). "auto" is "euclidean" for
+        floating-point y whose known values are not all integers, else
+        "categorical".
     max_distances : float, default=None
         With "distances": the most pairs used to fit (see
         :class:`MDEDistances`).
@@ -384,6 +421,8 @@ class MDEEmbedder(_BaseMDE):
         "n_neighbors": [None, Interval(Integral, 1, None, closed="left")],
         "repulsive_fraction": [None, Interval(Real, 0, None, closed="left")],
         "max_distances": [None, Interval(Real, 1, None, closed="left")],
+        "target_weight": [Interval(Real, 0, 1, closed="both")],
+        "target_metric": [StrOptions({"auto", "categorical", "euclidean"})],
         "init": [
             StrOptions({"auto", "spectral", "quadratic", "pca", "mds", "random"}),
             "array-like",
@@ -400,6 +439,8 @@ class MDEEmbedder(_BaseMDE):
         n_neighbors=None,
         repulsive_fraction=None,
         max_distances=None,
+        target_weight=0.0,
+        target_metric="auto",
         constraint=None,
         init="auto",
         metric="euclidean",
@@ -420,6 +461,8 @@ class MDEEmbedder(_BaseMDE):
         self.n_neighbors = n_neighbors
         self.repulsive_fraction = repulsive_fraction
         self.max_distances = max_distances
+        self.target_weight = target_weight
+        self.target_metric = target_metric
         self.constraint = constraint
         self.init = init
         self.metric = metric
@@ -465,6 +508,12 @@ class MDEEmbedder(_BaseMDE):
 
     def _build_problem(self, X, **kwargs):
         factory = self._distortion()
+        if self.relationships != "neighbors" and "targets" in kwargs:
+            raise ValueError(
+                "labels (fit(X, y) with target_weight > 0) reshape neighbour "
+                f"pairs; relationships={self.relationships!r} has none. Use "
+                "relationships='neighbors' or target_weight=0."
+            )
         if self.relationships == "neighbors":
             return recipes.neighbor_problem(
                 X,
@@ -482,7 +531,7 @@ class MDEEmbedder(_BaseMDE):
                 **(kwargs | {"init": self._init_for("auto")}),
             )
         del kwargs["n_jobs"]
-        return recipes.custom_problem(
+        return _custom.custom_problem(
             X,
             relationships=self.relationships,
             factory=factory,

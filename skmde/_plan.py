@@ -2,6 +2,7 @@
 every recipe shares: checking its data, building the problem, keeping what
 new rows need."""
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -89,3 +90,33 @@ def keep_for_new_rows(
             mde, values, factory, plan.units, all_pairs=pairs
         )
     return plan
+
+
+def feasible_constraint(constraint, given, n, m, n_edges, repels):
+    """The constraint, or Standardized where a centred attraction-only problem
+    (no repulsion, or a graph joining every pair) would collapse every item
+    onto one point: a warning when the constraint was the default, an error
+    when the user chose it."""
+    if type(constraint) is not Centered or (repels and n_edges < n * (n - 1) // 2):
+        return constraint
+    why = (
+        f"the neighbour graph joins every pair of the {n} items, leaving no "
+        "pair to repel"
+        if repels
+        else "there is no repulsion"
+    )
+    if given is not None:
+        raise ValueError(
+            f"with constraint='centered', {why}: every item would collapse "
+            "onto one point. Use constraint='standardized', more items or "
+            "fewer neighbours."
+        )
+    warnings.warn(
+        f"{why}; the embedding is standardized instead of centered, where "
+        "every item would collapse onto one point.",
+        UserWarning,
+        stacklevel=4,
+    )
+    constraint = Standardized()
+    constraint.check(n, m)
+    return constraint

@@ -242,13 +242,14 @@ class Log1p(Penalty):
 
     def _value_and_ratio(self, d, out=None):
         e, w = self.exponent, self._w
-        one_de = _power(d, e) + 1.0
+        de = _power(d, e)
+        one_de = de + 1.0
         value = _apply(np.log, torch.log, one_de).mul_(w)
         # f'(d)/d = w e d^(e-2) / (1 + d^e); 0 (not inf/nan) at d = 0
         if e == 1.5:
             ratio = d.sqrt().mul_(one_de).reciprocal_()
-        else:
-            ratio = (one_de - 1.0).div_(d.square().mul_(one_de))
+        else:  # d^e / d^2, not (1 + d^e - 1) / d^2: no cancellation at small d
+            ratio = de.div(d.square().mul_(one_de))
         ratio.mul_(e * w)
         return value, _finite_or_zero(ratio, out)
 

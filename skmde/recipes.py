@@ -6,9 +6,10 @@ Both return an :class:`~skmde.MDE` whose ``X_init`` holds the initial embedding,
 so ``preserve_neighbors(data).embed()`` computes the embedding.
 
 The one place where the recipes' defaults live. The keyword-only builders
-behind them (``neighbor_problem``, ``distance_problem``, ``custom_problem``)
-also return a ``Plan`` (``_plan``): what the estimators keep to place new rows
-and rebuild the problem. Data walks down the layers once: checked, searched,
+behind them (``neighbor_problem``, ``distance_problem``, and
+``_custom.custom_problem`` for user relationships) also return a ``Plan``
+(``_plan``): what the estimators keep to place new rows and rebuild the
+problem. Data walks down the layers once: checked, searched,
 weighted, started, paired, posed (see the architecture page). ``METRICS``
 names the metrics the recipes accept.
 """
@@ -16,13 +17,12 @@ names the metrics the recipes accept.
 import functools
 import math
 import time
-import warnings
 
 import numpy as np
 import scipy.sparse
 import torch
 
-from . import constraints, losses, penalties
+from . import _labels, constraints, losses, penalties
 from ._distortion import build_function
 from ._inputs import (
     check_bool,
@@ -47,6 +47,7 @@ from ._plan import (
     Plan,
     build_problem,
     distance_dtype,
+    feasible_constraint,
     items_of,
     keep_for_new_rows,
 )
@@ -108,12 +109,17 @@ def neighbor_problem(
     dtype=None,
     transform_seed=0,
     store_training_data=False,
+    targets=None,
+    target_weight=0.0,
+    target_metric="categorical",
 ):
     """:func:`preserve_neighbors`, also returning its :class:`Plan`.
 
     ``transform_seed`` seeds the partner tables of ``transform``;
     ``store_training_data`` keeps an index of the data for new rows and the
-    record that rebuilds the problem in the plan.
+    record that rebuilds the problem in the plan. ``targets`` (one label or
+    number per item, see :mod:`skmde._labels`) reshape the edges by
+    ``target_weight`` in [0, 1]; 0 ignores them.
     """
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
     metric = check_metric(metric)
@@ -146,6 +152,12 @@ def neighbor_problem(
     local_scaling = check_bool(local_scaling, "local_scaling")
     if max_distance is not None:
         max_distance = check_float(max_distance, "max_distance", low=0.0, low_open=True)
+    target_weight = check_float(target_weight, "target_weight", low=0.0, high=1.0)
+    targets = (
+        _labels.encode(targets, n, target_metric, n_neighbors or default_n_neighbors(n))
+        if targets is not None and target_weight > 0
+        else None
+    )
     if store_training_data and kind in ("dense", "sparse"):
         check_new_rows(data, metric)  # before the search, not after the solve
     plan = Plan("neighbors")
@@ -188,30 +200,18 @@ def neighbor_problem(
             + (": is max_distance too small?" if max_distance is not None else ".")
         )
     plan.timings["knn"] = time.perf_counter() - start
+    edges, weights = _labels.attract(
+        edges, weights, targets, target_weight, n, k, k, rng
+    )
     edges, weights = drop_anchor_pairs(edges, weights, constraint)
-    repels = repulsive is not None and repulsive_fraction > 0
-    if type(constraint) is Centered and (not repels or len(edges) == n * (n - 1) // 2):
-        # attraction alone, centred: every item collapses onto one point
-        why = (
-            f"the neighbour graph joins every pair of the {n} items, leaving no "
-            "pair to repel"
-            if repels
-            else "there is no repulsion"
-        )
-        if given is not None:
-            raise ValueError(
-                f"with constraint='centered', {why}: every item would collapse "
-                "onto one point. Use constraint='standardized', more items or "
-                "fewer neighbours."
-            )
-        warnings.warn(
-            f"{why}; the embedding is standardized instead of centered, where "
-            "every item would collapse onto one point.",
-            UserWarning,
-            stacklevel=3,
-        )
-        constraint = Standardized()
-        constraint.check(n, m)
+    constraint = feasible_constraint(
+        constraint,
+        given,
+        n,
+        m,
+        len(edges),
+        repulsive is not None and repulsive_fraction > 0,
+    )
 
     start = time.perf_counter()
     X_init = initial_embedding(
@@ -236,11 +236,15 @@ def neighbor_problem(
         count = int(repulsive_fraction * len(edges))
         negative = sample_non_edges(n, count, edges, rng)
         negative, _ = drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
+        repelling = _labels.repel(
+            negative,
+            np.full(len(negative), -repulsive_weight, np.float32),
+            targets,
+            target_weight,
+        )
         plan.n_repulsive = len(negative)
         edges = np.concatenate([edges, negative])
-        weights = np.concatenate(
-            [weights, np.full(len(negative), -repulsive_weight, np.float32)]
-        )
+        weights = np.concatenate([weights, repelling])
     weights_t = torch.as_tensor(weights, dtype=check_dtype(dtype))
     if plan.n_repulsive:
         factory = functools.partial(
@@ -299,6 +303,9 @@ def preserve_neighbors(
     local_scaling=True,
     edge_weights="fuzzy",
     repulsive_weight=None,
+    targets=None,
+    target_weight=0.0,
+    target_metric="categorical",
 ):
     """An MDE problem that keeps each item near its nearest neighbours.
 
@@ -362,6 +369,15 @@ def preserve_neighbors(
         "binary": 2 for mutual neighbours, 1 otherwise (PyMDE).
     repulsive_weight : float > 0, optional
         Magnitude of the repulsive weights (default 0.5).
+    targets : array-like of shape (n,), optional
+        A label (``target_metric="categorical"``: -1 or a missing value when
+        unknown) or a number (``"euclidean"``: NaN when unknown) per item.
+    target_weight : float in [0, 1], default=0
+        How much ``targets`` reshape the problem (0 ignores them): neighbour
+        pairs are reweighted by target similarity, repulsion across classes is
+        strengthened, and each labelled item attracts items of similar target
+        (see the user guide's section on labels).
+    target_metric : {"categorical", "euclidean"}, default="categorical"
 
     Returns
     -------
@@ -396,6 +412,9 @@ def preserve_neighbors(
             local_scaling=local_scaling,
             edge_weights=edge_weights,
             repulsive_weight=repulsive_weight,
+            targets=targets,
+            target_weight=target_weight,
+            target_metric=target_metric,
         )[0]
 
 
@@ -610,90 +629,3 @@ def preserve_distances(
             random_state=random_state,
             n_jobs=n_jobs,
         )[0]
-
-
-# -- custom relationships ---------------------------------------------------------
-def custom_problem(
-    data,
-    *,
-    relationships,
-    factory,
-    embedding_dim=2,
-    constraint=None,
-    init="random",
-    metric="euclidean",
-    device=None,
-    random_state=None,
-    n_neighbors=None,
-    dtype=None,
-    transform_seed=0,
-    store_training_data=False,
-):
-    """An MDE problem on the pairs and values that ``relationships(data)``
-    returns, and its :class:`Plan`.
-
-    ``relationships`` returns ``(edges, values)``: a (p, 2) integer array of
-    pairs and one weight or deviation per pair, given to ``factory``. New rows
-    are placed by their ``n_neighbors`` nearest items under ``metric`` when
-    ``factory`` is a penalty (its values are weights), by their distances to
-    a sample of items when it is a loss.
-    """
-    m = check_int(embedding_dim, "embedding_dim", min_value=1)
-    metric = check_metric(metric)
-    kind, data, n = items_of(data, metric)
-    rng = numpy_generator(random_state)
-    result = relationships(data)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise TypeError("relationships(X) must return a tuple (edges, values).")
-    edges, values = result
-    edges = np.asarray(edges)
-    values = np.asarray(values, dtype=np.float64)
-    if edges.ndim != 2 or edges.shape[1] != 2 or values.shape != (len(edges),):
-        raise ValueError(
-            "relationships(X) must return edges of shape (n_edges, 2) and one value "
-            f"per edge; got shapes {edges.shape} and {values.shape}."
-        )
-    constraint = constraints.get(constraint, Centered())
-    check_dimension(m, n)
-    constraint.check(n, m)
-    values_t = torch.as_tensor(values, dtype=check_dtype(dtype))
-    function = build_function(factory, values_t, "distortion")
-    X_init = initial_embedding(
-        init,
-        "custom",
-        data=data,
-        kind=kind,
-        n_items=n,
-        embedding_dim=m,
-        edges=edges,
-        values=values,
-        constraint=constraint,
-        metric=metric,
-        rng=rng,
-    )
-    mde = build_problem(n, m, edges, function, constraint, X_init, device)
-    is_loss = isinstance(factory, type) and issubclass(factory, losses.Loss)
-    plan = Plan("distances" if is_loss else "neighbors", n_attractive=len(edges))
-    if is_loss:
-        plan.transform = DistanceSpec(
-            loss=factory,
-            partners=fixed_sample(n, TRANSFORM_PAIRS, transform_seed),
-            deviation_scale=1.0,
-            precomputed=metric == "precomputed",
-        )
-    else:
-        plan.n_neighbors = n_neighbors
-        plan.transform = NeighborSpec(
-            n_neighbors=default_n_neighbors(n) if n_neighbors is None else n_neighbors,
-            local_scaling=False,
-            scales=None,
-            weighting="binary",
-            weight_scale=1.0,
-            attractive=factory,
-            repulsive=None,
-            partners=None,
-            repulsive_weight=0.0,
-        )
-    return mde, keep_for_new_rows(
-        plan, mde, values_t, factory, data, kind, metric, None, store_training_data
-    )

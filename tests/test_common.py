@@ -9,6 +9,7 @@ ESTIMATORS = [
     MDENeighbors(random_state=0),
     MDENeighbors(metric="precomputed", random_state=0),
     MDENeighbors(constraint="standardized", random_state=0),
+    MDENeighbors(target_weight=0.5, random_state=0),  # checks pass y to fit
     MDENeighbors(
         attractive_penalty="quadratic", repulsive_penalty=None, random_state=0
     ),

@@ -190,3 +190,136 @@ def test_pymde_interface_constraint_from_a_random_start():
     f64 = MDE(5, 3, edges, penalties.Quadratic(torch.ones(5, dtype=torch.float64)))
     f64.constraint = PyMDESphere()
     assert f64.embed(random_state=0, max_iter=5).dtype == torch.float64
+
+
+@pytest.mark.parametrize("make", [Centered, Standardized, anchored])
+def test_initialization_follows_the_generator(make):
+    c = make()
+
+    def draw(seed):
+        generator = torch.Generator().manual_seed(seed)
+        return c.initialization(20, 2, generator=generator, dtype=torch.float64)
+
+    assert torch.equal(draw(0), draw(0))
+    assert not torch.equal(draw(0), draw(1))
+    assert draw(0).dtype == torch.float64
+    assert c.initialization(20, 2).dtype == torch.float32
+
+
+def test_anchored_initialization_takes_the_anchors_dtype():
+    c = Anchored([0, 1], torch.zeros(2, 2, dtype=torch.float64))
+    assert c.initialization(5, 2).dtype == torch.float64
+    assert c.initialization(5, 2, dtype=torch.float32).dtype == torch.float32
+
+
+@pytest.mark.parametrize("make", [Centered, Standardized, anchored])
+def test_in_place_projections_write_into_their_argument(make):
+    c = make()
+    X = torch.randn(20, 2, dtype=torch.float64) * 2 + 3
+    expected = c.project_onto_constraint(X)
+    out = c.project_onto_constraint(X, inplace=True)
+    assert out is X
+    torch.testing.assert_close(X, expected)
+    G = torch.randn(20, 2, dtype=torch.float64) + 1
+    expected = c.project_onto_tangent_space(X, G)
+    untouched = G.clone()
+    assert torch.equal(c.project_onto_tangent_space(X, G, inplace=False), expected)
+    assert torch.equal(G, untouched)  # not in place by default
+    out = c.project_onto_tangent_space(X, G, inplace=True)
+    assert out is G
+    torch.testing.assert_close(G, expected)
+
+
+def test_is_feasible_is_relative_to_the_size_of_x():
+    c = Centered()
+    assert c.is_feasible(torch.zeros(4, 2))  # the origin is centred
+    shifted = torch.tensor([[1.0, 0.0], [3.0, 0.0]])
+    assert not c.is_feasible(shifted)
+    assert not c.is_feasible(1e-8 * shifted)  # tiny, but not centred
+    assert not c.is_feasible(1e8 * shifted)
+    nearly = torch.tensor([[-1.0, 0.0], [1.0 + 1e-6, 0.0]], dtype=torch.float64)
+    assert c.is_feasible(nearly) and not c.is_feasible(nearly, rtol=1e-8)
+    big = 1e6 * nearly
+    assert c.is_feasible(big) and not c.is_feasible(big, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "Y",
+    [
+        torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]),  # rank 1
+        torch.tensor([[1.0, 0.0], [2.0, 1e-7], [3.0, 0.0], [4.0, 0.0]]),  # nearly
+        torch.zeros(4, 2),  # all in one point
+    ],
+)
+def test_standardized_projection_of_degenerate_embeddings(Y):
+    # the eigenproblem cannot invert a (nearly) singular covariance: the SVD's
+    # polar factor still gives a feasible point, in the input's dtype
+    P = Standardized().project_onto_constraint(Y.double())
+    assert P.dtype == torch.float64 and torch.isfinite(P).all()
+    Yc = Y.double() - Y.double().mean(0)
+    U, _, Vh = torch.linalg.svd(Yc, full_matrices=False)
+    torch.testing.assert_close(P, 2.0 * U @ Vh)
+    assert Standardized().project_onto_constraint(Y).dtype == torch.float32
+
+
+def test_get_names_and_instances():
+    from skmde import constraints
+
+    assert type(constraints.get("centered")) is Centered
+    assert type(constraints.get("Standardized")) is Standardized
+    sphere = Sphere()
+    assert constraints.get(sphere) is sphere
+    assert constraints.get(None) is None
+    assert constraints.get(None, default=sphere) is sphere
+    with pytest.raises(
+        ValueError,
+        match=r"unknown constraint 'sphere'; expected 'centered', 'standardized' "
+        r"or a Constraint instance\.",
+    ):
+        constraints.get("sphere")
+    with pytest.raises(TypeError, match="got int"):
+        constraints.get(3)
+
+
+def test_messages_name_the_problem():
+    with pytest.raises(
+        ValueError, match=r"^Standardized needs n_items > embedding_dim"
+    ):
+        Standardized().check(2, 2)
+    Standardized().check(3, 2)
+    with pytest.raises(ValueError, match=r"^anchors must be nonnegative item indices"):
+        Anchored([-2], [[0.0]])
+    with pytest.raises(ValueError, match=r"^anchors must not contain duplicates\.$"):
+        Anchored([1, 1], [[0.0], [0.0]])
+    with pytest.raises(ValueError, match=r"one row per anchor \(2\); got 3 rows"):
+        Anchored([0, 1], [[0.0, 1.0]] * 3)
+    c = Anchored([0, 4], [[0.0], [1.0]])
+    c.check(5, 1)  # the largest anchor is the last item
+    with pytest.raises(ValueError, match="anchors must be < n_items=4; got 4"):
+        c.check(4, 1)
+    assert repr(c) == "Anchored(n_anchors=2)"
+    assert c.to() is c and c.to(dtype=torch.float64).values.dtype == torch.float64
+
+
+class KeywordsSphere(Sphere):
+    def initialization(self, n_items, embedding_dim, **options):
+        self.options = options
+        return super().initialization(n_items, embedding_dim, **options)
+
+
+@pytest.mark.parametrize("make", [PyMDESphere, KeywordsSphere, Sphere])
+def test_initialize_adapts_to_the_signature(make):
+    from skmde.constraints import initialize
+
+    c = make()
+
+    def start(seed):
+        generator = torch.Generator().manual_seed(seed)
+        return initialize(c, 6, 3, "cpu", generator, torch.float64)
+
+    X = start(0)
+    assert X.shape == (6, 3) and X.dtype == torch.float64
+    torch.testing.assert_close(X.norm(dim=1), torch.ones(6, dtype=torch.float64))
+    assert torch.equal(start(0), start(0)) and not torch.equal(start(0), start(1))
+    if make is KeywordsSphere:
+        assert set(c.options) == {"device", "generator", "dtype"}

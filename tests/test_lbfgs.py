@@ -172,3 +172,195 @@ def test_memory_rejects_pairs_without_positive_curvature():
     memory = _Memory(3, torch.zeros(4))
     memory.append(torch.ones(4), -torch.ones(4))
     assert len(memory) == 0
+
+
+def test_memory_reused_after_clear_ignores_stale_pairs():
+    from skmde._lbfgs import _Memory
+
+    gen = torch.Generator().manual_seed(1)
+    A = spd(12, 20.0, torch.float64)
+    memory = _Memory(4, torch.zeros(12, dtype=torch.float64))
+    for _ in range(4):
+        s = torch.randn(12, dtype=torch.float64, generator=gen)
+        memory.append(s, A @ s)
+    memory.clear()
+    assert not memory and len(memory) == 0
+    s = torch.randn(12, dtype=torch.float64, generator=gen)
+    memory.append(s, A @ s)
+    g = torch.randn(12, dtype=torch.float64, generator=gen)
+    torch.testing.assert_close(memory.times(g), two_loop([(s, A @ s)], g))
+
+
+def cubic(a, b, c):
+    """f(t) = a t^3 + b t^2 + c t and its derivative."""
+    return (lambda t: a * t**3 + b * t**2 + c * t), (
+        lambda t: 3 * a * t**2 + 2 * b * t + c
+    )
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0.0, 1.0), (1.0, 0.0), (0.2, 0.9)])
+def test_interpolation_finds_the_minimizer_of_a_cubic(lo, hi):
+    from skmde._lbfgs import _interpolate
+
+    f, df = cubic(1.0, -0.3, -0.5)  # local minimizer in (0, 1)
+    exact = (0.6 + math.sqrt(0.36 + 6.0)) / 6.0
+    t = _interpolate(lo, f(lo), df(lo), hi, f(hi), df(hi))
+    assert math.isclose(t, exact, rel_tol=1e-12)
+
+
+def test_interpolation_falls_back_to_bisection():
+    from skmde._lbfgs import _interpolate
+
+    # an infinite end: the midpoint
+    assert _interpolate(0.0, 1.0, -1.0, 2.0, math.inf, math.nan) == 1.0
+    assert _interpolate(0.0, 1.0, -1.0, 2.0, 3.0, math.inf) == 1.0
+    # no real critical point (d1 = 0, d1^2 - d_lo d_hi = -1 < 0): the midpoint
+    assert _interpolate(0.0, 1.0, -1.0, 1.0, 1.0 / 3.0, -1.0) == 0.5
+    # a minimizer too close to an end (within 10% of the bracket)
+    f, df = cubic(0.0, 1.0, -0.04)  # quadratic, minimum at 0.02
+    assert _interpolate(0.0, f(0.0), df(0.0), 1.0, f(1.0), df(1.0)) == 0.5
+    f, df = cubic(0.0, 1.0, -0.3)  # minimum at 0.15: kept (margin 0.1)
+    t = _interpolate(0.0, f(0.0), df(0.0), 1.0, f(1.0), df(1.0))
+    assert math.isclose(t, 0.15, rel_tol=1e-12)
+    f, df = cubic(0.0, 1.0, -1.8)  # minimum at 0.9: at the margin, kept
+    t = _interpolate(0.0, f(0.0), df(0.0), 1.0, f(1.0), df(1.0))
+    assert math.isclose(t, 0.9, rel_tol=1e-12)
+    f, df = cubic(0.0, 1.0, -1.9)  # 0.95: beyond it
+    assert _interpolate(0.0, f(0.0), df(0.0), 1.0, f(1.0), df(1.0)) == 0.5
+    # shifted brackets keep the same rule
+    assert _interpolate(10.0, f(0.0), df(0.0), 11.0, f(1.0), df(1.0)) == 10.5
+
+
+def test_first_step_moves_by_one_percent_of_the_size():
+    from skmde._lbfgs import _first_step
+
+    assert _first_step(4.0, 10.0) == pytest.approx(0.025)
+    assert _first_step(0.5, 0.0) == 2.0  # no size (all at one point): 1 / |g|
+
+
+def parabola(center, curvature=1.0):
+    def objective(x):
+        r = x - center
+        return 0.5 * curvature * (r * r).sum(), curvature * r
+
+    return objective
+
+
+@pytest.mark.parametrize("t0", [1e-4, 0.3, 1.0, 1.7, 50.0])
+def test_line_search_returns_a_strong_wolfe_step(t0):
+    calls = []
+    center = torch.tensor([[3.0], [-1.0]], dtype=torch.float64)
+    objective = parabola(center, 2.0)
+
+    def counted(x):
+        calls.append(x.clone())
+        return objective(x)
+
+    solver = LBFGS(counted, identity, no_projection)
+    start = solver._evaluate(torch.zeros(2, 1, dtype=torch.float64))
+    direction = -start.grad
+    d0 = float((start.grad * direction).sum())
+    t, point = solver._line_search(start, direction, t0)
+    assert point.value <= start.value + 1e-4 * t * d0  # sufficient decrease
+    slope = float((point.grad * direction).sum())
+    assert abs(slope) <= 0.9 * abs(d0)  # curvature
+    torch.testing.assert_close(point.x, t * direction)
+    assert solver.evaluations == len(calls)
+    torch.testing.assert_close(point.grad, objective(point.x)[1])
+    if t0 < 0.01:  # far too short: extrapolated by factors of 4
+        assert t == pytest.approx(t0 * 4 ** round(math.log(t / t0, 4)))
+        assert t > 0.05
+
+
+def test_line_search_exact_on_a_parabola_from_a_bracket():
+    # from t0 = 1 (twice the minimizer 0.5), the cubic through both ends of a
+    # parabola lands on its minimizer at the first interpolation
+    solver = LBFGS(
+        parabola(torch.tensor([[1.0]], dtype=torch.float64)), identity, no_projection
+    )
+    start = solver._evaluate(torch.zeros(1, 1, dtype=torch.float64))
+    t, point = solver._line_search(start, -start.grad, 2.0)
+    assert t == pytest.approx(1.0) and point.value == pytest.approx(0.0, abs=1e-20)
+    assert solver.evaluations == 3  # start, t = 2 (too far, slope > 0), t = 1
+
+
+def test_line_search_gives_up_on_an_ascent_direction():
+    solver = LBFGS(
+        parabola(torch.tensor([[1.0]], dtype=torch.float64)), identity, no_projection
+    )
+    start = solver._evaluate(torch.zeros(1, 1, dtype=torch.float64))
+    assert solver._line_search(start, start.grad.clone(), 1.0) is None
+
+
+def test_gradient_kept_beside_its_projection():
+    solver = LBFGS(
+        parabola(torch.tensor([[1.0], [2.0]])), identity, lambda x, g: 0.5 * g
+    )
+    point = solver._evaluate(torch.zeros(2, 1))
+    torch.testing.assert_close(point.grad, torch.tensor([[-1.0], [-2.0]]))
+    torch.testing.assert_close(point.tangent_grad, torch.tensor([[-0.5], [-1.0]]))
+    assert solver.evaluations == 1
+    inf = LBFGS(
+        lambda x: (torch.tensor(math.inf), torch.ones(2, 1)),
+        identity,
+        lambda x, g: 0.5 * g,
+    )
+    assert torch.equal(inf._evaluate(torch.zeros(2, 1)).tangent_grad, torch.ones(2, 1))
+
+
+def test_stopping_messages():
+    center = torch.tensor([[1.0], [2.0]], dtype=torch.float64)
+    # at the minimizer: the projected gradient is exactly zero
+    solver = LBFGS(parabola(center), identity, no_projection)
+    final, iterations, converged, message = solver.minimize(
+        center.clone(), tol=1e-8, max_iter=10
+    )
+    assert (iterations, converged, message) == (0, True, "projected gradient is zero")
+    # a callback returning True stops after that iteration
+    solver = LBFGS(parabola(center), identity, no_projection)
+    _, iterations, converged, message = solver.minimize(
+        torch.zeros(2, 1, dtype=torch.float64),
+        tol=1e-12,
+        max_iter=10,
+        callback=lambda k, it, info: k == 1,
+    )
+    assert (iterations, converged, message) == (1, False, "stopped by callback")
+
+    # a gradient pointing the wrong way: no step decreases the objective
+    def lying(x):
+        value, grad = parabola(center)(x)
+        return value, -grad
+
+    solver = LBFGS(lying, identity, no_projection)
+    final, iterations, converged, message = solver.minimize(
+        torch.zeros(2, 1, dtype=torch.float64), tol=1e-12, max_iter=10
+    )
+    assert message == "no decrease possible at this precision"
+    assert converged and iterations == 0
+    assert torch.equal(final.x, torch.zeros(2, 1, dtype=torch.float64))
+
+
+def test_callback_info_describes_each_step():
+    center = torch.tensor([[3.0], [4.0]], dtype=torch.float64)
+    seen = []
+    solver = LBFGS(parabola(center, 3.0), identity, no_projection)
+    solver.minimize(
+        torch.tensor([[0.0], [1.0]], dtype=torch.float64),
+        tol=1e-12,
+        max_iter=4,
+        callback=lambda k, it, info: seen.append((k, it.x.clone(), dict(info))),
+    )
+    k0, x0, info0 = seen[0]
+    assert info0["step_size"] == 0.0 and info0["time"] == 0.0
+    assert math.isnan(info0["relative_step"])
+    assert info0["residual_norm"] == pytest.approx(float(3.0 * (x0 - center).norm()))
+    for (_, before, _), (_, after, info) in itertools.pairwise(seen):
+        size = float((before - before.mean()).norm())
+        assert info["relative_step"] == pytest.approx(
+            float((after - before).norm()) / size
+        )
+        assert info["residual_norm"] == pytest.approx(
+            float(3.0 * (after - center).norm())
+        )
+        assert 0.0 <= info["time"] < 10.0
+        assert info["step_size"] > 0.0

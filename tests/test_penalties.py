@@ -327,3 +327,206 @@ class TestExtensionProtocol:
             f.value_and_derivative(torch.tensor([3.0, 1.0]))[1],
             torch.tensor([6.0, 4.0]),
         )
+
+
+def reference(name, d, w, **kw):
+    """The penalty's formula in float64 numpy, for any hyperparameters."""
+    e = kw.get("exponent")
+    t = kw.get("threshold")
+    p = {
+        "Power": lambda: d**e,
+        "Huber": lambda: np.where(d < t, d**2 / 2, t * (d - t / 2)),
+        "Logistic": lambda: np.log1p(np.exp(kw["alpha"] * (d - t))),
+        "Log1p": lambda: np.log1p(d**e),
+        "Log": lambda: np.log(-np.expm1(-(d**e))),
+        "LogRatio": lambda: np.log(d**e / (1 + d**e)),
+        "InvPower": lambda: d ** (-e),
+    }[name]()
+    return (np.abs(w) if name == "InvPower" else w) * p
+
+
+HYPERPARAMETERS = [
+    ("Power", {"exponent": e}) for e in (0.5, 1.0, 1.5, 2.0, 3.0, 0.7)
+] + [
+    ("Huber", {"threshold": 0.3}),
+    ("Huber", {"threshold": 2.0}),
+    ("Logistic", {"threshold": 1.0, "alpha": 2.0}),
+    ("Logistic", {"threshold": -0.5, "alpha": 0.5}),
+    *[("Log1p", {"exponent": e}) for e in (0.5, 1.0, 1.5, 2.0, 3.0)],
+    *[("Log", {"exponent": e}) for e in (0.5, 1.0, 1.5, 2.0)],
+    ("LogRatio", {"exponent": 1.0}),
+    ("LogRatio", {"exponent": 3.0}),
+    ("InvPower", {"exponent": 2.0}),
+    ("InvPower", {"exponent": 0.5}),
+]
+SMOOTH = np.array([0.05, 0.4, 0.9, 1.3, 2.3, 4.0])
+
+
+@pytest.mark.parametrize(("name", "kw"), HYPERPARAMETERS)
+@pytest.mark.parametrize("uniform", [False, True])
+def test_every_path_matches_the_formula_for_any_hyperparameters(name, kw, uniform):
+    # value, derivative, second derivative, the ratio f'/d (with and without
+    # an output tensor), in float64 and float32 (NumPy kernels), and under
+    # autograd (torch kernels), all against the formula
+    w = np.full(SMOOTH.size, -0.7) if uniform else np.linspace(-2.0, 1.5, SMOOTH.size)
+    keep = np.abs(SMOOTH - kw.get("threshold", -9.0)) > 1e-3
+    d, w = SMOOTH[keep], w[keep]
+    h = 1e-6
+    value = reference(name, d, w, **kw)
+    first = (reference(name, d + h, w, **kw) - reference(name, d - h, w, **kw)) / (
+        2 * h
+    )
+    second = (
+        reference(name, d + 1e-4, w, **kw)
+        - 2 * value
+        + reference(name, d - 1e-4, w, **kw)
+    ) / 1e-8
+    f = getattr(penalties, name)(torch.tensor(w), **kw)
+    dt = torch.tensor(d)
+    np.testing.assert_allclose(f(dt).numpy(), value, rtol=1e-10)
+    got_value, got_first = f.value_and_derivative(dt)
+    np.testing.assert_allclose(got_value.numpy(), value, rtol=1e-10)
+    np.testing.assert_allclose(got_first.numpy(), first, rtol=1e-6, atol=1e-9)
+    if f.second_derivative(dt) is not None:
+        np.testing.assert_allclose(
+            f.second_derivative(dt).numpy(), second, rtol=1e-4, atol=1e-6
+        )
+        terms = f.derivatives(dt)
+        for got, want in zip(terms, (value, first, second)):
+            np.testing.assert_allclose(got.numpy(), want, rtol=1e-4, atol=1e-6)
+    value64, ratio = f._value_and_ratio(dt)
+    np.testing.assert_allclose(value64.numpy(), value, rtol=1e-10)
+    np.testing.assert_allclose(ratio.numpy(), first / d, rtol=1e-6, atol=1e-9)
+    out = torch.full_like(dt, 123.0)
+    _, into = f._value_and_ratio(dt, out=out)
+    assert into is out
+    np.testing.assert_array_equal(out.numpy(), ratio.numpy())
+    # float32: the NumPy kernels
+    f32 = f.to(dtype=torch.float32)
+    v32, r32 = f32._value_and_ratio(dt.float())
+    np.testing.assert_allclose(v32.numpy(), value, rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(r32.numpy(), first / d, rtol=2e-4, atol=1e-5)
+    # autograd: the torch kernels, and a gradient equal to the derivative
+    x = dt.clone().requires_grad_(True)
+    v_grad, r_grad = f._value_and_ratio(x)
+    np.testing.assert_allclose(v_grad.detach().numpy(), value, rtol=1e-10)
+    np.testing.assert_allclose(r_grad.detach().numpy(), first / d, rtol=1e-6, atol=1e-9)
+    (gradient,) = torch.autograd.grad(f(x).sum(), x)
+    np.testing.assert_allclose(gradient.numpy(), first, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "kw", "sign"),
+    [
+        ("Log1p", {"exponent": 1.5}, 1.0),  # f'/d -> inf at 0
+        ("Log1p", {"exponent": 2.0}, 1.0),  # 0/0 at 0
+        ("Log1p", {"exponent": 0.5}, 1.0),
+        ("Log", {"exponent": 1.0}, -1.0),  # -inf at 0 with a negative weight
+        ("Log", {"exponent": 1.0}, 1.0),  # +inf
+        ("Log", {"exponent": 2.0}, -1.0),
+    ],
+)
+def test_ratio_at_zero_distance_is_zero(name, kw, sign):
+    # coincident items: the ratio f'(d)/d has no finite value; the solver
+    # needs 0 (no direction), whether it arose as inf, -inf or NaN
+    f = getattr(penalties, name)(torch.tensor([sign, 2 * sign]), **kw)
+    d = torch.tensor([0.0, 0.0])
+    for out in (None, torch.full_like(d, 7.0)):
+        _, ratio = f._value_and_ratio(d, out=out)
+        np.testing.assert_array_equal(ratio.numpy(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "name", ["Power", "Log1p", "Log", "LogRatio", "InvPower", "Logistic"]
+)
+def test_shape_parameters_must_be_positive(name):
+    key = "alpha" if name == "Logistic" else "exponent"
+    other = {"exponent": 1.0} if name == "Power" and key != "exponent" else {}
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match=f"{key} must be > 0.0; got {bad}"):
+            getattr(penalties, name)([1.0], **other, **{key: bad})
+    with pytest.raises(TypeError, match=f"{key} must be a real number"):
+        getattr(penalties, name)([1.0], **other, **{key: "2"})
+    small = getattr(penalties, name)([1.0], **other, **{key: 0.25})
+    assert getattr(small, key) == 0.25
+
+
+def test_logistic_threshold_any_real_huber_threshold_non_negative():
+    assert penalties.Logistic([1.0], threshold=-2.0).threshold == -2.0
+    with pytest.raises(TypeError, match="threshold must be a real number"):
+        penalties.Logistic([1.0], threshold="0")
+    assert penalties.Huber([1.0], threshold=0.0).threshold == 0.0
+    with pytest.raises(TypeError, match="threshold must be a real number"):
+        penalties.Huber([1.0], threshold=None)
+
+
+class TestPushAndPullParts:
+    LAYOUTS = {
+        "attractive first": [2.0, 1.0, 0.5, -1.0, -0.5, -2.0],
+        "repulsive first": [-1.0, -0.5, 1.0, 0.7, 0.2, 3.0],
+        "interleaved": [1.0, -1.0, 0.5, -0.5, 2.0, -2.0],
+        "with zeros": [1.0, 0.0, -1.0, 0.0, 0.5, -0.5],
+        "attractive only": [1.0, 0.5, 0.25, 2.0, 1.0, 3.0],
+        "repulsive only": [-1.0, -0.5, -0.25, -2.0, -1.0, -3.0],
+    }
+
+    @staticmethod
+    def by_hand(w, d):
+        w, d = w.numpy(), d.numpy()
+        with np.errstate(all="ignore"):
+            attract = w * np.log1p(d**1.5)
+            repel = w * np.log(-np.expm1(-d))
+        return np.where(w > 0, attract, np.where(w < 0, repel, 0.0))
+
+    @pytest.mark.parametrize("layout", LAYOUTS)
+    def test_slices_evaluate_their_edges(self, layout):
+        w = torch.tensor(self.LAYOUTS[layout], dtype=torch.float64)
+        d = torch.linspace(0.2, 3.0, w.numel(), dtype=torch.float64)
+        f = PushAndPull(w)
+        if not f._sliceable():
+            pytest.skip("interleaved signs are gathered, not sliced")
+        for start, stop in [(0, 6), (0, 2), (1, 4), (2, 3), (3, 6), (5, 6)]:
+            part = f._slice(start, stop)
+            assert part.n_edges == stop - start
+            np.testing.assert_allclose(
+                part(d[start:stop]).numpy(), self.by_hand(w, d)[start:stop]
+            )
+            total, ratio = part._sum_and_ratio(d[start:stop])
+            np.testing.assert_allclose(
+                float(total), self.by_hand(w, d)[start:stop].sum()
+            )
+            np.testing.assert_allclose(
+                ratio.numpy(), (f.derivative(d) / d)[start:stop].numpy()
+            )
+
+    @pytest.mark.parametrize("layout", LAYOUTS)
+    def test_layouts_and_zero_weights(self, layout):
+        w = torch.tensor(self.LAYOUTS[layout], dtype=torch.float64)
+        d = torch.tensor([0.3, 0.0, 1.0, 2.0, 0.6, 4.0], dtype=torch.float64)
+        f = PushAndPull(w)
+        positive = d > 0
+        value = f(d)
+        np.testing.assert_allclose(
+            value[positive].numpy(), self.by_hand(w, d)[positive.numpy()]
+        )
+        # edges of weight zero: no distortion, even where d = 0
+        assert (value[w == 0] == 0).all()
+        assert f._sliceable() == (layout not in ("interleaved", "with zeros"))
+        kinds = (("attractive", w > 0), ("repulsive", w < 0))
+        expected_kinds = {kind for kind, mask in kinds if mask.any()}
+        assert set(f._parts) == expected_kinds
+
+    def test_to_keeps_values_and_moves_every_part(self):
+        w = torch.tensor([1.0, -1.0, 0.5, -0.5])  # interleaved: index tensors
+        f = PushAndPull(w)
+        g = f.to(device="cpu", dtype=torch.float64)
+        assert g.dtype == torch.float64
+        for index, part in g._parts.values():
+            assert part.dtype == torch.float64
+            assert isinstance(index, torch.Tensor)
+        d = torch.tensor([0.5, 1.0, 1.5, 2.0])
+        np.testing.assert_allclose(g(d.double()).numpy(), f(d).numpy(), rtol=1e-6)
+        assert f.to(device="cpu") is f
+        assert "attractive=Log1p" in repr(f) and "repulsive=Log" in repr(f)
+        with pytest.raises(TypeError, match="cannot be restricted"):
+            f.subset(torch.tensor([0]))
