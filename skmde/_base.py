@@ -6,6 +6,8 @@ and the plan to ``_transform``, which places them against the fitted
 embedding, which never moves. No tensor math and no neighbour search here.
 """
 
+import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,12 +18,13 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_consistent_length, column_or_1d
+from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from tqdm.auto import tqdm
 
-from . import _duplicates, _transform, recipes
-from ._inputs import check_dimension, non_numeric_columns
+from . import _duplicates, _growth, _inverse, _transform, recipes
+from ._inputs import check_dimension, check_dtype, non_numeric_columns
 from ._sklearn_compat import (
     Interval,
     StrOptions,
@@ -30,6 +33,7 @@ from ._sklearn_compat import (
     check_non_negative,
     check_random_state,
     validate_data,
+    wrap_like_input,
 )
 from ._utils import logger, reporting, torch_threads
 from .constraints import Constraint
@@ -69,6 +73,17 @@ class _Progress:
 
     def close(self):
         self.bar.close()
+
+
+def _grows(estimator):
+    """partial_fit needs the samples' features: not with given distances."""
+    if estimator.metric == "precomputed":
+        raise AttributeError(
+            "partial_fit is not available with metric='precomputed': growing "
+            "the embedding needs the new samples' distances to each other. "
+            "Refit on the whole distance matrix."
+        )
+    return True
 
 
 class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -202,6 +217,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "_transform_spec": plan.transform,
                 "_index": plan.index,
                 "_training_digest": _duplicates.digest(hashes),
+                "_training_blocks": [X.shape[0]],
             }
             if plan.kind == "neighbors" and plan.n_neighbors is not None:
                 fitted["n_neighbors_"] = plan.n_neighbors
@@ -214,6 +230,105 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 fitted["average_distortion_"],
             )
         self.__dict__.update(fitted)
+
+    @available_if(_grows)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Grow the fitted embedding by the samples of X.
+
+        Not available with ``metric="precomputed"`` (the new samples'
+        distances to each other would be needed). On an unfitted estimator
+        this is :meth:`fit`. On a fitted one, the
+        samples of X are added to ``embedding_`` while the fitted samples stay
+        exactly where they are: the new samples are solved together, connected
+        to their nearest samples among the fitted ones *and among
+        themselves*, so a group absent from the fit can form its own cluster
+        (``transform`` places each sample alone, next to fitted samples).
+        The training data grows too, so later ``transform`` calls see the new
+        samples. The cost grows with the number of new samples, not with a
+        re-solve of all of them.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+            Used as in :meth:`fit` when the estimator is not fitted yet; a
+            fitted estimator places new samples by their features only (with
+            a warning when labels would have been used).
+
+        Returns
+        -------
+        self : object
+        """
+        if not hasattr(self, "embedding_"):
+            self._fit(X, y)
+            return self
+        if y is not None and getattr(self, "target_weight", 0) > 0:
+            warnings.warn(
+                "partial_fit on a fitted estimator places new samples by their "
+                "features only: y is not used. Refit with all labelled samples "
+                "for the labels to shape them.",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._require_training_data()
+        X = self._validate(X, reset=False)
+        before = dict(self.__dict__)
+        try:
+            self._grow(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        return self
+
+    def _grow(self, X):
+        n = self.embedding_.shape[0]
+        seed = check_random_state(self.random_state).randint(0, 2**31 - 1)
+        rng = np.random.default_rng([seed, n])  # another draw for each growth
+
+        def solve(mde):
+            Z = mde.embed(
+                eps=self.eps, max_iter=self.max_iter, memory_size=self.memory_size
+            )
+            return Z.detach().cpu().numpy(), mde.solve_stats.iterations
+
+        with torch_threads(self.n_jobs), reporting(bool(self.verbose)):
+            growth = _growth.grow(
+                self._transform_spec,
+                self._index,
+                self.embedding_,
+                X,
+                self._index.metric,
+                rng,
+                solve,
+                check_dtype(self.dtype),
+                self.device,
+            )
+        hashes = _duplicates.row_hashes(X)
+        new = _duplicates.merge_duplicates(X, growth.embedding, hashes)
+        embedding = np.vstack([self.embedding_, new.astype(self.embedding_.dtype)])
+        record = self._record
+        if record is not None:
+            record = record.grown(X.shape[0], growth.edges, growth.values)
+        self.__dict__.update(
+            embedding_=embedding,
+            n_iter_=growth.n_iter,
+            _index=copy.copy(self._index).extend(X),
+            _transform_spec=growth.spec,
+            _record=record,
+            _training_digest=_duplicates.extend_digest(self._training_digest, hashes),
+            _training_blocks=[*self._training_blocks, X.shape[0]],
+        )
+        if record is not None:
+            mde = record.rebuild(embedding)
+            self.average_distortion_ = float(mde.average_distortion())
+        logger.info(
+            "%s: %d samples added after %d iterations",
+            type(self).__name__,
+            X.shape[0],
+            growth.n_iter,
+        )
 
     def _labels(self, X, y):
         """The recipe's label arguments: none unless y is given and the
@@ -273,15 +388,58 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._transform_array(X).astype(X.dtype, copy=False)
 
     def _transform_array(self, X):
-        if self._index is None:
-            raise NotFittedError(
-                f"This {type(self).__name__} was fitted with store_training_data="
-                "False, so it cannot compare new samples with the training "
-                "samples; call attach_training_data(X_train) first."
-            )
+        self._require_training_data()
         with torch_threads(self.n_jobs):
             return _transform.embed_rows(
                 self._transform_spec, self._index, self.embedding_, X
+            )
+
+    def inverse_transform(self, X):
+        """Map points of the embedding back to the data space.
+
+        Each row of ``X`` (a point of the embedding space) becomes the
+        weighted mean of the training samples whose embeddings are nearest to
+        it (its 10 nearest fitted positions, weighted by a Gaussian kernel of
+        their distances, the width being the 10th distance); a point on a
+        fitted position gives that training sample. Each row is decoded on
+        its own: the result does not depend on the other rows passed with it.
+        The estimator is not changed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Points of the embedding space, e.g. ``transform``'s output or a
+            grid over ``embedding_``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            Dense rows in the training data's dtype (a DataFrame with the
+            input's feature names under ``set_output(transform="pandas")``).
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns; inverse_transform expects points "
+                f"of the {self.n_components}-dimensional embedding."
+            )
+        if self.metric == "precomputed":
+            raise ValueError(
+                "inverse_transform needs the training samples' features; a model "
+                "fitted on distances (metric='precomputed') has none."
+            )
+        self._require_training_data()
+        with torch_threads(self.n_jobs):
+            rows = _inverse.decode_rows(self._index, self.embedding_, Z)
+        return wrap_like_input(self, rows.astype(self.embedding_.dtype), X)
+
+    def _require_training_data(self):
+        if self._index is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} was fitted with store_training_data="
+                "False, so it does not hold the training samples; call "
+                "attach_training_data(X_train) first."
             )
 
     def attach_training_data(self, X):
@@ -307,7 +465,8 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"X has {X.shape[0]} samples; the model was fitted on "
                 f"{self.embedding_.shape[0]}."
             )
-        if _duplicates.digest(_duplicates.row_hashes(X)) != self._training_digest:
+        hashes = _duplicates.row_hashes(X)
+        if _duplicates.digest(hashes, self._training_blocks) != self._training_digest:
             raise ValueError(
                 "X is not the data the model was fitted on: its rows differ, or "
                 "are in another order."

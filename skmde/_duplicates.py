@@ -52,10 +52,24 @@ def row_hashes(X):
     return hashes
 
 
-def digest(hashes):
+def digest(hashes, blocks=None):
     """A short fingerprint of rows in their order, from their
-    :func:`row_hashes` (see :meth:`attach_training_data`)."""
-    return hashlib.sha256(hashes.tobytes()).hexdigest()[:32]
+    :func:`row_hashes` (see :meth:`attach_training_data`). ``blocks``: the
+    sizes of the batches the rows came in (a fit, then each partial fit);
+    each extends the fingerprint of the rows before it."""
+    if blocks is None:
+        return hashlib.sha256(hashes.tobytes()).hexdigest()[:32]
+    result, start = "", 0
+    for size in blocks:
+        chunk = hashes[start : start + size]
+        result = digest(chunk) if start == 0 else extend_digest(result, chunk)
+        start += size
+    return result
+
+
+def extend_digest(fingerprint, hashes):
+    """The fingerprint of rows with ``hashes`` appended (see :func:`digest`)."""
+    return hashlib.sha256(fingerprint.encode() + hashes.tobytes()).hexdigest()[:32]
 
 
 def _duplicate_groups(X, hashes):

@@ -632,6 +632,24 @@ class ProblemRecord:
             mde.n_items, mde.embedding_dim, edges, values, factory, constraint, units
         )
 
+    def grown(self, n_new, edges, values):
+        """The record of the problem with ``n_new`` more items and the
+        ``edges`` (global indices) and ``values`` added (see partial_fit)."""
+        old = self.edges
+        if old is None:
+            old = np.column_stack(np.triu_indices(self.n_items, k=1))
+        n = self.n_items + n_new
+        dtype = np.int32 if n < 2**31 else np.int64
+        return ProblemRecord(
+            n,
+            self.embedding_dim,
+            np.concatenate([old, edges]).astype(dtype),
+            np.concatenate([self.values, values.astype(self.values.dtype)]),
+            self.factory,
+            self.constraint,
+            self.units,
+        )
+
     def rebuild(self, X=None, device="cpu"):
         """The problem on ``device``, with ``mde.X = X`` (in the data's units)
         when given."""

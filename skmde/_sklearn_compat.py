@@ -10,7 +10,9 @@ from sklearn.utils._param_validation import (
     Interval,
     StrOptions,
 )
+from sklearn.utils._set_output import _get_container_adapter, _get_output_config
 from sklearn.utils.validation import (
+    _check_feature_names_in,
     check_is_fitted,
     check_non_negative,
     check_random_state,
@@ -29,6 +31,17 @@ class NameOptions(StrOptions):
         return f"a str among {sorted(self.options)} (any case)"
 
 
+def wrap_like_input(estimator, values, original):
+    """``values`` (rows in the data space, e.g. from ``inverse_transform``) in
+    the container ``set_output`` asks for, with the input's feature names
+    (scikit-learn wraps ``transform`` itself, not the inverse)."""
+    if _get_output_config("transform", estimator)["dense"] == "default":
+        return values
+    adapter = _get_container_adapter("transform", estimator)
+    columns = _check_feature_names_in(estimator, None)
+    return adapter.create_container(values, original, columns=columns)
+
+
 __all__ = [
     "HasMethods",
     "Interval",
@@ -39,4 +52,5 @@ __all__ = [
     "check_non_negative",
     "check_random_state",
     "validate_data",
+    "wrap_like_input",
 ]

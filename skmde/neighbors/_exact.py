@@ -79,9 +79,10 @@ class NeighborIndex:
         # data is centred in float64 first, so that a common offset (say
         # 1e8) does not swallow the differences when rounded to float32.
         self.scale = 1.0
+        self.norms = None  # cosine: the rows' norms (in units of scale)
         if self.sparse:
             self.scale = _power_of_two(abs(data).max() if data.nnz else 0.0)
-            self.data = self._prepare_sparse(data)
+            self.data = self._prepare_sparse(data, keep_norms=True)
             self.squared_norms = squared_norms(self.data)
         elif metric == "euclidean":
             self.mean = np.mean(data, axis=0, dtype=np.float64)
@@ -92,7 +93,9 @@ class NeighborIndex:
             self.data = centered_float32(data, self.mean, self.scale)
         elif metric == "cosine":  # unit rows, centred (not translation invariant)
             self.scale = _power_of_two(max(np.max(data), -np.min(data)))
-            X = unit_rows(scaled_float32(data, self.scale))
+            scaled = scaled_float32(data, self.scale)
+            self.norms = np.linalg.norm(scaled, axis=1).astype(np.float64)
+            X = unit_rows(scaled)
             self.mean = X.mean(axis=0)
             self.data = X - self.mean
         else:
@@ -125,13 +128,15 @@ class NeighborIndex:
             return False
         return metric in TORCH_METRICS or not scipy.sparse.issparse(data)
 
-    def _prepare_sparse(self, data):
+    def _prepare_sparse(self, data, keep_norms=False):
         X = scipy.sparse.csr_matrix(data, dtype=np.float64)
         if self.scale != 1.0:
             X = X / self.scale
         X = scipy.sparse.csr_matrix(X, dtype=np.float32)
         if self.metric == "cosine":
             norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+            if keep_norms:
+                self.norms = norms.astype(np.float64)
             inverse = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-30), 0.0)
             X = scipy.sparse.diags(inverse.astype(np.float32)) @ X
         return scipy.sparse.csr_matrix(X)
@@ -174,6 +179,58 @@ class NeighborIndex:
                 indices[far], distances[far] = self._far_topk(queries[far], wanted)
                 return indices, distances
         return self._query(Q, k, exact_fallback)
+
+    def rows(self, indices):
+        """The reference items ``indices`` (any shape) in the data's own
+        space, as dense float64 rows: rebuilt from the prepared copy the index
+        holds, exact to its float32 rounding (about 1e-7 of the data's
+        spread)."""
+        flat = np.asarray(indices).ravel()
+        X = self.data[flat]
+        X = np.array(X.toarray() if self.sparse else X, dtype=np.float64)
+        if self.metric == "cosine":
+            if not self.sparse:
+                X += self.mean
+            X *= self.norms[flat, None] * self.scale
+        elif self.metric == "euclidean":
+            X *= self.scale
+            if not self.sparse:
+                X += self.mean
+        return X.reshape(*np.shape(indices), -1)
+
+    def extend(self, rows):
+        """Append ``rows`` to the reference items, prepared as queries are
+        (with the index's centre and scale, so that the items already indexed
+        keep their prepared values bit for bit). Returns the index."""
+        rows = self._same_kind(rows)
+        norms = self.norms
+        if self.sparse:
+            new = self._prepare_sparse(rows, keep_norms=True)  # sets self.norms
+            self.data = scipy.sparse.vstack([self.data, new], format="csr")
+        else:
+            if self.metric == "cosine":
+                scaled = scaled_float32(rows, self.scale)
+                self.norms = np.linalg.norm(scaled, axis=1).astype(np.float64)
+            new = self._prepare_queries(rows)
+            if not np.isfinite(new).all():
+                raise ValueError(
+                    "the new rows are beyond the range the index was prepared "
+                    "for; refit on all the data instead."
+                )
+            self.data = np.concatenate([self.data, new])
+            if self.basis is not None:
+                self.reduced = np.concatenate([self.reduced, new @ self.basis])
+        if norms is not None:
+            self.norms = np.concatenate([norms, self.norms])
+        if self.sparse or self.metric in TORCH_METRICS:
+            self.squared_norms = np.concatenate(
+                [self.squared_norms, squared_norms(new)]
+            )
+        self.n_items = self.data.shape[0]
+        if self.partition is not None:
+            self.partition = None
+            self.prepare_for_new_rows()
+        return self
 
     def _same_kind(self, queries):
         """Sparse rows for an index of dense data, as dense rows (the other
