@@ -323,3 +323,68 @@ def test_initialize_adapts_to_the_signature(make):
     assert torch.equal(start(0), start(0)) and not torch.equal(start(0), start(1))
     if make is KeywordsSphere:
         assert set(c.options) == {"device", "generator", "dtype"}
+
+
+def test_standardized_projection_of_an_ill_conditioned_embedding():
+    # condition number ~1e12: the eigenproblem would lose 1e-4 of accuracy;
+    # the SVD keeps the polar factor exact
+    Y = torch.randn(
+        50, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    Y[:, 2] = Y[:, 0] + 1e-6 * Y[:, 2]
+    Y = Y * 1e6
+    Yc = Y - Y.mean(0)
+    U, _, Vh = torch.linalg.svd(Yc, full_matrices=False)
+    torch.testing.assert_close(
+        Standardized().project_onto_constraint(Y),
+        math.sqrt(50) * U @ Vh,
+        rtol=0,
+        atol=1e-10,
+    )
+
+
+class RecordingSphere(Sphere):
+    calls = []
+
+    def initialization(
+        self, n_items, embedding_dim, device=None, generator=None, dtype=None
+    ):
+        RecordingSphere.calls.append((generator, dtype))
+        return super().initialization(n_items, embedding_dim, device, generator, dtype)
+
+
+def test_initialize_passes_generator_and_dtype_to_constraints_that_take_them():
+    from skmde.constraints import initialize
+
+    RecordingSphere.calls = []
+    generator = torch.Generator().manual_seed(0)
+    X = initialize(RecordingSphere(), 4, 2, "cpu", generator, torch.float64)
+    assert RecordingSphere.calls == [(generator, torch.float64)]
+    assert X.dtype == torch.float64
+
+
+def test_pymde_style_starts_take_many_distinct_seeds():
+    from skmde.constraints import initialize
+
+    starts = {
+        tuple(
+            initialize(
+                PyMDESphere(), 3, 2, "cpu", torch.Generator().manual_seed(s), None
+            )
+            .flatten()
+            .tolist()
+        )
+        for s in range(40)
+    }
+    assert len(starts) == 40
+
+
+def test_get_refuses_other_types_with_the_accepted_ones():
+    from skmde import constraints
+
+    with pytest.raises(
+        TypeError,
+        match=r"^constraint must be None, 'centered', 'standardized' or a Constraint; "
+        r"got int\.$",
+    ):
+        constraints.get(3)

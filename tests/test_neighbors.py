@@ -491,3 +491,163 @@ def test_dense_and_sparse_precomputed(data):
         index.distances_to(scipy.sparse.csr_matrix(rows), partners),
         np.take_along_axis(rows, partners, 1),
     )
+
+
+# -- more paths, found by mutation testing -------------------------------------------
+def test_scaled_float32_edge_scales():
+    x = np.random.default_rng(9).normal(size=(5, 3))
+    np.testing.assert_array_equal(
+        _blocks.scaled_float32(x.astype(np.float32), 2.0), (x / 2.0).astype(np.float32)
+    )
+    huge = x * 1e300  # float64 data far beyond float32: divided in float64
+    np.testing.assert_array_equal(
+        _blocks.scaled_float32(huge, 2.0**997), (huge / 2.0**997).astype(np.float32)
+    )
+    big32 = (x * 2.0**124).astype(np.float32)  # a scale float32 cannot hold
+    np.testing.assert_array_equal(
+        _blocks.scaled_float32(big32, 2.0**128),
+        (big32.astype(np.float64) / 2.0**128).astype(np.float32),
+    )
+
+
+def test_squared_norms_in_float64():
+    A = np.array([[1e4, 1.0], [3.0, 4.0]], dtype=np.float32)
+    norms = _blocks.squared_norms(A)
+    assert norms.dtype == np.float64
+    np.testing.assert_array_equal(norms, [1e8 + 1.0, 25.0])
+    sparse = _blocks.squared_norms(scipy.sparse.csr_matrix(A))
+    assert sparse.dtype == np.float64 and np.array_equal(sparse, norms)
+
+
+def test_zero_if_identical_at_large_norms():
+    R = np.array([[1000.0, 1000.0], [0.0, 0.0]])
+    d2 = np.array([[1e-3, 2e6]])  # rounding of |q|^2 + |r|^2 - 2 q.r
+    out = _blocks.zero_if_identical(
+        R[:1], R, _blocks.squared_norms(R), np.array([[0, 1]]), d2
+    )
+    np.testing.assert_array_equal(out, [[0.0, 2e6]])
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_smallest_on_wide_and_narrow_rows(k, monkeypatch):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    rng = np.random.default_rng(10)
+    for width in (50, 400):
+        scores = torch.from_numpy(rng.permutation(width * 6).reshape(6, width) * 1.0)
+        best, idx = _blocks.smallest(scores, k)
+        expected = np.sort(scores.numpy(), axis=1)[:, :k]
+        np.testing.assert_array_equal(np.sort(best.numpy(), 1), expected)
+        np.testing.assert_array_equal(
+            np.take_along_axis(scores.numpy(), idx.numpy(), 1), best.numpy()
+        )
+    matrix = rng.permutation(40 * 200).reshape(40, 200) * 1.0
+    indices, values = _blocks.blocked_smallest(
+        40, k, 7, lambda a, b: matrix[a:b].copy(), False, np.float32
+    )
+    assert values.dtype == np.float32
+    np.testing.assert_array_equal(np.sort(values, 1), np.sort(matrix, 1)[:, :k])
+
+
+def test_sparse_data_at_huge_scale():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(60, 5))
+    X[np.abs(X) < 0.3] = 0.0
+    sparse = scipy.sparse.csr_matrix(X * 1e25)  # squares overflow float32
+    found = nearest_neighbors(sparse, 4)
+    exact = brute(X * 1e25, 4)
+    np.testing.assert_allclose(found[1], exact[1], rtol=1e-3, atol=1e-3 * 1e25)
+    assert np.isfinite(found[1]).all()
+
+
+def test_far_rows_of_offset_data(monkeypatch):
+    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 256)  # far rows scored in blocks
+    monkeypatch.setattr(_exact, "rows_per_block", _blocks.rows_per_block)
+    rng = np.random.default_rng(12)
+    data = rng.normal(size=(120, 4)) + 100.0
+    index = index_for_new_rows(data, "euclidean")
+    spread = np.abs(data - data.mean(0)).max()
+    directions = rng.normal(size=(12, 4))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    rows = data.mean(0) + spread * directions * np.linspace(70, 400, 12)[:, None]
+    found = index.query(rows, 5)
+    expected = brute(data, 5, Q=rows)
+    assert found[0].dtype == np.int64 and found[1].dtype == np.float32
+    np.testing.assert_array_equal(found[0], expected[0])
+    np.testing.assert_allclose(found[1], expected[1], rtol=1e-6)
+
+
+def test_extreme_rows_stay_finite_and_quiet():
+    import warnings
+
+    data = np.random.default_rng(13).normal(size=(50, 3)) * 1e-10
+    index = index_for_new_rows(data, "euclidean")
+    rows = np.array([[1e308, 0.0, 0.0], [np.inf, 0.0, 0.0], [-np.inf, np.nan, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        indices, distances = index.query(rows, 3)
+    assert indices.dtype == np.int64 and ((indices >= 0) & (indices < 50)).all()
+    assert not np.isnan(distances).any()
+    assert set(indices[0]) == set(np.argsort(-data[:, 0])[:3])
+
+
+def test_clustered_failure_falls_back_to_exact_by_default(blobs, monkeypatch):
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+    monkeypatch.setattr(_clustered, "TARGET_RECALL", 1.01)
+    monkeypatch.setattr(_clustered, "TARGET_CLOSENESS", 1.01)
+    monkeypatch.setattr(_exact, "CLUSTERED_ABOVE", 1000)
+    index = NeighborIndex(blobs, "euclidean")
+    indices, _ = index.query(None, 5)
+    np.testing.assert_array_equal(np.sort(indices, 1), np.sort(brute(blobs, 5)[0], 1))
+    with pytest.raises(_clustered.ClusteredSearchFailed):
+        index.query(None, 5, exact_fallback=False)
+
+
+def test_partition_in_the_reduced_space(monkeypatch):
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(1200, 12)) @ rng.normal(size=(12, 150))
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+    monkeypatch.setattr(_exact, "CLUSTERED_QUERIES_ABOVE", 1200)
+    assert index_for_new_rows(X, "euclidean").partition is None  # not above
+    monkeypatch.setattr(_exact, "CLUSTERED_QUERIES_ABOVE", 1199)
+    index = index_for_new_rows(X, "euclidean")
+    assert index.basis is not None and index.partition is not None
+    assert index.partition.centers.shape[1] == 100  # built in the reduced space
+    rows = X[:30] + 0.01 * rng.normal(size=(30, 150))
+    found = index.query(rows, 5)
+    exact = brute(X, 5, Q=rows)
+    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(found[0], exact[0])])
+    assert recall >= 0.95
+    sparse = NeighborIndex(scipy.sparse.csr_matrix(X[:, :20]), "euclidean")
+    assert sparse.prepare_for_new_rows().partition is None  # sparse: no partition
+
+
+def test_clustered_search_ignores_the_global_random_state(blobs, monkeypatch):
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+    Z = torch.from_numpy(blobs)
+    torch.manual_seed(0)
+    a = _clustered.clustered_topk(Z, 6)
+    torch.manual_seed(1)
+    b = _clustered.clustered_topk(Z, 6)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    torch.manual_seed(2)
+    p = _clustered.QueryPartition.build(Z)
+    torch.manual_seed(3)
+    q = _clustered.QueryPartition.build(Z)
+    assert p.probed == q.probed and np.array_equal(p.centers, q.centers)
+    assert np.array_equal(p.order, q.order) and np.array_equal(p.starts, q.starts)
+
+
+def test_without_nearest_and_good_enough_bounds():
+    indices = torch.tensor([[4, 7, 9], [1, 2, 3]])
+    d2 = torch.tensor([[2.0, 0.0, 1.0], [0.5, 0.1, 0.9]])
+    kept, kept_d2 = _clustered._without_nearest(indices, d2)
+    assert kept.tolist() == [[9, 4], [1, 3]]
+    np.testing.assert_array_equal(kept_d2.numpy(), np.float32([[1.0, 2.0], [0.5, 0.9]]))
+    exact = (torch.arange(20).view(1, 20), torch.ones(1, 20))
+    nineteen = torch.cat([torch.arange(19), torch.tensor([99])]).view(1, 20)
+    # exactly 95% of the true neighbours: good enough
+    assert _clustered._good_enough(nineteen, torch.full((1, 20), 4.0), exact)
+    eighteen = torch.cat([torch.arange(18), torch.tensor([98, 99])]).view(1, 20)
+    assert not _clustered._good_enough(eighteen, torch.full((1, 20), 4.0), exact)
+    # neighbours 0.5% farther on average: still good enough by closeness
+    assert _clustered._good_enough(eighteen, torch.full((1, 20), 1.0 / 0.995**2), exact)

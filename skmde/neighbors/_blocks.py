@@ -76,8 +76,12 @@ def centered_float32(data, center, scale):
 
 
 def squared_norms(A):
+    """Each row's squared norm, summed in float64 (dense or CSR rows)."""
     if scipy.sparse.issparse(A):
-        return np.asarray(A.multiply(A).sum(axis=1), dtype=np.float64).ravel()
+        A = scipy.sparse.csr_matrix(A)
+        owner = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+        squares = np.square(A.data, dtype=np.float64)
+        return np.bincount(owner, weights=squares, minlength=A.shape[0])
     return np.einsum("ij,ij->i", A, A, dtype=np.float64)
 
 
