@@ -200,8 +200,16 @@ def neighbor_problem(
             + (": is max_distance too small?" if max_distance is not None else ".")
         )
     plan.timings["knn"] = time.perf_counter() - start
+    n_graph_edges = len(edges)  # the repulsion is sized by the data's graph
     edges, weights = _labels.attract(
-        edges, weights, targets, target_weight, n, k, k, rng
+        edges,
+        weights,
+        targets,
+        target_weight,
+        n,
+        _labels.partners_for(targets, k),
+        k,
+        rng,
     )
     edges, weights = drop_anchor_pairs(edges, weights, constraint)
     constraint = feasible_constraint(
@@ -233,7 +241,7 @@ def neighbor_problem(
 
     plan.n_attractive = len(edges)
     if repulsive is not None:
-        count = int(repulsive_fraction * len(edges))
+        count = int(repulsive_fraction * min(len(edges), n_graph_edges))
         negative = sample_non_edges(n, count, edges, rng)
         negative, _ = drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
         repelling = _labels.repel(
