@@ -8,7 +8,7 @@ constraint, then call :meth:`MDE.embed`.
 from . import constraints, datasets, losses, penalties
 from ._estimators import MDEDistances, MDEEmbedder, MDENeighbors
 from ._problem import MDE, SolveStats
-from ._utils import align
+from ._utils import align, seed
 from .constraints import Anchored, Centered, Constraint, Standardized
 from .graphs import Graph
 from .penalties import PushAndPull
@@ -37,4 +37,5 @@ __all__ = [
     "plot",
     "preserve_distances",
     "preserve_neighbors",
+    "seed",
 ]

@@ -165,11 +165,14 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self.embedding_.copy()
 
     def _fit(self, X, y=None):
-        # A fit is all or nothing: an error or KeyboardInterrupt restores the
-        # attributes the estimator had before (unfitted stays unfitted).
+        self._all_or_nothing(self._fit_unsafe, X, y)
+
+    def _all_or_nothing(self, step, *args):
+        """Run ``step(*args)``; an error or KeyboardInterrupt restores the
+        attributes the estimator had before (unfitted stays unfitted)."""
         before = dict(self.__dict__)
         try:
-            self._fit_unsafe(X, y)
+            step(*args)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -236,9 +239,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def partial_fit(self, X, y=None):
         """Grow the fitted embedding by the samples of X.
 
-        Not available with ``metric="precomputed"`` (the new samples'
-        distances to each other would be needed). On an unfitted estimator
-        this is :meth:`fit`. On a fitted one, the
+        On an unfitted estimator this is :meth:`fit`. On a fitted one, the
         samples of X are added to ``embedding_`` while the fitted samples stay
         exactly where they are: the new samples are solved together, connected
         to their nearest samples among the fitted ones *and among
@@ -246,7 +247,8 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         (``transform`` places each sample alone, next to fitted samples).
         The training data grows too, so later ``transform`` calls see the new
         samples. The cost grows with the number of new samples, not with a
-        re-solve of all of them.
+        re-solve of all of them. Not available with ``metric="precomputed"``
+        (the new samples' distances to each other would be needed).
 
         Parameters
         ----------
@@ -272,14 +274,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 stacklevel=2,
             )
         self._require_training_data()
-        X = self._validate(X, reset=False)
-        before = dict(self.__dict__)
-        try:
-            self._grow(X)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
+        self._all_or_nothing(self._grow, self._validate(X, reset=False))
         return self
 
     def _grow(self, X):

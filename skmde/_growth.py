@@ -69,6 +69,8 @@ def grow(spec, index, embedding, X, metric, rng, solve, dtype, device):
     else:
         edges, values, factory = _distance_edges(spec, index, n, X, metric, rng)
     nearest, nearest_distance = index.query(X, 1)
+    # the fitted items in the problem: those the edges touch, and at least
+    # one (the first row's nearest), so that the problem has an anchor
     touched = np.unique(np.concatenate([edges[edges < n], nearest[:1, 0]]))
     local = np.empty(n + b, dtype=np.int64)
     local[n:] = np.arange(b)

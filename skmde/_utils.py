@@ -103,8 +103,47 @@ def make_generator(random_state, device=None):
     return generator
 
 
+#: the generator :func:`seed` set, from which ``random_state=None`` draws
+_SEEDED = {"numpy": None}
+
+
+def seed(value):
+    """Seed what ``random_state=None`` draws from, as ``pymde.seed`` does.
+
+    After ``skmde.seed(0)``, the recipes, ``MDE.embed`` and the estimators
+    called without a ``random_state`` give the same results in every run of a
+    notebook or script: skmde's own generator, NumPy's and torch's global
+    generators are seeded. Passing ``random_state=`` explicitly stays the
+    recommended way: it does not depend on what else drew random numbers.
+
+    Parameters
+    ----------
+    value : int >= 0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skmde
+    >>> X = np.random.default_rng(1).normal(size=(60, 4))
+    >>> skmde.seed(0)
+    >>> a = skmde.preserve_neighbors(X).embed()
+    >>> skmde.seed(0)
+    >>> bool((skmde.preserve_neighbors(X).embed() == a).all())
+    True
+    """
+    value = check_int(value, "seed", min_value=0)
+    if value >= 2**32:
+        raise ValueError(f"seed must be < 2**32 (NumPy's limit); got {value}.")
+    _SEEDED["numpy"] = np.random.default_rng(value)
+    np.random.seed(value)  # noqa: NPY002 (scikit-learn draws random_state=None from it)
+    torch.manual_seed(value)
+
+
 def numpy_generator(random_state):
-    """A numpy Generator from None, an int, a RandomState or a Generator."""
+    """A numpy Generator from None, an int, a RandomState or a Generator
+    (None: a fresh one, drawn from the generator :func:`seed` set if any)."""
+    if random_state is None and _SEEDED["numpy"] is not None:
+        return np.random.default_rng(int(_SEEDED["numpy"].integers(2**63 - 1)))
     if random_state is None or isinstance(random_state, np.random.Generator):
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.RandomState):

@@ -83,3 +83,43 @@ def test_make_generator_is_local_and_seeded():
     assert torch.equal(b, c)
     assert torch.equal(torch.random.get_rng_state(), state)
     assert make_generator(None) is None
+
+
+def test_seed_makes_unseeded_calls_reproducible():
+    import skmde
+
+    X = np.random.default_rng(1).normal(size=(80, 4))
+
+    def run():
+        problem = skmde.preserve_neighbors(X).embed().numpy()
+        model = skmde.MDENeighbors().fit(X)
+        return problem, model.embedding_, model.transform(X[:5] + 0.1)
+
+    skmde.seed(3)
+    first = run()
+    skmde.seed(3)
+    second = run()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    skmde.seed(4)
+    assert not np.array_equal(run()[0], first[0])
+    # an explicit random_state does not depend on the seed
+    skmde.seed(5)
+    a = skmde.preserve_neighbors(X, random_state=0).embed()
+    skmde.seed(6)
+    assert torch.equal(a, skmde.preserve_neighbors(X, random_state=0).embed())
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        (-1, ValueError, "seed must be >= 0"),
+        (2**32, ValueError, "2\\*\\*32"),
+        (1.5, TypeError, "seed must be an integer"),
+    ],
+)
+def test_seed_bad_values(value, error, match):
+    import skmde
+
+    with pytest.raises(error, match=match):
+        skmde.seed(value)
