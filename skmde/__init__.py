@@ -7,6 +7,7 @@ constraint, then call :meth:`MDE.embed`.
 
 from . import constraints, datasets, losses, penalties
 from ._estimators import MDEDistances, MDEEmbedder, MDENeighbors
+from ._geometry import all_edges, center, rotate
 from ._problem import MDE, SolveStats
 from ._utils import align, seed
 from .constraints import Anchored, Centered, Constraint, Standardized
@@ -30,6 +31,8 @@ __all__ = [
     "SolveStats",
     "Standardized",
     "align",
+    "all_edges",
+    "center",
     "constraints",
     "datasets",
     "losses",
@@ -37,5 +40,6 @@ __all__ = [
     "plot",
     "preserve_distances",
     "preserve_neighbors",
+    "rotate",
     "seed",
 ]

@@ -123,3 +123,73 @@ def test_seed_bad_values(value, error, match):
 
     with pytest.raises(error, match=match):
         skmde.seed(value)
+
+
+def test_all_edges_lists_each_pair_once_in_order():
+    import skmde
+
+    edges = skmde.all_edges(5)
+    assert edges.dtype == torch.int64 and edges.shape == (10, 2)
+    assert edges.tolist() == [[i, j] for i in range(5) for j in range(i + 1, 5)]
+    assert skmde.all_edges(1).shape == (0, 2)
+    with pytest.raises(ValueError, match="n_items must be >= 1"):
+        skmde.all_edges(0)
+
+
+def test_center_keeps_the_type_and_removes_the_mean():
+    import skmde
+
+    X = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 1.0]])
+    centered = skmde.center(X)
+    assert isinstance(centered, np.ndarray)
+    np.testing.assert_allclose(centered.mean(axis=0), 0.0, atol=1e-15)
+    np.testing.assert_allclose(centered - X, np.broadcast_to(-X.mean(0), X.shape))
+    tensor = skmde.center(torch.from_numpy(X))
+    assert isinstance(tensor, torch.Tensor)
+    torch.testing.assert_close(tensor, torch.from_numpy(centered))
+    with pytest.raises(ValueError, match="X must be a 2-D"):
+        skmde.center(np.ones(3))
+
+
+def test_rotate_in_2d_and_3d():
+    import skmde
+
+    X = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)
+    quarter = skmde.rotate(X, 90)
+    # a positive angle turns clockwise: (1, 0) -> (0, -1), (0, 2) -> (2, 0)
+    torch.testing.assert_close(
+        quarter, torch.tensor([[0.0, -1.0], [2.0, 0.0]], dtype=torch.float64)
+    )
+    torch.testing.assert_close(skmde.rotate(quarter, -90), X)
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(20, 3))
+    rotated = skmde.rotate(Y, [30.0, -45.0, 120.0])
+    assert isinstance(rotated, np.ndarray)
+    # an isometry about the origin: norms and pairwise distances unchanged
+    np.testing.assert_allclose(
+        np.linalg.norm(rotated, axis=1), np.linalg.norm(Y, axis=1)
+    )
+    from scipy.spatial.distance import pdist
+
+    np.testing.assert_allclose(pdist(rotated), pdist(Y))
+    # about the x axis only: x stays, (y, z) turns as in 2-d with (y, z)
+    about_x = skmde.rotate(np.array([[1.0, 1.0, 0.0]]), [90.0, 0.0, 0.0])
+    np.testing.assert_allclose(about_x, [[1.0, 0.0, 1.0]], atol=1e-15)
+    about_z = skmde.rotate(np.array([[1.0, 0.0, 5.0]]), [0.0, 0.0, 90.0])
+    np.testing.assert_allclose(about_z, [[0.0, 1.0, 5.0]], atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("X", "degrees", "match"),
+    [
+        (np.ones((3, 4)), 10.0, "2-d or 3-d embedding; X has 4 columns"),
+        (np.ones((3, 2)), [1.0, 2.0], "one finite angle for a 2-d"),
+        (np.ones((3, 3)), 10.0, "three finite angles for a 3-d"),
+        (np.ones((3, 2)), float("nan"), "one finite angle"),
+    ],
+)
+def test_rotate_bad_input(X, degrees, match):
+    import skmde
+
+    with pytest.raises(ValueError, match=match):
+        skmde.rotate(X, degrees)
