@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ._inputs import as_data, check_dtype
-from ._problem import MDE, ProblemRecord
+from ._problem import MDE
+from ._record import ProblemRecord
 from ._utils import logger
 from .constraints import Anchored, Centered, Standardized
 from .graphs import Graph

@@ -20,7 +20,7 @@ from ._lbfgs import LBFGS
 from ._utils import logger, make_generator, reporting, resolve_device, sparse_csr
 from .constraints import Centered
 
-__all__ = ["MDE", "ProblemRecord", "SolveStats"]
+__all__ = ["MDE", "SolveStats"]
 
 #: edges evaluated together by the objective (see MDE._chunks); at least
 #: n_items per chunk, since every chunk's sparse product visits all the rows
@@ -58,6 +58,11 @@ class SolveStats:
     snapshots : list of torch.Tensor
         CPU copies of the iterates taken every ``snapshot_every`` iterations
         (and the final one), for :meth:`MDE.play`.
+    snapshot_every : int or None
+        The ``snapshot_every`` the solve was asked for.
+    times, step_size_percents : list of float
+        PyMDE's names for the elapsed time at each iteration and the relative
+        steps in percent (see the properties).
     """
 
     average_distortions: list = field(default_factory=list)
@@ -71,6 +76,19 @@ class SolveStats:
     message: str = ""
     solve_time: float = 0.0
     snapshots: list = field(default_factory=list)
+    snapshot_every: int | None = None
+
+    @property
+    def times(self):
+        """Seconds elapsed at the end of each iteration, from the start of
+        the solve (PyMDE's name; the running sum of ``iteration_times``)."""
+        return np.cumsum(self.iteration_times).tolist()
+
+    @property
+    def step_size_percents(self):
+        """How much each step moved the embedding, in percent of its size:
+        ``100 * relative_steps`` (PyMDE's name; NaN at the start)."""
+        return [100.0 * r for r in self.relative_steps]
 
 
 class MDE:
@@ -225,6 +243,28 @@ class MDE:
             return diff, (diff.real.square() + diff.imag.square()).sqrt_()
         diff = _gather_rows(X, tail) - _gather_rows(X, head)
         return diff, torch.linalg.vector_norm(diff, dim=1)
+
+    def differences(self, X=None):
+        """``x_i - x_j`` for each edge ``(i, j)``, a ``(n_edges,
+        embedding_dim)`` tensor (PyMDE's method); ``X`` defaults to the last
+        embedding computed by :meth:`embed`."""
+        X = self._check_X(X)
+        return _gather_rows(X, self._tail) - _gather_rows(X, self._head)
+
+    def to(self, device):
+        """Move the problem (edges, distortion function, constraint, ``X``
+        and ``X_init``) to ``device``, in place; returns the problem."""
+        device = resolve_device(device)
+        self.device = device
+        self.edges = self.edges.to(device)
+        self._tail, self._head = self._tail.to(device), self._head.to(device)
+        if isinstance(self.distortion_function, DistortionFunction):
+            self.distortion_function = self.distortion_function.to(device)
+        self.constraint = self.constraint.to(device)
+        self.X = None if self.X is None else self.X.to(device)
+        self.X_init = None if self.X_init is None else self.X_init.to(device)
+        self._chunk_cache = None
+        return self
 
     def distances(self, X=None):
         """Embedding distances of the edges, a ``(n_edges,)`` tensor.
@@ -459,7 +499,7 @@ class MDE:
                     )
             if print_every is None:
                 print_every = max(1, max_iter // 10)
-            stats = SolveStats()
+            stats = SolveStats(snapshot_every=snapshot_every)
             if verbose:
                 logger.info("solving %r", self)
 
@@ -569,12 +609,20 @@ class MDE:
         figsize_inches=(8.0, 8.0),
         fps=None,
         savepath=None,
+        tmpdir=None,
     ):
         """Animate the snapshots of the last solve as a GIF written to ``savepath``.
 
-        Call :meth:`embed` with ``snapshot_every`` first.
+        Call :meth:`embed` with ``snapshot_every`` first. ``tmpdir`` is
+        accepted for PyMDE's calls and must be an existing directory; skmde
+        assembles the frames in memory and writes nothing there.
         """
+        import os
+
         from .plotting import play
+
+        if tmpdir is not None and not os.path.isdir(tmpdir):
+            raise ValueError(f"tmpdir must be an existing directory; got {tmpdir!r}.")
 
         if self.solve_stats is None or not self.solve_stats.snapshots:
             raise ValueError(
@@ -593,82 +641,6 @@ class MDE:
             fps=fps,
             savepath=savepath,
         )
-
-
-class ProblemRecord:
-    """What rebuilds a problem: its edges, per-edge values, the factory that
-    made its distortion function from them, and its constraint, as numpy
-    arrays and picklable objects on the CPU (fitted estimators keep one).
-
-    The factory is whatever built the function (a class, a
-    ``functools.partial`` holding hyperparameters, any callable returning a
-    distortion function, built-in or a plain function of the distances), so
-    the rebuilt problem has the same constructor arguments.
-    """
-
-    def __init__(
-        self, n_items, embedding_dim, edges, values, factory, constraint, units=1.0
-    ):
-        self.n_items, self.embedding_dim = n_items, embedding_dim
-        self.edges, self.values = edges, values
-        self.factory, self.constraint = factory, constraint
-        self.units = units
-
-    @classmethod
-    def from_problem(cls, mde, values, factory, units=1.0, all_pairs=False):
-        """The record of ``mde``, whose function is ``factory(values)`` and
-        whose embeddings are in ``units`` of the data's (see the recipes).
-        With ``all_pairs`` (its edges are every pair ``i < j`` in order) the
-        edges are not stored: two thirds of a distance model's pickle."""
-        if all_pairs:
-            edges = None
-        else:
-            edges = mde.edges.cpu().numpy()
-            if mde.n_items < 2**31:
-                edges = edges.astype(np.int32)
-        values = torch.as_tensor(values).detach().to(mde.dtype).cpu().numpy()
-        constraint = mde.constraint.to("cpu")
-        return cls(
-            mde.n_items, mde.embedding_dim, edges, values, factory, constraint, units
-        )
-
-    def grown(self, n_new, edges, values):
-        """The record of the problem with ``n_new`` more items and the
-        ``edges`` (global indices) and ``values`` added (see partial_fit)."""
-        old = self.edges
-        if old is None:
-            old = np.column_stack(np.triu_indices(self.n_items, k=1))
-        n = self.n_items + n_new
-        dtype = np.int32 if n < 2**31 else np.int64
-        return ProblemRecord(
-            n,
-            self.embedding_dim,
-            np.concatenate([old, edges]).astype(dtype),
-            np.concatenate([self.values, values.astype(self.values.dtype)]),
-            self.factory,
-            self.constraint,
-            self.units,
-        )
-
-    def rebuild(self, X=None, device="cpu"):
-        """The problem on ``device``, with ``mde.X = X`` (in the data's units)
-        when given."""
-        function = self.factory(torch.from_numpy(self.values))
-        edges = self.edges
-        if edges is None:  # every pair i < j, in order
-            edges = np.column_stack(np.triu_indices(self.n_items, k=1))
-        mde = MDE(
-            self.n_items,
-            self.embedding_dim,
-            edges,
-            function,
-            self.constraint,
-            device=device,
-        )
-        if X is not None:
-            X = np.asarray(X) / self.units
-            mde.X = torch.as_tensor(X, dtype=mde.dtype).to(mde.device)
-        return mde
 
 
 def _gather_rows(X, index):

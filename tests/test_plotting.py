@@ -92,6 +92,13 @@ def test_play_writes_one_frame_per_snapshot(tmp_path):
     assert gif.n_frames == len(mde.solve_stats.snapshots)
     default = mde.play()
     assert default.endswith(".gif")
+    # PyMDE's tmpdir: checked, nothing written there
+    scratch = tmp_path / "frames"
+    scratch.mkdir()
+    mde.play(savepath=tmp_path / "again.gif", tmpdir=scratch)
+    assert list(scratch.iterdir()) == []
+    with pytest.raises(ValueError, match="tmpdir must be an existing directory"):
+        mde.play(savepath=tmp_path / "x.gif", tmpdir=tmp_path / "missing")
 
 
 def test_play_needs_snapshots():

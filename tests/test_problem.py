@@ -507,3 +507,28 @@ def test_gradient_matches_finite_differences():
             float(mde._objective(X + E)[0]) - float(mde._objective(X - E)[0])
         ) / (2 * h)
         assert float(G[i, j]) == pytest.approx(numeric, rel=1e-5, abs=1e-9)
+
+
+def test_differences_to_and_pymde_solve_stats():
+    edges = torch.tensor([[0, 1], [1, 2], [2, 0], [0, 3]])
+    mde = skmde.MDE(
+        4, 2, edges, skmde.penalties.Quadratic(torch.ones(4)), "standardized"
+    )
+    X = torch.tensor([[0.0, 1.0], [2.0, 3.0], [-1.0, 0.5], [4.0, -2.0]])
+    diff = mde.differences(X)
+    torch.testing.assert_close(diff, X[edges[:, 0]] - X[edges[:, 1]])
+    torch.testing.assert_close(mde.distances(X), diff.norm(dim=1))
+    with pytest.raises(ValueError, match="call embed"):
+        mde.differences()
+    mde.X_init = mde.constraint.project_onto_constraint(X.clone())
+    assert mde.to("cpu") is mde and mde.X_init.device.type == "cpu"
+    Z = mde.embed(snapshot_every=2, max_iter=6, eps=1e-12)
+    torch.testing.assert_close(mde.differences(), Z[edges[:, 0]] - Z[edges[:, 1]])
+    stats = mde.solve_stats
+    assert stats.snapshot_every == 2
+    np.testing.assert_allclose(stats.times, np.cumsum(stats.iteration_times))
+    assert len(stats.times) == len(stats.average_distortions)
+    assert np.isnan(stats.step_size_percents[0])
+    np.testing.assert_allclose(
+        stats.step_size_percents[1:], 100 * np.array(stats.relative_steps[1:])
+    )
