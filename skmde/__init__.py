@@ -5,7 +5,7 @@ distortion function (:mod:`skmde.penalties`, :mod:`skmde.losses`) and a
 constraint, then call :meth:`MDE.embed`.
 """
 
-from . import constraints, datasets, losses, penalties
+from . import constraints, datasets, losses, penalties, quadratic
 from ._estimators import MDEDistances, MDEEmbedder, MDENeighbors
 from ._geometry import all_edges, center, rotate
 from ._problem import MDE, SolveStats
@@ -14,7 +14,8 @@ from .constraints import Anchored, Centered, Constraint, Standardized
 from .graphs import Graph
 from .penalties import PushAndPull
 from .plotting import plot
-from .recipes import preserve_distances, preserve_neighbors
+from .quadratic import pca
+from .recipes import laplacian_embedding, preserve_distances, preserve_neighbors
 
 __version__ = "0.1.0.dev0"
 
@@ -35,11 +36,14 @@ __all__ = [
     "center",
     "constraints",
     "datasets",
+    "laplacian_embedding",
     "losses",
+    "pca",
     "penalties",
     "plot",
     "preserve_distances",
     "preserve_neighbors",
+    "quadratic",
     "rotate",
     "seed",
 ]

@@ -65,7 +65,7 @@ from .initialization import initial_embedding, jitter_coincident
 from .neighbors import METRICS as METRICS  # re-exported for the estimators
 from .neighbors import check_metric, check_new_rows
 
-__all__ = ["preserve_distances", "preserve_neighbors"]
+__all__ = ["laplacian_embedding", "preserve_distances", "preserve_neighbors"]
 
 
 # -- preserve_neighbors --------------------------------------------------------
@@ -424,6 +424,57 @@ def preserve_neighbors(
             target_weight=target_weight,
             target_metric=target_metric,
         )[0]
+
+
+def laplacian_embedding(
+    data,
+    embedding_dim=2,
+    n_neighbors=None,
+    max_distance=None,
+    init="spectral",
+    device=None,
+    verbose=False,
+    *,
+    random_state=None,
+):
+    """An MDE problem whose solution is a Laplacian eigenmap (PyMDE's recipe).
+
+    :func:`preserve_neighbors` with a quadratic penalty on the neighbour
+    pairs, no repulsion and the :class:`Standardized` constraint: the
+    neighbour graph is skmde's (locally scaled, fuzzy weights), and the
+    spectral start already is the solution up to the solver's tolerance.
+
+    Parameters
+    ----------
+    data, embedding_dim, n_neighbors, max_distance, device, verbose, random_state
+        As in :func:`preserve_neighbors`.
+    init : {"spectral", "quadratic", "pca", "random"}, default="spectral"
+        "quadratic" is PyMDE's name for "spectral".
+
+    Returns
+    -------
+    MDE
+
+    Examples
+    --------
+    >>> import numpy as np, skmde
+    >>> X = np.random.default_rng(0).normal(size=(200, 5))
+    >>> skmde.laplacian_embedding(X, random_state=0).embed().shape
+    torch.Size([200, 2])
+    """
+    return preserve_neighbors(
+        data,
+        embedding_dim=embedding_dim,
+        attractive_penalty=penalties.Quadratic,
+        repulsive_penalty=None,
+        constraint=Standardized(),
+        n_neighbors=n_neighbors,
+        max_distance=max_distance,
+        init=init,
+        device=device,
+        random_state=random_state,
+        verbose=verbose,
+    )
 
 
 # -- preserve_distances --------------------------------------------------------
