@@ -651,3 +651,64 @@ def test_without_nearest_and_good_enough_bounds():
     assert not _clustered._good_enough(eighteen, torch.full((1, 20), 4.0), exact)
     # neighbours 0.5% farther on average: still good enough by closeness
     assert _clustered._good_enough(eighteen, torch.full((1, 20), 1.0 / 0.995**2), exact)
+
+
+@pytest.mark.parametrize(
+    ("metric", "sparse"),
+    [
+        ("euclidean", False),
+        ("euclidean", True),
+        ("cosine", False),
+        ("cosine", True),
+        ("cityblock", False),
+    ],
+)
+def test_rows_rebuilds_the_data_and_extend_appends(metric, sparse):
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(50, 5)) * 3.0 + 100.0
+    if sparse:
+        X[np.abs(X - 100.0) < 2.0] = 0.0
+    data = scipy.sparse.csr_matrix(X) if sparse else X
+    index = NeighborIndex(data[:40], metric, for_new_rows=True)
+    spread = np.abs(X).max()
+    np.testing.assert_allclose(
+        index.rows(np.arange(40)), X[:40], rtol=0, atol=1e-6 * spread
+    )
+    assert index.rows(np.array([[1, 2], [3, 4]])).shape == (2, 2, 5)
+    prepared = index.data[:40].toarray() if sparse else index.data[:40].copy()
+    grown = index.extend(data[40:])
+    assert grown is index and index.n_items == 50
+    # the rows already indexed keep their prepared values bit for bit
+    np.testing.assert_array_equal(
+        index.data[:40].toarray() if sparse else index.data[:40], prepared
+    )
+    np.testing.assert_allclose(index.rows(np.arange(50)), X, rtol=0, atol=1e-6 * spread)
+    # the new rows are found, at distance 0 from themselves
+    found, distances = index.query(data[40:], 3)
+    np.testing.assert_array_equal(found[:, 0], np.arange(40, 50))
+    np.testing.assert_array_equal(distances[:, 0], 0.0)
+    assert_same_neighbors(
+        index.query(X[:5] + 0.5, 4),
+        brute(X, 4, metric, Q=X[:5] + 0.5),
+        rtol=1e-4,
+        atol=1e-4 * (spread if metric != "cosine" else 1.0),
+    )
+
+
+def test_extend_rebuilds_the_partition_and_refuses_rows_out_of_range(
+    blobs, monkeypatch
+):
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+    monkeypatch.setattr(_exact, "CLUSTERED_QUERIES_ABOVE", 1000)
+    index = index_for_new_rows(blobs[:2000], "euclidean")
+    before = index.partition
+    assert before is not None
+    index.extend(blobs[2000:])
+    assert index.partition is not before and index.partition is not None
+    assert index.partition.order.size == 3000
+    found, _ = index.query(blobs[2500:2510], 1)
+    np.testing.assert_array_equal(found[:, 0], np.arange(2500, 2510))
+    with pytest.raises(ValueError, match="beyond the range the index was prepared"):
+        index_for_new_rows(blobs[:100].astype(np.float64), "euclidean").extend(
+            np.full((1, blobs.shape[1]), 1e300)
+        )
