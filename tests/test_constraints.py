@@ -388,3 +388,17 @@ def test_get_refuses_other_types_with_the_accepted_ones():
         r"got int\.$",
     ):
         constraints.get(3)
+
+
+def test_the_base_class_names_what_to_implement():
+    c = Constraint()
+    assert repr(c) == "Constraint()"
+    assert c.natural_length(10, 2) is None and c.to() is c
+    c.check(5, 2)  # accepts every size
+    for call in (
+        lambda: c.initialization(3, 2),
+        lambda: c.project_onto_constraint(torch.zeros(3, 2)),
+        lambda: c.project_onto_tangent_space(torch.zeros(3, 2), torch.zeros(3, 2)),
+    ):
+        with pytest.raises(NotImplementedError):
+            call()

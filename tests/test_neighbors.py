@@ -712,3 +712,25 @@ def test_extend_rebuilds_the_partition_and_refuses_rows_out_of_range(
         index_for_new_rows(blobs[:100].astype(np.float64), "euclidean").extend(
             np.full((1, blobs.shape[1]), 1e300)
         )
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_sparse_distances_to_given_items(metric):
+    rng = np.random.default_rng(16)
+    X = rng.normal(size=(40, 6))
+    X[np.abs(X) < 0.4] = 0.0
+    index = index_for_new_rows(scipy.sparse.csr_matrix(X), metric)
+    rows = X[:3] + 0.25
+    partners = rng.integers(0, 40, size=(3, 7))
+    expected = np.take_along_axis(cdist(rows, X, metric), partners, 1)
+    got = index.distances_to(scipy.sparse.csr_matrix(rows), partners)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_cdist_metrics_treat_undefined_distances_as_far():
+    X = np.random.default_rng(17).normal(size=(30, 4))
+    X[0] = 1.0  # a constant row: its correlation distances are undefined (NaN)
+    with np.errstate(all="ignore"):
+        indices, distances = nearest_neighbors(X, 3, "correlation")[:2]
+    assert not (indices[1:] == 0).any()  # never anyone's neighbour
+    assert np.isinf(distances[0]).all()
