@@ -49,7 +49,7 @@ class MDENeighbors(_BaseMDE):
     target_weight : float in [0, 1], default=0.0
         How much the labels passed to ``fit(X, y)`` shape the embedding: 0
         ignores them exactly; 1 stops attraction between different classes
-        and repulsion within a class. Labels reweight the neighbour pairs and
+        and doubles their repulsion. Labels reweight the neighbour pairs and
         add pairs of samples with equal (or close) targets; ``transform``
         never needs labels. See the user guide's section on labels.
     target_metric : {"auto", "categorical", "euclidean"}, default="auto"
@@ -358,18 +358,10 @@ class MDEEmbedder(_BaseMDE):
     repulsive_fraction : float, default=None
         With "neighbors": repulsive pairs per neighbour pair.
     target_weight : float in [0, 1], default=0.0
-        With "neighbors" (labels need neighbour pairs to reshape).
-        How much the labels passed to ``fit(X, y)`` shape the embedding: 0
-        ignores them exactly; 1 stops attraction between different classes
-        and repulsion within a class. Labels reweight the neighbour pairs and
-        add pairs of samples with equal (or close) targets; ``transform``
-        never needs labels. See the user guide's section on labels.
+        With "neighbors": as in :class:`MDENeighbors` (labels reshape
+        neighbour pairs; other relationships refuse them).
     target_metric : {"auto", "categorical", "euclidean"}, default="auto"
-        How y is read: "categorical" (classes: ints, strings or a pandas
-        categorical; -1 or a missing value marks an unlabelled sample) or
-        "euclidean" (numbers, NaN unlabelled). "auto" is "euclidean" for
-        floating-point y whose known values are not all integers, else
-        "categorical".
+        As in :class:`MDENeighbors`.
     max_distances : float, default=None
         With "distances": the most pairs used to fit (see
         :class:`MDEDistances`).

@@ -28,7 +28,7 @@ def all_edges(n_items):
     [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]
     """
     n_items = check_int(n_items, "n_items", min_value=1)
-    return torch.from_numpy(np.ascontiguousarray(all_pairs(n_items), dtype=np.int64))
+    return torch.from_numpy(all_pairs(n_items))
 
 
 def center(X):

@@ -35,7 +35,8 @@ def decode_rows(index, embedding, Z, k=INVERSE_NEIGHBORS):
     embedding = np.asarray(embedding, dtype=np.float64)
     positions = NeighborIndex(embedding, "euclidean")
     k = min(k, embedding.shape[0])
-    out = None
+    n_features = index.rows(np.zeros(1, dtype=np.int64)).shape[1]
+    out = np.empty((Z.shape[0], n_features))
     spare = min(embedding.shape[0], k + SPARE)
     for rows in chunks(Z.shape[0], DECODE_ROWS):
         points = np.asarray(Z[rows], np.float64)
@@ -48,12 +49,7 @@ def decode_rows(index, embedding, Z, k=INVERSE_NEIGHBORS):
         nearest = np.take_along_axis(nearest, order, 1)
         distances = np.take_along_axis(distances, order, 1)
         weights = kernel_weights(distances)
-        decoded = (weights[:, :, None] * index.rows(nearest)).sum(axis=1)
-        if out is None:
-            out = np.empty((Z.shape[0], decoded.shape[1]))
-        out[rows] = decoded
-    if out is None:  # no rows
-        out = np.empty((0, index.rows(np.zeros(1, dtype=np.int64)).shape[1]))
+        out[rows] = (weights[:, :, None] * index.rows(nearest)).sum(axis=1)
     return out
 
 

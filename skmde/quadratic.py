@@ -14,6 +14,7 @@ import scipy.sparse.linalg
 import torch
 
 from ._inputs import as_float_tensor, check_bool, check_edges, check_int
+from .initialization import _fix_signs
 
 __all__ = ["pca", "spectral"]
 
@@ -56,7 +57,7 @@ def pca(Y, embedding_dim):
         )
     centred = Y.double() - Y.double().mean(dim=0)
     U = torch.linalg.svd(centred, full_matrices=False)[0][:, :m]
-    return (math.sqrt(n) * _fixed_signs(U)).to(Y.dtype)
+    return (math.sqrt(n) * torch.from_numpy(_fix_signs(U.numpy()))).to(Y.dtype)
 
 
 def spectral(
@@ -125,7 +126,7 @@ def spectral(
     vectors = vectors - vectors.mean(axis=0)
     # re-orthonormalize (centring and the iterative solver's rounding)
     U, _, Vt = np.linalg.svd(vectors, full_matrices=False)
-    X = math.sqrt(n) * _fixed_signs(torch.from_numpy(U @ Vt))
+    X = torch.from_numpy(math.sqrt(n) * _fix_signs(U @ Vt))
     return X.to(dtype=dtype, device=device)
 
 
@@ -140,10 +141,3 @@ def _lobpcg(L, m, max_iter):
     )
     values, vectors = torch.lobpcg(A, X=start, largest=False, niter=max_iter)
     return vectors[:, torch.argsort(values)[1:]].numpy()
-
-
-def _fixed_signs(U):
-    """Columns flipped so that each one's largest entry in magnitude is positive."""
-    rows = U.abs().argmax(dim=0)
-    signs = torch.sign(U[rows, torch.arange(U.shape[1])])
-    return U * torch.where(signs == 0, 1.0, signs).to(U.dtype)

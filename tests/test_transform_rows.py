@@ -25,6 +25,27 @@ def reference_objective(x, anchors, values, mask, parts):
     return total
 
 
+def assert_no_lower_point_nearby(f, x, *, xatol, fatol, tol, maxiter=None):
+    """Nelder-Mead started at ``x`` finds no point lower than ``f(x)`` by more
+    than ``tol``: ``x`` is a (local) minimum of ``f``."""
+    options = {"xatol": xatol, "fatol": fatol}
+    if maxiter is not None:
+        options["maxiter"] = maxiter
+    best = minimize(f, x, method="Nelder-Mead", options=options)
+    assert f(x) <= best.fun + tol
+
+
+def stress_of(loss, targets, positions):
+    """A new row's stress against fitted ``positions`` with ``targets``."""
+    f = loss(torch.from_numpy(np.asarray(targets, dtype=np.float64)))
+
+    def stress(z):
+        z = torch.as_tensor(z, dtype=torch.float64)
+        return float(f(torch.linalg.vector_norm(positions - z, dim=1)).sum())
+
+    return stress
+
+
 def row_problem(rng, parts, B=6, K=7, m=2, signs=None):
     anchors = torch.from_numpy(rng.normal(size=(B, K, m)))
     values = torch.from_numpy(rng.uniform(0.5, 2.0, size=(B, K)))
@@ -92,13 +113,9 @@ def test_solve_rows_finds_each_rows_minimum(name, m):
             z = torch.from_numpy(z)
             return float(reference_objective(z, anchors[b], values[b], mask[b], parts))
 
-        best = minimize(
-            f,
-            x[b].numpy(),
-            method="Nelder-Mead",
-            options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000},
+        assert_no_lower_point_nearby(
+            f, x[b].numpy(), xatol=1e-10, fatol=1e-14, tol=1e-9, maxiter=4000
         )
-        assert f(x[b].numpy()) <= best.fun + 1e-9
         start = minimize(f, x0[b].numpy(), method="BFGS", options={"gtol": 1e-10})
         assert f(x[b].numpy()) <= start.fun + 1e-9
 
@@ -267,25 +284,17 @@ def test_transform_neighbors_minimizes_each_rows_problem(fitted):
     placed = T.transform_neighbors(spec, embedding, candidates, distances)
     objective = row_objective_of(spec, embedding, candidates, distances)
     for b in range(3):
-        best = minimize(
-            lambda z, b=b: objective(b, z),
-            placed[b],
-            method="Nelder-Mead",
-            options={"xatol": 1e-9, "fatol": 1e-13},
+        assert_no_lower_point_nearby(
+            lambda z, b=b: objective(b, z), placed[b], xatol=1e-9, fatol=1e-13, tol=1e-8
         )
-        assert objective(b, placed[b]) <= best.fun + 1e-8
     np.testing.assert_allclose(model.transform(rows), placed.astype(rows.dtype))
     # without local scaling: the first n_neighbors candidates
     plain = T.NeighborSpec(**{**vars(spec), "local_scaling": False})
     placed = T.transform_neighbors(plain, embedding, candidates, distances)
     objective = row_objective_of(plain, embedding, candidates, distances)
-    best = minimize(
-        lambda z: objective(0, z),
-        placed[0],
-        method="Nelder-Mead",
-        options={"xatol": 1e-9, "fatol": 1e-13},
+    assert_no_lower_point_nearby(
+        lambda z: objective(0, z), placed[0], xatol=1e-9, fatol=1e-13, tol=1e-8
     )
-    assert objective(0, placed[0]) <= best.fun + 1e-8
 
 
 def test_rows_equal_to_items_land_on_them_and_chunks_do_not_matter(fitted, monkeypatch):
@@ -366,21 +375,13 @@ def test_transform_distances_minimizes_the_stress_to_the_sample(distance_model):
         target = (
             np.linalg.norm(X[spec.partners] - rows[b], axis=1) * spec.deviation_scale
         )
-        f = spec.loss(torch.from_numpy(target))
-
-        def stress(z, f=f):
-            d = torch.linalg.vector_norm(
-                Y - torch.as_tensor(z, dtype=torch.float64), dim=1
-            )
-            return float(f(d).sum())
-
-        best = minimize(
-            stress,
+        assert_no_lower_point_nearby(
+            stress_of(spec.loss, target, Y),
             placed[b],
-            method="Nelder-Mead",
-            options={"xatol": 1e-10, "fatol": 1e-12},
+            xatol=1e-10,
+            fatol=1e-12,
+            tol=1e-8,
         )
-        assert stress(placed[b]) <= best.fun + 1e-8
     np.testing.assert_array_equal(model.transform(X[4:6]), model.embedding_[4:6])
     assert index is not None
 
@@ -410,19 +411,13 @@ def test_sparse_precomputed_rows_use_their_stored_distances():
     spec = model._transform_spec
     for b in range(2):
         stored = np.flatnonzero(known[b])
-        f = spec.loss(torch.from_numpy(known[b, stored] * spec.deviation_scale))
-
-        def stress(z, f=f, stored=stored):
-            d = torch.linalg.vector_norm(Y[stored] - torch.as_tensor(z), dim=1)
-            return float(f(d).sum())
-
-        best = minimize(
-            stress,
+        assert_no_lower_point_nearby(
+            stress_of(spec.loss, known[b, stored] * spec.deviation_scale, Y[stored]),
             placed[b],
-            method="Nelder-Mead",
-            options={"xatol": 1e-10, "fatol": 1e-12},
+            xatol=1e-10,
+            fatol=1e-12,
+            tol=1e-8,
         )
-        assert stress(placed[b]) <= best.fun + 1e-8
     empty = scipy.sparse.csr_matrix(np.vstack([known[0], np.zeros(40)]))
     with pytest.raises(ValueError, match=r"^row 1 of X stores no distance"):
         model.transform(empty)
