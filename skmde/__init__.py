@@ -5,15 +5,15 @@ distortion function (:mod:`skmde.penalties`, :mod:`skmde.losses`) and a
 constraint, then call :meth:`MDE.embed`.
 """
 
-from . import constraints, datasets, losses, penalties, quadratic
+from . import constraints, datasets, losses, optim, penalties, preprocess, quadratic
 from ._estimators import MDEDistances, MDEEmbedder, MDENeighbors
 from ._geometry import all_edges, center, rotate
 from ._problem import MDE, SolveStats
 from ._utils import align, seed
 from .constraints import Anchored, Centered, Constraint, Standardized
-from .graphs import Graph
 from .penalties import PushAndPull
 from .plotting import plot
+from .preprocess.graph import Graph
 from .quadratic import pca
 from .recipes import laplacian_embedding, preserve_distances, preserve_neighbors
 
@@ -38,9 +38,11 @@ __all__ = [
     "datasets",
     "laplacian_embedding",
     "losses",
+    "optim",
     "pca",
     "penalties",
     "plot",
+    "preprocess",
     "preserve_distances",
     "preserve_neighbors",
     "quadratic",

@@ -12,8 +12,8 @@ from ._problem import MDE
 from ._record import ProblemRecord
 from ._utils import logger
 from .constraints import Anchored, Centered, Standardized
-from .graphs import Graph
 from .neighbors import index_for_new_rows
+from .preprocess.graph import Graph
 
 
 @dataclass

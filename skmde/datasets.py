@@ -51,7 +51,8 @@ class Dataset:
     Attributes
     ----------
     data : ndarray of shape (n_samples, n_features), float32
-        One flattened image per row, pixel values in [0, 255].
+        One flattened image per row, pixel values in [0, 255] (a torch.Tensor
+        from :func:`MNIST` and :func:`FashionMNIST`, as in PyMDE).
     target : ndarray of shape (n_samples,), int64
         The class labels.
     attributes : dict
@@ -222,11 +223,35 @@ def load_fashion_mnist(data_home=None, *, subset="test", download=True):
     )
 
 
+def _as_pymde(dataset):
+    """The dataset with torch tensors where PyMDE's has them (``data``, the
+    attributes); ``target`` and ``images`` stay numpy arrays."""
+    import torch
+
+    return Dataset(
+        data=torch.from_numpy(dataset.data),
+        target=dataset.target,
+        attributes={k: torch.from_numpy(v) for k, v in dataset.attributes.items()},
+        target_names=dataset.target_names,
+        images=dataset.images,
+    )
+
+
 def MNIST(data_home=None, download=True):
-    """All 70,000 MNIST images, as ``pymde.datasets.MNIST()`` returns them."""
-    return load_mnist(data_home, subset="all", download=download)
+    """All 70,000 MNIST images, as ``pymde.datasets.MNIST()`` returns them.
+
+    ``.data`` is a float32 ``torch.Tensor`` of shape (70000, 784), pixel
+    values in [0, 255], and ``.attributes["digits"]`` an int64 tensor, as in
+    PyMDE (so ``torch.vstack`` and other tensor code from PyMDE's examples
+    run unchanged); ``.target`` is the same labels as a numpy array. The
+    scikit-learn-style :func:`load_mnist` returns numpy arrays throughout.
+    The first 60,000 rows are the training images, the last 10,000 the test
+    images (PyMDE's order).
+    """
+    return _as_pymde(load_mnist(data_home, subset="all", download=download))
 
 
 def FashionMNIST(data_home=None, download=True):
-    """All 70,000 Fashion-MNIST images, as in PyMDE."""
-    return load_fashion_mnist(data_home, subset="all", download=download)
+    """All 70,000 Fashion-MNIST images, as ``pymde.datasets.FashionMNIST()``
+    returns them: tensors, as :func:`MNIST` describes."""
+    return _as_pymde(load_fashion_mnist(data_home, subset="all", download=download))

@@ -1,116 +1,14 @@
-"""Graphs: the :class:`Graph` input, weighted neighbour graphs (symmetrized,
-neighbours chosen by local scale, fuzzy memberships), shortest paths."""
+"""Weighted neighbour graphs of a fit: symmetrized kNN relations, neighbours
+chosen by local scale, fuzzy memberships. (The public :class:`Graph` is in
+:mod:`skmde.preprocess.graph`.)"""
 
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse
-import scipy.sparse.csgraph
 import torch
 
-from ._inputs import as_float_tensor, check_edges, check_int
 from .neighbors import nearest_neighbors
-from .neighbors._blocks import BLOCK_BYTES, sort_rows
-
-__all__ = ["Graph"]
-
-
-class Graph:
-    """A weighted undirected graph on ``n_items`` items, given as an input.
-
-    Recipes treat a :class:`Graph` as the relationships to preserve:
-    ``preserve_neighbors`` uses its edges as the neighbour pairs,
-    ``preserve_distances`` uses shortest-path lengths through it as the
-    distances. (A plain scipy sparse matrix is read as a data matrix instead.)
-
-    Parameters
-    ----------
-    adjacency : scipy sparse matrix or array-like of shape (n_items, n_items)
-        Entry ``(i, j)`` is the length of the edge between ``i`` and ``j`` (zero
-        or missing: no edge). An edge exists when either ``(i, j)`` or
-        ``(j, i)`` is nonzero; its length is the larger of the two.
-
-    Examples
-    --------
-    >>> from skmde import Graph
-    >>> g = Graph.from_edges([[0, 1], [1, 2]], distances=[1.0, 2.0])
-    >>> g.n_items, g.n_edges
-    (3, 2)
-    """
-
-    def __init__(self, adjacency):
-        if not scipy.sparse.issparse(adjacency):
-            adjacency = np.asarray(adjacency)
-            if adjacency.ndim != 2:
-                raise ValueError(
-                    f"adjacency must be a square matrix; got shape {adjacency.shape}."
-                )
-        adjacency = scipy.sparse.csr_matrix(adjacency, dtype=np.float64)
-        n, n2 = adjacency.shape
-        if n != n2:
-            raise ValueError(
-                f"adjacency must be a square matrix; got shape {adjacency.shape}."
-            )
-        if n < 2:
-            raise ValueError(f"a graph needs at least 2 items; got {n}.")
-        values = adjacency.data
-        if not np.isfinite(values).all():
-            raise ValueError("adjacency must hold finite edge lengths.")
-        if (values < 0).any():
-            raise ValueError("adjacency must hold nonnegative edge lengths.")
-        # an edge exists when either entry is nonzero; its length is the larger
-        upper = scipy.sparse.triu(adjacency.maximum(adjacency.T), k=1).tocsr()
-        upper.eliminate_zeros()
-        self._upper = upper.tocoo()
-        self.n_items = n
-
-    @classmethod
-    def from_edges(cls, edges, distances=None, n_items=None):
-        """Build a graph from ``(p, 2)`` edges and their lengths (default 1).
-
-        ``n_items`` defaults to the largest index plus one. Edges must pair
-        distinct items in ``[0, n_items)``; there must be at least one.
-        """
-        if n_items is None:
-            bound = np.asarray(edges)
-            n = int(bound.max()) + 1 if bound.size and bound.dtype.kind in "iu" else 2
-        else:
-            n = check_int(n_items, "n_items", min_value=2)
-        edges = check_edges(edges, max(n, 2)).numpy()
-        if distances is None:
-            distances = np.ones(len(edges))
-        distances = as_float_tensor(distances, "distances", ndim=1).double().numpy()
-        if distances.shape != (len(edges),):
-            raise ValueError(
-                f"distances must hold one value per edge ({len(edges)}); got "
-                f"{distances.shape[0]}."
-            )
-        i, j = edges.min(axis=1), edges.max(axis=1)
-        adjacency = scipy.sparse.coo_matrix((distances, (i, j)), shape=(n, n))
-        return cls(adjacency + adjacency.T)
-
-    @property
-    def edges(self):
-        """The ``(n_edges, 2)`` int64 array of pairs ``i < j``."""
-        return np.column_stack([self._upper.row, self._upper.col]).astype(np.int64)
-
-    @property
-    def distances(self):
-        """The edge lengths, aligned with :attr:`edges`."""
-        return self._upper.data.copy()
-
-    @property
-    def n_edges(self):
-        return self._upper.nnz
-
-    @property
-    def adjacency(self):
-        """The symmetric CSR adjacency matrix of edge lengths."""
-        upper = self._upper.tocsr()
-        return (upper + upper.T).tocsr()
-
-    def __repr__(self):
-        return f"Graph(n_items={self.n_items}, n_edges={self.n_edges})"
+from .neighbors._blocks import sort_rows
 
 
 @dataclass
@@ -296,38 +194,3 @@ def neighbor_graph(
         weight_scale,
         index,
     )
-
-
-def shortest_path_pairs(graph, max_pairs, rng):
-    """Pairs and their shortest-path lengths through ``graph``.
-
-    All pairs when they fit under ``max_pairs``; otherwise the paths from a
-    random subset of source items (each gives its distances to every other
-    item), until ``max_pairs`` pairs are collected. Unreachable pairs are
-    dropped.
-    """
-    n = graph.n_items
-    adjacency = graph.adjacency
-    total = n * (n - 1) // 2
-    if total <= max_pairs:
-        sources = np.arange(n)
-    else:
-        sources = rng.permutation(n)[: max(1, int(max_pairs // (n - 1)))]
-        sources.sort()
-    edges, lengths = [], []
-    chunk = max(1, BLOCK_BYTES // (8 * n))
-    for start in range(0, len(sources), chunk):
-        src = sources[start : start + chunk]
-        dist = scipy.sparse.csgraph.dijkstra(adjacency, directed=False, indices=src)
-        cols = np.arange(n)
-        for row, s in zip(dist, src):
-            mask = np.isfinite(row) & (cols != s)
-            if total <= max_pairs:
-                mask &= cols > s  # each pair once
-            edges.append(np.column_stack([np.full(mask.sum(), s), cols[mask]]))
-            lengths.append(row[mask])
-    edges = np.concatenate(edges).astype(np.int64)
-    lengths = np.concatenate(lengths)
-    lo, hi = edges.min(axis=1), edges.max(axis=1)
-    keys, first = np.unique(lo * n + hi, return_index=True)
-    return np.column_stack([keys // n, keys % n]), lengths[first]

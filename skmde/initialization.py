@@ -280,9 +280,7 @@ def landmark_mds(data, kind, n, m, metric, rng, n_landmarks=400):
     L = min(n, max(n_landmarks, 2 * m + 2))
     landmarks = np.sort(rng.choice(n, size=L, replace=False))
     if kind == "graph":
-        D = scipy.sparse.csgraph.dijkstra(
-            data.adjacency, directed=False, indices=landmarks
-        )
+        D = scipy.sparse.csgraph.dijkstra(data.A, directed=False, indices=landmarks)
         finite = np.isfinite(D)
         D[~finite] = D[finite].max() * 2 if finite.any() else 1.0
     elif kind == "precomputed":

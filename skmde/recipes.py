@@ -60,10 +60,11 @@ from ._transform import (
 )
 from ._utils import logger, numpy_generator, reporting, torch_threads
 from .constraints import Centered, Standardized
-from .graphs import Graph, neighbor_graph, shortest_path_pairs
+from .graphs import neighbor_graph
 from .initialization import initial_embedding, jitter_coincident
 from .neighbors import METRICS as METRICS  # re-exported for the estimators
 from .neighbors import check_metric, check_new_rows
+from .preprocess.graph import Graph, shortest_path_pairs
 
 __all__ = ["laplacian_embedding", "preserve_distances", "preserve_neighbors"]
 
@@ -165,9 +166,9 @@ def neighbor_problem(
     start = time.perf_counter()
     graph = None
     if kind == "graph":
-        edges, weights = data.edges, np.ones(data.n_edges, dtype=np.float32)
+        edges, weights = data.edges.numpy(), np.ones(data.n_edges, dtype=np.float32)
         if max_distance is not None:
-            keep = data.distances <= max_distance
+            keep = data.distances.numpy() <= max_distance
             edges, weights = edges[keep], weights[keep]
         k = default_n_neighbors(n)
     else:

@@ -6,6 +6,7 @@ from scipy.spatial.distance import cdist
 
 from skmde import Graph, _inputs, _pairs, graphs, neighbors
 from skmde.neighbors import _blocks, _clustered, _exact
+from skmde.preprocess.graph import shortest_path_pairs
 
 
 def knn(*args, **kwargs):
@@ -178,7 +179,7 @@ class TestGraphInput:
         graph = Graph.from_edges(np.array([[0, 1], [2, 1]]), distances=[1.0, 3.0])
         assert graph.edges.tolist() == [[0, 1], [1, 2]]
         assert graph.distances.tolist() == [1.0, 3.0]
-        assert graph.adjacency[2, 1] == 3.0
+        assert graph.adjacency_matrix[2, 1] == 3.0 == graph.A[1, 2]
         assert repr(graph) == "Graph(n_items=3, n_edges=2)"
 
     def test_asymmetric_adjacency_uses_either_entry(self):
@@ -202,9 +203,7 @@ class TestGraphInput:
     def test_shortest_paths_all_and_sampled(self):
         # a path graph 0-1-2-3 with unit lengths
         graph = Graph.from_edges(np.array([[0, 1], [1, 2], [2, 3]]))
-        edges, lengths = graphs.shortest_path_pairs(
-            graph, 100, np.random.default_rng(0)
-        )
+        edges, lengths = shortest_path_pairs(graph, 100, np.random.default_rng(0))
         found = {tuple(e): d for e, d in zip(edges.tolist(), lengths)}
         assert found == {
             (0, 1): 1,
@@ -214,7 +213,7 @@ class TestGraphInput:
             (1, 3): 2,
             (2, 3): 1,
         }
-        edges, lengths = graphs.shortest_path_pairs(graph, 3, np.random.default_rng(0))
+        edges, lengths = shortest_path_pairs(graph, 3, np.random.default_rng(0))
         assert 0 < len(edges) <= 6
         for (i, j), d in zip(edges, lengths):
             assert d == abs(i - j)
