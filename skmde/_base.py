@@ -523,15 +523,20 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
         return self._record.rebuild(self.embedding_, device)
 
-    def plot(self, color_by=None, **kwargs):
-        """Scatter plot of ``embedding_`` (1 to 3 components); see :func:`skmde.plot`.
+    def plot(self, color_by=None, edges=None, **kwargs):
+        """Plot ``embedding_`` (1 to 3 components); see :func:`skmde.plot`.
 
-        Returns the matplotlib Axes.
+        ``color_by="distortion"`` colours each training sample by its mean
+        distortion and ``edges="problem"`` draws the neighbour pairs, both
+        from the fitted problem (:meth:`skmde.MDE.plot`). Returns the
+        matplotlib Axes, or a plotly figure with ``interactive=True``.
         """
+        check_is_fitted(self)
+        if isinstance(color_by, str) or isinstance(edges, str):
+            return self.problem().plot(color_by=color_by, edges=edges, **kwargs)
         from .plotting import plot
 
-        check_is_fitted(self)
-        return plot(self.embedding_, color_by=color_by, **kwargs)
+        return plot(self.embedding_, color_by=color_by, edges=edges, **kwargs)
 
     def distortions_cdf(self, **kwargs):
         """Plot the CDF of the fitted problem's distortions; returns the Axes."""

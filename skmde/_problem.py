@@ -561,61 +561,70 @@ class MDE:
             return self.X
 
     # -- pictures (matplotlib imported lazily) ------------------------------
-    def plot(
-        self,
-        color_by=None,
-        color_map="Spectral",
-        colors=None,
-        edges=None,
-        axis_limits=None,
-        background_color=None,
-        marker_size=1.0,
-        figsize_inches=(8.0, 8.0),
-        savepath=None,
-    ):
-        """Scatter plot of the embedding (dimension 1 to 3); see :func:`skmde.plot`."""
+    def item_distortions(self, X=None):
+        """Each item's mean distortion over its edges, a ``(n_items,)`` tensor
+        (0 for an item in no edge): where the embedding strains."""
+        f = self.distortions(X).detach()
+        total = torch.zeros(self.n_items, dtype=f.dtype, device=f.device)
+        total.index_add_(0, self.edges[:, 0], f).index_add_(0, self.edges[:, 1], f)
+        count = torch.bincount(self.edges.reshape(-1), minlength=self.n_items)
+        return total / count.clamp_(min=1)
+
+    def _attractive(self):
+        """Which edges attract (positive weight), when the function says."""
+        weights = getattr(self.distortion_function, "weights", None)
+        return None if weights is None else (weights > 0).cpu().numpy()
+
+    def _plot_arguments(self, color_by, edges, kwargs, X=None):
+        if isinstance(color_by, str) and color_by == "distortion":
+            color_by = self.item_distortions(X).cpu().numpy()
+            kwargs.setdefault("title", "mean distortion")
+        if isinstance(edges, str):
+            if edges != "problem":
+                raise ValueError(
+                    f"edges must be an array, a Graph or 'problem'; got {edges!r}."
+                )
+            attractive = self._attractive()
+            edges = self.edges.cpu()
+            edges = edges if attractive is None else edges[attractive]
+        return color_by, edges, kwargs
+
+    def plot(self, color_by=None, edges=None, **kwargs):
+        """Plot the embedding (dimension 1 to 3); see :func:`skmde.plot`.
+
+        ``color_by="distortion"`` colours each item by its mean distortion
+        (:meth:`item_distortions`); ``edges="problem"`` draws the problem's
+        attractive pairs (all its pairs when the function has no weights).
+        The other arguments are :func:`skmde.plot`'s.
+        """
         from .plotting import plot
 
-        return plot(
-            self._check_X(None),
-            color_by=color_by,
-            color_map=color_map,
-            colors=colors,
-            edges=edges,
-            axis_limits=axis_limits,
-            background_color=background_color,
-            marker_size=marker_size,
-            figsize_inches=figsize_inches,
-            savepath=savepath,
-        )
+        X = self._check_X(None)
+        color_by, edges, kwargs = self._plot_arguments(color_by, edges, kwargs)
+        return plot(X, color_by=color_by, edges=edges, **kwargs)
 
-    def distortions_cdf(self, figsize_inches=(8.0, 3.0), savepath=None):
-        """Plot the cumulative distribution of the distortions; returns the Axes."""
+    def distortions_cdf(self, figsize_inches=(8.0, 3.0), savepath=None, **kwargs):
+        """Plot the cumulative distribution of the distortions, attractive
+        and repulsive pairs apart; returns the Axes (see
+        :func:`skmde.plotting.distortions_cdf`)."""
         from .plotting import distortions_cdf
 
         return distortions_cdf(
-            self.distortions(), figsize_inches=figsize_inches, savepath=savepath
+            self.distortions(),
+            figsize_inches=figsize_inches,
+            savepath=savepath,
+            attractive=self._attractive(),
+            **kwargs,
         )
 
-    def play(
-        self,
-        color_by=None,
-        color_map="Spectral",
-        colors=None,
-        edges=None,
-        axis_limits=None,
-        background_color=None,
-        marker_size=1.0,
-        figsize_inches=(8.0, 8.0),
-        fps=None,
-        savepath=None,
-        tmpdir=None,
-    ):
+    def play(self, color_by=None, edges=None, savepath=None, tmpdir=None, **kwargs):
         """Animate the snapshots of the last solve as a GIF written to ``savepath``.
 
-        Call :meth:`embed` with ``snapshot_every`` first. ``tmpdir`` is
-        accepted for PyMDE's calls and must be an existing directory; skmde
-        assembles the frames in memory and writes nothing there.
+        Call :meth:`embed` with ``snapshot_every`` first. Frames are titled
+        by iteration; the other arguments are :func:`skmde.plotting.play`'s.
+        ``tmpdir`` is accepted for PyMDE's calls and must be an existing
+        directory; skmde assembles the frames in memory and writes nothing
+        there.
         """
         import os
 
@@ -623,23 +632,23 @@ class MDE:
 
         if tmpdir is not None and not os.path.isdir(tmpdir):
             raise ValueError(f"tmpdir must be an existing directory; got {tmpdir!r}.")
-
-        if self.solve_stats is None or not self.solve_stats.snapshots:
+        stats = self.solve_stats
+        if stats is None or not stats.snapshots:
             raise ValueError(
                 "no snapshots: call embed(snapshot_every=k) before play()."
             )
+        iterations = [i * stats.snapshot_every for i in range(len(stats.snapshots))]
+        iterations[-1] = min(iterations[-1], stats.iterations)
+        if isinstance(color_by, str) and color_by == "distortion":
+            raise ValueError("play() colours by labels or values, not 'distortion'.")
+        _, edges, kwargs = self._plot_arguments(None, edges, kwargs)
         return play(
-            self.solve_stats.snapshots,
+            stats.snapshots,
             color_by=color_by,
-            color_map=color_map,
-            colors=colors,
             edges=edges,
-            axis_limits=axis_limits,
-            background_color=background_color,
-            marker_size=marker_size,
-            figsize_inches=figsize_inches,
-            fps=fps,
             savepath=savepath,
+            iterations=iterations,
+            **kwargs,
         )
 
 
