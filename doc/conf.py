@@ -41,7 +41,16 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,
+    # plotly figures (interactive=True) are embedded through their HTML
+    "capture_repr": ("_repr_html_", "__repr__"),
 }
+
+try:  # the interactive example's figure, embedded in the page
+    import plotly.io as pio
+
+    pio.renderers.default = "sphinx_gallery"
+except ImportError:
+    pass
 
 html_theme = "pydata_sphinx_theme"
 html_title = "skmde"

@@ -1,9 +1,11 @@
 """Command line: ``python -m skmde`` or ``skmde``.
 
 ``skmde embed INPUT`` embeds the rows of a CSV, TSV, .npy or .npz file and
-writes the embedding (CSV or .npy) and optionally a PNG plot; ``skmde demo``
-embeds scikit-learn's digits. Errors are reported on one line (exit status 1;
-2 for bad arguments); ``-v`` shows progress and, on error, the traceback.
+writes the embedding (CSV or .npy) and optionally a plot (``--plot``, an
+image) or an interactive page (``--html``); ``skmde demo`` embeds
+scikit-learn's digits. Errors are reported on one line (exit status 1; 2 for
+bad arguments); ``-v`` shows progress and, on error, the traceback. Only
+numpy is imported until there is work to do, so ``--help`` is quick.
 """
 
 import argparse
@@ -31,12 +33,37 @@ def _is_number(text):
     return True
 
 
-def read_table(path, color_by=None, exclude=()):
+#: column names that usually hold labels, not features
+LABEL_NAMES = {
+    "target", "label", "labels", "class", "classes", "y", "species",
+    "category", "cluster", "digit", "digits", "outcome",
+}  # fmt: skip
+
+
+def _delimiter(path, sample, sep):
+    """``sep`` if given (``\\t`` for a tab); else the suffix's delimiter (tab
+    for .tsv, comma otherwise) when the first line has it; else sniffed from
+    ``sample`` among , ; tab and |."""
+    if sep is not None:
+        sep = "\t" if sep in ("\\t", "tab") else sep
+        if len(sep) != 1:
+            raise CommandError(f"--sep must be one character (or \\t); got {sep!r}")
+        return sep
+    default = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    if default in sample.split("\n", 1)[0]:
+        return default
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return default
+
+
+def read_table(path, color_by=None, exclude=(), sep=None):
     """Read a table; return ``(features, labels, kept_columns, names)``.
 
     ``kept_columns`` maps the names in ``exclude`` (and ``color_by``) to their
     values, which are not used as features. Column names may be header names or
-    0-based indices.
+    0-based indices. The delimiter is ``sep`` or sniffed from the file.
     """
     path = pathlib.Path(path)
     if not path.exists():
@@ -51,11 +78,12 @@ def read_table(path, color_by=None, exclude=()):
             f"unsupported input format {suffix or '(none)'!r}: use .csv, .tsv, .npy "
             "or .npz"
         )
-    delimiter = "," if suffix == ".csv" else "\t"
     try:
         # utf-8-sig: a byte-order mark (as spreadsheets write) is not part of
         # the first column's name
         with open(path, newline="", encoding="utf-8-sig") as handle:
+            delimiter = _delimiter(path, handle.read(65536), sep)
+            handle.seek(0)
             rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise CommandError(
@@ -66,6 +94,8 @@ def read_table(path, color_by=None, exclude=()):
     has_header = any(not _is_number(cell) for cell in rows[0])
     header = rows[0] if has_header else [str(i) for i in range(len(rows[0]))]
     body = rows[1:] if has_header else rows
+    if not body:
+        raise CommandError(f"{path} has a header but no data rows")
     width = len(header)
     for number, row in enumerate(body, start=2 if has_header else 1):
         if len(row) != width:
@@ -101,9 +131,32 @@ def read_table(path, color_by=None, exclude=()):
         names.append(name)
     if not features:
         raise CommandError(f"{path} has no numeric feature column")
+    _warn_label_like(names, features)
     X = np.column_stack(features)
     labels = kept.get(color_by) if color_by is not None else None
     return X, _numeric_if_possible(labels), kept, names
+
+
+def _warn_label_like(names, features):
+    """Warn about feature columns that look like labels or row numbers."""
+    for name, values in zip(names, features):
+        if name.strip().lower() in LABEL_NAMES:
+            warnings.warn(
+                f"column {name!r} looks like a label but is used as a feature; "
+                f"pass --color-by {name} (or --exclude {name}) to leave it out",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif len(values) >= 20 and (
+            np.array_equal(values, np.arange(len(values)))
+            or np.array_equal(values, np.arange(1, len(values) + 1))
+        ):
+            warnings.warn(
+                f"column {name!r} numbers the rows (0, 1, 2, ...) but is used as a "
+                f"feature; pass --exclude {name} to leave it out",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def _column_index(name, header):
@@ -115,12 +168,17 @@ def _column_index(name, header):
 
 
 def _numeric_if_possible(values):
+    """Numbers as numbers (whole numbers as int64: class labels get a legend,
+    not a colour bar), anything else as strings."""
     if values is None:
         return None
     try:
-        return values.astype(np.float64)
+        numbers = values.astype(np.float64)
     except ValueError:
         return values
+    if np.isfinite(numbers).all() and (numbers == np.round(numbers)).all():
+        return numbers.astype(np.int64)
+    return numbers
 
 
 def _read_numpy(path, color_by, exclude):
@@ -173,14 +231,16 @@ def check_output(path):
         )
 
 
-def write_embedding(path, embedding, kept):
+def write_embedding(path, embedding, kept, names):
+    """Write the embedding (columns ``names``, the estimator's
+    ``get_feature_names_out()``) after the ``kept`` columns."""
     path = pathlib.Path(path)
     check_output(path)
     if path.suffix.lower() == ".npy":
         np.save(path, embedding)
         return
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    header = list(kept) + [f"x{j}" for j in range(embedding.shape[1])]
+    header = list(kept) + list(names)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow(header)
@@ -207,56 +267,91 @@ def _estimator(args, n_samples):
     return skmde.MDENeighbors(n_neighbors=args.n_neighbors, **common)
 
 
+def _fit(args, X):
+    """Fit the estimator (after standardizing with ``--scale``); returns the
+    embedding and its column names."""
+    estimator = _estimator(args, len(X))
+    if args.scale:
+        from sklearn.preprocessing import StandardScaler
+
+        X = StandardScaler().fit_transform(X)
+    embedding = estimator.fit_transform(X)
+    return embedding, estimator.get_feature_names_out()
+
+
+def _check_pictures(args):
+    """Refuse unusable picture options before any work is done."""
+    if (args.plot or args.html) and args.n_components > 3:
+        raise CommandError("--plot and --html need --n-components of 1, 2 or 3")
+    if args.html and pathlib.Path(args.html).suffix.lower() not in (".html", ".htm"):
+        raise CommandError(f"--html needs a .html path; got {args.html}")
+
+
+def _pictures(args, embedding, labels, kept, title):
+    """Write --plot and --html; returns their paths."""
+    from .plotting import plot
+
+    written = []
+    if args.plot:
+        plot(embedding, color_by=labels, title=title, savepath=args.plot)
+        written.append(args.plot)
+    if args.html:
+        hover = {name: values for name, values in kept.items() if name != title}
+        plot(
+            embedding,
+            color_by=labels,
+            title=title,
+            hover=hover,
+            interactive=True,
+            savepath=args.html,
+        )
+        written.append(args.html)
+    return written
+
+
 def _embed(args):
-    X, labels, kept, _ = read_table(args.input, args.color_by, args.exclude)
+    _check_pictures(args)
     out = args.out or str(pathlib.Path(args.input).with_suffix("")) + "_embedding.csv"
     check_output(out)
+    X, labels, kept, _ = read_table(args.input, args.color_by, args.exclude, args.sep)
     start = time.perf_counter()
-    embedding = _estimator(args, len(X)).fit_transform(X)
-    write_embedding(out, embedding, kept)
+    embedding, names = _fit(args, X)
+    write_embedding(out, embedding, kept, names)
     message = (
-        f"embedded {X.shape[0]} rows x {X.shape[1]} features in "
+        f"embedded {X.shape[0]} rows x {X.shape[1]} features"
+        f"{' (standardized)' if args.scale else ''} in "
         f"{time.perf_counter() - start:.2f} s -> {out}"
     )
-    if args.plot:
-        _plot(embedding, labels, args.plot)
-        message += f", {args.plot}"
+    for path in _pictures(args, embedding, labels, kept, args.color_by):
+        message += f", {path}"
     print(message)
 
 
 def _demo(args):
     from sklearn.datasets import load_digits
 
+    _check_pictures(args)
     digits = load_digits()
     start = time.perf_counter()
-    embedding = _estimator(args, len(digits.data)).fit_transform(digits.data)
-    write_embedding(args.out, embedding, {"digit": digits.target})
+    embedding, names = _fit(args, digits.data)
+    kept = {"digit": digits.target}
+    write_embedding(args.out, embedding, kept, names)
     message = (
         f"embedded scikit-learn's digits ({digits.data.shape[0]} images) in "
         f"{time.perf_counter() - start:.2f} s -> {args.out}"
     )
-    if args.plot:
-        _plot(embedding, digits.target, args.plot)
-        message += f", {args.plot}"
+    for path in _pictures(args, embedding, digits.target, kept, "digit"):
+        message += f", {path}"
     print(message)
 
 
-def _plot(embedding, labels, path):
-    from .plotting import plot
-
-    if embedding.shape[1] > 3:
-        raise CommandError("--plot needs --n-components of 1, 2 or 3")
-    categories = 0 if labels is None else len(np.unique(labels))
-    color_map = "tab10" if 0 < categories <= 10 else "Spectral"
-    plot(
-        embedding, color_by=labels, color_map=color_map, marker_size=4.0, savepath=path
-    )
-
-
 def build_parser():
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="skmde", description="Minimum-Distortion Embedding from the command line."
     )
+    parser.add_argument("--version", action="version", version=f"skmde {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(sub):
@@ -270,6 +365,15 @@ def build_parser():
         sub.add_argument("--n-neighbors", type=int, default=None)
         sub.add_argument("--metric", default="euclidean")
         sub.add_argument("--random-state", type=int, default=None)
+        sub.add_argument(
+            "--scale",
+            action="store_true",
+            help="standardize each feature (zero mean, unit variance) first: "
+            "advisable when features have different units",
+        )
+        sub.add_argument(
+            "--html", help="also save an interactive page (e.g. embedding.html)"
+        )
         sub.add_argument(
             "-v",
             "--verbose",
@@ -285,6 +389,11 @@ def build_parser():
     embed.add_argument("--plot", help="also save a plot (e.g. embedding.png)")
     embed.add_argument(
         "--color-by", help="a label column: colours the plot, not used as a feature"
+    )
+    embed.add_argument(
+        "--sep",
+        help="the column delimiter of a text file (\\t for a tab); by default "
+        "the suffix's (tab for .tsv, comma otherwise) or the one the file uses",
     )
     embed.add_argument(
         "--exclude",

@@ -38,7 +38,7 @@ def test_demo_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1797 images" in result.stdout
     lines = (tmp_path / "d.csv").read_text().splitlines()
-    assert lines[0] == "digit,x0,x1" and len(lines) == 1798
+    assert lines[0] == "digit,mdeneighbors0,mdeneighbors1" and len(lines) == 1798
     assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -60,7 +60,7 @@ def test_embed_csv_with_label_and_id_columns(table, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     rows = (tmp_path / "emb.csv").read_text().splitlines()
-    assert rows[0] == "id,label,x0,x1"
+    assert rows[0] == "id,label,mdeneighbors0,mdeneighbors1"
     assert rows[1].startswith("p0,left,")
     assert len(rows) == 121
     emb = np.loadtxt(tmp_path / "emb.csv", delimiter=",", skiprows=1, usecols=(2, 3))
@@ -119,7 +119,9 @@ def test_npz_with_labels(tmp_path):
         )
         == 0
     )
-    assert (tmp_path / "o.csv").read_text().splitlines()[0] == "y,x0,x1"
+    assert (tmp_path / "o.csv").read_text().splitlines()[
+        0
+    ] == "y,mdeneighbors0,mdeneighbors1"
 
 
 @pytest.mark.parametrize(
@@ -167,7 +169,7 @@ def test_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
     out = tmp_path / "o.csv"
     args = ["embed", str(tmp_path / "bom.csv"), "--color-by", "y", "--out", str(out)]
     assert main(args) == 0
-    assert out.read_text().splitlines()[0] == "y,x0,x1"
+    assert out.read_text().splitlines()[0] == "y,mdeneighbors0,mdeneighbors1"
 
 
 def test_memory_refusal_is_one_line(tmp_path, capsys, monkeypatch):
@@ -199,3 +201,107 @@ def test_read_table_headerless_tsv(tmp_path):
     X, labels, kept, names = read_table(path)
     np.testing.assert_array_equal(X, [[1, 2], [3, 4], [5, 6]])
     assert labels is None and names == ["0", "1"]
+
+
+# -- issue 20: readable defaults, delimiters, scaling, HTML, a quick --help ------
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_integer_labels_stay_categorical(tmp_path):
+    from skmde.plotting._style import coloring
+
+    path = write(tmp_path / "t.csv", "a,b,target\n" + "1.5,2,0\n3,4,1\n5,6,2\n" * 4)
+    _, labels, _, _ = read_table(path, color_by="target")
+    assert labels.dtype == np.int64 and labels[:3].tolist() == [0, 1, 2]
+    assert coloring(len(labels), labels).kind == "categorical"  # a legend
+    path = write(tmp_path / "u.csv", "a,b,score\n1,2,0.5\n3,4,1.5\n")
+    assert read_table(path, color_by="score")[1].dtype == np.float64
+
+
+def test_label_like_feature_warns(tmp_path):
+    path = write(tmp_path / "t.csv", "a,b,target\n" + "1.5,2,0\n3,4,1\n" * 3)
+    with pytest.warns(UserWarning, match="'target' looks like a label.*--color-by"):
+        X, _, _, names = read_table(path)
+    assert names == ["a", "b", "target"] and X.shape == (6, 3)  # still used
+    rows = "\n".join(f"{i},{i * 0.37 % 1},{i % 3}" for i in range(30))
+    path = write(tmp_path / "ids.csv", "n,x,y2\n" + rows + "\n")
+    with pytest.warns(UserWarning, match="'n' numbers the rows.*--exclude n"):
+        read_table(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "sep"),
+    [
+        ("a;b;c\n1,5;2;3\n4;5;6\n", None),  # sniffed: ';' with decimal commas
+        ("a;b;c\n1.5;2;3\n4;5;6\n", ";"),
+        ("a\tb\tc\n1.5\t2\t3\n4\t5\t6\n", "\\t"),
+        ("a|b|c\n1.5|2|3\n4|5|6\n", None),
+    ],
+)
+def test_delimiters(tmp_path, text, sep):
+    path = write(tmp_path / "d.csv", text)
+    if text.startswith("a;b;c\n1,5"):
+        # decimal commas are not numbers: the sniffed ';' shows that clearly
+        with pytest.raises(Exception, match="column 'a' is not numeric"):
+            read_table(path, sep=sep)
+        return
+    X, _, _, names = read_table(path, sep=sep)
+    assert names == ["a", "b", "c"] and X.tolist() == [[1.5, 2, 3], [4, 5, 6]]
+
+
+def test_bad_sep_and_header_only(tmp_path, capsys):
+    path = write(tmp_path / "d.csv", "a,b\n1,2\n3,4\n")
+    assert main(["embed", str(path), "--sep", ";;"]) == 1
+    assert "--sep must be one character" in capsys.readouterr().err
+    empty = write(tmp_path / "h.csv", "a,b,c\n")
+    assert main(["embed", str(empty)]) == 1
+    assert "has a header but no data rows" in capsys.readouterr().err
+
+
+def test_scale_standardizes_first(tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    import skmde
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3)) * np.array([1.0, 1000.0, 0.01])
+    np.save(tmp_path / "x.npy", X)
+    args = ["embed", str(tmp_path / "x.npy"), "--scale", "--random-state", "0"]
+    assert main([*args, "--out", str(tmp_path / "e.npy")]) == 0
+    expected = skmde.MDENeighbors(random_state=0).fit_transform(
+        StandardScaler().fit_transform(X)
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "e.npy"), expected)
+
+
+def test_html_page(table, tmp_path, capsys):
+    html = tmp_path / "emb.html"
+    args = ["embed", str(table), "--color-by", "label", "--exclude", "id"]
+    assert main([*args, "--out", str(tmp_path / "e.csv"), "--html", str(html)]) == 0
+    assert str(html) in capsys.readouterr().out
+    text = html.read_text(encoding="utf-8")
+    assert "id: %{customdata[2]}" in text and "label: %{customdata[1]}" in text
+    assert main([*args, "--html", str(tmp_path / "e.png")]) == 1
+    assert "--html needs a .html path" in capsys.readouterr().err
+    assert main([*args, "--html", str(html), "--n-components", "4"]) == 1
+    assert "--n-components of 1, 2 or 3" in capsys.readouterr().err
+
+
+def test_version_and_quick_help(tmp_path):
+    import skmde
+
+    result = run("--version", cwd=tmp_path)
+    assert result.stdout.strip() == f"skmde {skmde.__version__}"
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "skmde", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "--scale" not in result.stdout  # subcommands
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert "torch" not in imported and "sklearn" not in imported
+    assert "--scale" in run("embed", "--help", cwd=tmp_path).stdout
