@@ -11,9 +11,24 @@ import difflib
 import inspect
 import warnings
 
+import numpy as np
 import torch
 
 from ._inputs import as_float_tensor
+
+
+def fixed_order_sum(values):
+    """``values.sum()``, rounded the same whatever torch's thread count.
+
+    torch splits a long CPU reduction among its threads, and the split
+    changes the rounding of the result; the solver's line search compares
+    such sums, so a different thread count would lead to another iterate.
+    On the CPU the sum is NumPy's (pairwise, one thread).
+    """
+    if values.device.type != "cpu" or values.requires_grad:
+        return values.sum()
+    array = values.detach().numpy()
+    return torch.from_numpy(np.asarray(array.sum(dtype=array.dtype)))
 
 
 def safe_ratio(numerator, distances):
@@ -142,7 +157,7 @@ class DistortionFunction:
     def _sum_and_ratio(self, distances):
         """``(sum_k f(d_k), f'(d)/d)``: what the objective needs."""
         value, ratio = self._value_and_ratio(distances)
-        return value.sum(), ratio
+        return fixed_order_sum(value), ratio
 
     # -- public API ----------------------------------------------------------
     @property

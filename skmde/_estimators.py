@@ -88,11 +88,12 @@ class MDENeighbors(_BaseMDE):
         Seeds the repulsive sample, the initialization and the per-row
         randomness of ``transform``. Equal seeds give equal results.
     n_jobs : int, default=None
-        Threads torch may use during ``fit``/``transform`` (-1: all cores);
-        None leaves torch's setting (all cores unless changed) as it is. The
-        previous setting is restored afterwards. Results are reproduced bit
-        for bit with the same thread count; another count gives another,
-        equally good embedding (see the determinism section of the guide).
+        Threads torch may use during ``fit``/``transform`` (-1: all cores).
+        None adapts to the machine: small data and problems under a million
+        pairs run on one thread (a second gains little), larger ones time
+        their steps and drop to one thread when another process keeps a
+        core busy. torch's setting is restored afterwards. The embedding does
+        not depend on it: the same for every ``n_jobs``, bit for bit.
     verbose : int, default=0
         0 is silent; 1 or more reports the stages and shows a progress bar.
     store_training_data : bool, default=True

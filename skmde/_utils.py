@@ -7,7 +7,10 @@ This module is part of the math core: it imports only numpy and torch.
 import contextlib
 import logging
 import os
+import statistics
 import sys
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -151,24 +154,202 @@ def numpy_generator(random_state):
     return np.random.default_rng(check_int(random_state, "random_state", min_value=0))
 
 
+#: ``fixed``: an explicit n_jobs is in force; ``governed``: a loop is being
+#: timed; ``scope``: a fit with n_jobs=None is running, and ``choice`` is the
+#: thread count its last governed loop chose (None before the first)
+_THREADS = {"fixed": 0, "governed": False, "scope": False, "choice": None, "full": 1}
+
+
 @contextlib.contextmanager
 def torch_threads(n_jobs):
     """Run the block with torch using ``n_jobs`` threads, then restore.
 
-    None leaves the setting alone; -1 means all cores; other negative values
-    count back from all cores, as in joblib (-2: all but one).
+    -1 means all cores; other negative values count back from all cores, as
+    in joblib (-2: all but one). None opens an adaptive scope instead: the
+    :class:`ThreadGovernor` loops inside choose the count (one thread on a
+    busy machine), the choice carries over to the rest of the block, and
+    torch's setting is restored at its end.
     """
     if n_jobs is None:
-        yield
+        if (
+            _THREADS["scope"]
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            yield
+            return
+        before = torch.get_num_threads()
+        _THREADS.update(scope=True, choice=None, full=before)
+        try:
+            yield
+        finally:
+            _THREADS.update(scope=False, choice=None)
+            torch.set_num_threads(before)
         return
     before = torch.get_num_threads()
     cores = os.cpu_count() or 1
     threads = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
     torch.set_num_threads(threads)
+    _THREADS["fixed"] += 1
     try:
         yield
     finally:
+        _THREADS["fixed"] -= 1
         torch.set_num_threads(before)
+
+
+#: data smaller than this (rows x features) is fitted on one thread by default
+ONE_THREAD_DATA = 1_000_000
+
+
+def prefer_one_thread(n_rows, n_features):
+    """Inside an adaptive scope, run the rest of a fit of small data on one
+    thread: its operations are too short for a second thread to pay off,
+    and beside a busy process each one waits for it."""
+    if (
+        _THREADS["scope"]
+        and not _THREADS["fixed"]
+        and threading.current_thread() is threading.main_thread()
+        and n_rows * max(n_features, 1) < ONE_THREAD_DATA
+    ):
+        _THREADS["choice"] = 1
+        torch.set_num_threads(1)
+
+
+class ThreadGovernor:
+    """Chooses torch's thread count for a loop of similar steps by timing them.
+
+    torch's threads wait for each other at the end of every operation; when
+    another process keeps a core busy, a descheduled thread stalls its
+    partners, and many short operations (a solver's iterations) run several
+    times slower with two threads than with one. The governor times the
+    steps of a loop per unit of ``work``: after a warm-up step it runs
+    ``probe`` steps with the full thread count and ``probe`` with one, keeps
+    the faster, and probes again every ``every`` steps or when two steps in
+    a row take three times the chosen rate. Inside an adaptive scope
+    (:func:`torch_threads` with None) a later loop starts from the count an
+    earlier one chose, and the count stays chosen after the loop. It is
+    inactive when ``n_jobs`` fixed the count, outside the main thread
+    (torch's setting is process-wide), inside another governed loop, with
+    one thread, or given ``prefer``, a count known to suit the loop (used
+    unless ``n_jobs`` fixed another).
+
+    Use it as a context manager and call :meth:`start` and :meth:`step`
+    around each step, or run each step in :meth:`timed`. With ``between``
+    (a thread count), the code between steps runs with that many threads:
+    the solver keeps its bookkeeping on one thread, so that its results do
+    not depend on the count its objective ran with (the objective's are
+    the same for any count).
+    """
+
+    def __init__(self, probe=2, every=50, between=None, prefer=None):
+        scope = _THREADS["scope"]
+        self.full = _THREADS["full"] if scope else torch.get_num_threads()
+        # torch's setting is process-wide: only the main thread changes it
+        self.manage = threading.current_thread() is threading.main_thread()
+        free = self.manage and not _THREADS["fixed"] and not _THREADS["governed"]
+        self.active = free and self.full > 1 and prefer is None
+        self.between = between if self.manage else None
+        self.probe, self.every = probe, every
+        self._interval = every  # doubles while probes confirm the choice
+        inherited = _THREADS["choice"] if scope else None
+        self.threads = inherited or torch.get_num_threads()
+        if free and prefer is not None:  # a count known to suit the loop
+            self.threads = prefer
+        self._plan = []  # thread counts of the coming probe steps
+        self._rates = {self.full: [], 1: []}
+        self._rate = None  # the chosen count's rate (seconds per unit of work)
+        self._since = 0  # steps since the last choice
+        self._slow = 0  # consecutive slow steps
+        self._warm = False  # past the warm-up step
+        self._inherited = inherited is not None
+        self._start = None
+
+    def __enter__(self):
+        # the counts are only touched when governing, or to run the code
+        # between steps on ``between`` threads
+        self._touch = self.active or self.between is not None
+        if self._touch:
+            self._outside = torch.get_num_threads()
+            torch.set_num_threads(self.between or self.threads)
+        if self.active:
+            _THREADS["governed"] = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            _THREADS["governed"] = False
+        if self.active and _THREADS["scope"]:
+            _THREADS["choice"] = self.threads  # carried over; the scope restores
+            torch.set_num_threads(self.threads)
+        elif self._touch:
+            torch.set_num_threads(self._outside)
+
+    @contextlib.contextmanager
+    def timed(self, work=1.0):
+        """Run one step (the block) with the governed thread count."""
+        if self.between is not None:
+            torch.set_num_threads(self.threads)
+        self.start()
+        try:
+            yield
+        finally:
+            self.step(work=work)
+            if self.between is not None:
+                torch.set_num_threads(self.between)
+
+    def _set(self, threads):
+        if threads != self.threads:
+            if self.between is None:
+                torch.set_num_threads(threads)
+            self.threads = threads
+
+    def _start_probe(self):
+        self.threads_before_probe = self.threads
+        self._rates = {self.full: [], 1: []}
+        self._plan = [self.full] * self.probe + [1] * self.probe
+        self._set(self._plan[0])
+
+    def start(self):
+        """Mark the start of a step."""
+        self._start = time.perf_counter()
+
+    def step(self, seconds=None, work=1.0):
+        """Record a step that took ``seconds`` (default: since :meth:`start`)
+        for ``work`` units of work; may change the thread count."""
+        if not self.active:
+            return
+        if seconds is None:
+            seconds = time.perf_counter() - self._start
+        rate = seconds / max(work, 1e-12)
+        if not self._warm:  # the first step pays one-time costs
+            self._warm = True
+            if not self._inherited:
+                self._start_probe()
+            return
+        if self._plan:
+            self._rates[self._plan.pop(0)].append(rate)
+            if self._plan:
+                self._set(self._plan[0])
+                return
+            full, one = (statistics.median(self._rates[t]) for t in (self.full, 1))
+            chosen = self.full if full <= one else 1
+            same = chosen == self.threads_before_probe
+            self._interval = (
+                min(16 * self.every, 2 * self._interval) if same else self.every
+            )
+            self._set(chosen)
+            self._rate, self._since, self._slow = min(full, one), 0, 0
+            if _THREADS["scope"]:
+                _THREADS["choice"] = self.threads
+            return
+        if self._rate is None:  # an inherited choice: this step sets the pace
+            self._rate = rate
+        self._since += 1
+        self._slow = self._slow + 1 if rate > 3.0 * self._rate else 0
+        if self._since >= self._interval or self._slow >= 2:
+            if self._slow >= 2:
+                self._interval = self.every
+            self._start_probe()
 
 
 def sparse_csr(crow_indices, col_indices, values, size):

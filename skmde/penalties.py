@@ -20,7 +20,12 @@ import copy
 import numpy as np
 import torch
 
-from ._distortion import DistortionFunction, build_function, resolve_function
+from ._distortion import (
+    DistortionFunction,
+    build_function,
+    fixed_order_sum,
+    resolve_function,
+)
 from ._inputs import check_float
 
 __all__ = [
@@ -501,7 +506,7 @@ class PushAndPull(Penalty):
         total, ratio = 0.0, torch.empty_like(d)
         for index, function in self._parts.values():
             value, _ = function._value_and_ratio(d[index], out=ratio[index])
-            total = total + value.sum()
+            total = total + fixed_order_sum(value)
         return total, ratio
 
     def to(self, device=None, dtype=None):

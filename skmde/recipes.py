@@ -58,7 +58,13 @@ from ._transform import (
     fixed_sample,
     partner_table,
 )
-from ._utils import logger, numpy_generator, reporting, torch_threads
+from ._utils import (
+    logger,
+    numpy_generator,
+    prefer_one_thread,
+    reporting,
+    torch_threads,
+)
 from .constraints import Centered, Standardized
 from .graphs import neighbor_graph
 from .initialization import initial_embedding, jitter_coincident
@@ -161,6 +167,8 @@ def neighbor_problem(
     )
     if store_training_data and kind in ("dense", "sparse"):
         check_new_rows(data, metric)  # before the search, not after the solve
+    if kind != "graph":
+        prefer_one_thread(n, data.shape[1])
     plan = Plan("neighbors")
 
     start = time.perf_counter()

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from .._utils import sampled_dots, sparse_csr
+from .._utils import ThreadGovernor, sampled_dots, sparse_csr
 
 #: size of the blocks of scores (or distances) computed at once: small enough
 #: to stay in cache while they are selected from (8 MB searched MNIST-10k about
@@ -119,16 +119,19 @@ def block_topk(Zq, Zr, k, exclude_self):
     indices = torch.empty((nq, k), dtype=torch.int64)
     d2 = torch.empty((nq, k), dtype=Zr.dtype)
     block = rows_per_block(Zr.shape[0])
-    for start in range(0, nq, block):
-        stop = min(nq, start + block)
-        # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
-        scores = torch.addmm(sq_r.unsqueeze(0), Zq[start:stop], Zr.T, alpha=-2.0)
-        if exclude_self:
-            rows = torch.arange(stop - start)
-            scores[rows, rows + start] = math.inf
-        best, idx = smallest(scores, k)
-        indices[start:stop] = idx
-        d2[start:stop] = best + sq_q[start:stop].unsqueeze(1)
+    with ThreadGovernor() as governor:
+        for start in range(0, nq, block):
+            governor.start()
+            stop = min(nq, start + block)
+            # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
+            scores = torch.addmm(sq_r.unsqueeze(0), Zq[start:stop], Zr.T, alpha=-2.0)
+            if exclude_self:
+                rows = torch.arange(stop - start)
+                scores[rows, rows + start] = math.inf
+            best, idx = smallest(scores, k)
+            indices[start:stop] = idx
+            d2[start:stop] = best + sq_q[start:stop].unsqueeze(1)
+            governor.step(work=stop - start)
     return indices, d2
 
 
@@ -180,13 +183,16 @@ def blocked_smallest(n_queries, k, block, scores_of, exclude_self, dtype):
     values), in no order. With ``exclude_self`` row ``i`` skips column ``i``."""
     indices = np.empty((n_queries, k), dtype=np.int64)
     values = np.empty((n_queries, k), dtype=dtype)
-    for start in range(0, n_queries, block):
-        stop = min(n_queries, start + block)
-        scores = scores_of(start, stop)
-        if exclude_self:
-            rows = np.arange(stop - start)
-            scores[rows, rows + start] = np.inf
-        part = np.argpartition(scores, k - 1, axis=1)[:, :k]
-        indices[start:stop] = part
-        values[start:stop] = np.take_along_axis(scores, part, 1)
+    with ThreadGovernor() as governor:
+        for start in range(0, n_queries, block):
+            governor.start()
+            stop = min(n_queries, start + block)
+            scores = scores_of(start, stop)
+            if exclude_self:
+                rows = np.arange(stop - start)
+                scores[rows, rows + start] = np.inf
+            part = np.argpartition(scores, k - 1, axis=1)[:, :k]
+            indices[start:stop] = part
+            values[start:stop] = np.take_along_axis(scores, part, 1)
+            governor.step(work=stop - start)
     return indices, values

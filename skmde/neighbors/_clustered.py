@@ -12,6 +12,7 @@ import math
 import numpy as np
 import torch
 
+from .._utils import ThreadGovernor
 from ._blocks import block_topk, refine, rows_per_block, smallest
 
 #: above this many items, the neighbours of the items themselves (the fit's
@@ -164,6 +165,7 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
     if rows is not None:  # only these rows are queries
         asked = torch.zeros(n, dtype=torch.bool)
         asked[rows] = True
+    governor = ThreadGovernor()
     for c in range(n_clusters):
         # the own cluster first: member i of the cluster is candidate i
         queries = members[c]
@@ -179,15 +181,18 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
             pool = torch.cat([members[c], order[labels[order] != c]])
         Zp, sq_p = Z[pool], sq[pool]
         block = rows_per_block(pool.numel())
-        for start in range(0, queries.numel(), block):
-            stop = min(queries.numel(), start + block)
-            batch = queries[start:stop]
-            scores = torch.addmm(sq_p.unsqueeze(0), Z[batch], Zp.T, alpha=-2.0)
-            itself = position[start:stop]
-            scores[torch.arange(stop - start), itself] = math.inf
-            best, idx = smallest(scores, k)
-            indices[batch] = pool[idx]
-            d2[batch] = best + sq[batch].unsqueeze(1)
+        with governor:
+            for start in range(0, queries.numel(), block):
+                governor.start()
+                stop = min(queries.numel(), start + block)
+                batch = queries[start:stop]
+                scores = torch.addmm(sq_p.unsqueeze(0), Z[batch], Zp.T, alpha=-2.0)
+                itself = position[start:stop]
+                scores[torch.arange(stop - start), itself] = math.inf
+                best, idx = smallest(scores, k)
+                indices[batch] = pool[idx]
+                d2[batch] = best + sq[batch].unsqueeze(1)
+                governor.step(work=(stop - start) * pool.numel())
     if rows is not None:
         return indices[rows], d2[rows]
     return indices, d2

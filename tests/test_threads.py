@@ -1,0 +1,155 @@
+"""Thread counts: the governor that adapts them to the machine's load, and
+results that do not depend on them."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import skmde
+from skmde import _utils
+from skmde._distortion import fixed_order_sum
+from skmde._utils import ThreadGovernor, prefer_one_thread, torch_threads
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def run(governor, rates):
+    """Feed the governor one step per rate (seconds per unit of work) and
+    return the thread count in force at each step."""
+    seen = []
+    for rate in rates:
+        seen.append(torch.get_num_threads())
+        governor.step(seconds=rate(torch.get_num_threads()), work=1.0)
+    return seen
+
+
+def faster_with(threads_winning):
+    return lambda t: 1.0 if t == threads_winning else 2.0
+
+
+class TestGovernor:
+    def test_keeps_two_threads_when_they_are_faster(self, two_threads):
+        with ThreadGovernor(probe=2, every=50) as governor:
+            seen = run(governor, [faster_with(2)] * 10)
+            assert seen[:6] == [2, 2, 2, 1, 1, 2]  # warm-up, probe 2 x 2, 2 x 1
+            assert governor.threads == 2
+        assert torch.get_num_threads() == 2
+
+    def test_drops_to_one_thread_on_a_busy_machine(self, two_threads):
+        with ThreadGovernor(probe=2, every=50) as governor:
+            seen = run(governor, [faster_with(1)] * 10)
+            assert seen[5:] == [1] * 5
+        assert torch.get_num_threads() == 2  # restored outside a scope
+
+    def test_probes_again_when_steps_slow_down(self, two_threads):
+        load = {"busy": False}
+
+        def rate(t):
+            if load["busy"]:
+                return 10.0 if t == 2 else 1.2
+            return 1.0 if t == 2 else 1.5
+
+        with ThreadGovernor(probe=2, every=1000) as governor:
+            run(governor, [rate] * 8)
+            assert governor.threads == 2
+            load["busy"] = True  # another process starts
+            run(governor, [rate] * 8)  # two slow steps, then a probe
+            assert governor.threads == 1
+
+    def test_probes_again_periodically_and_backs_off(self, two_threads):
+        with ThreadGovernor(probe=1, every=4) as governor:
+            seen = run(governor, [faster_with(2)] * 40)
+        switches = [i for i in range(1, 40) if seen[i] == 1]
+        gaps = np.diff(switches)
+        assert len(switches) >= 3 and (gaps[1:] >= gaps[:-1]).all()  # 4, 8, 16...
+
+    def test_fixed_n_jobs_is_left_alone(self, two_threads):
+        with torch_threads(2), ThreadGovernor(probe=1) as governor:
+            seen = run(governor, [faster_with(1)] * 6)
+        assert seen == [2] * 6 and not governor.active
+
+    def test_other_threads_are_left_alone(self, two_threads):
+        result = {}
+
+        def work():
+            with ThreadGovernor(probe=1) as governor:
+                result["seen"] = run(governor, [faster_with(1)] * 6)
+                result["active"] = governor.active
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        assert result == {"seen": [2] * 6, "active": False}
+
+    def test_scope_carries_the_choice_and_restores(self, two_threads):
+        with torch_threads(None):
+            with ThreadGovernor(probe=1) as governor:
+                run(governor, [faster_with(1)] * 5)
+            assert torch.get_num_threads() == 1  # the rest of the fit too
+            with ThreadGovernor(probe=1) as later:
+                assert later.threads == 1 and later.active  # inherited
+        assert torch.get_num_threads() == 2
+
+    def test_prefer_and_small_data(self, two_threads):
+        with ThreadGovernor(prefer=1, between=1) as governor:
+            assert not governor.active and governor.threads == 1
+        prefer_one_thread(100, 10)  # outside a scope: nothing changes
+        assert torch.get_num_threads() == 2
+        with torch_threads(None):
+            prefer_one_thread(10**6, 10)  # large: nothing changes
+            assert torch.get_num_threads() == 2
+            prefer_one_thread(1000, 64)
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2 and _utils._THREADS["choice"] is None
+
+
+def test_fixed_order_sum_does_not_depend_on_threads(two_threads):
+    values = torch.from_numpy(
+        np.random.default_rng(0).standard_normal(3_000_001).astype(np.float32)
+    )
+    sums = []
+    for t in (1, 2):
+        torch.set_num_threads(t)
+        sums.append(float(fixed_order_sum(values)))
+    assert sums[0] == sums[1]
+    assert sums[0] == pytest.approx(float(values.double().sum()), abs=1e-2)
+    assert fixed_order_sum(torch.ones(3)).dim() == 0
+
+
+@pytest.mark.parametrize("estimator", [skmde.MDENeighbors, skmde.MDEDistances])
+def test_results_do_not_depend_on_n_jobs(estimator):
+    X = load_digits().data[:800]
+    embeddings = [
+        estimator(random_state=0, n_jobs=n_jobs, max_iter=150).fit_transform(X)
+        for n_jobs in (1, 2, None)
+    ]
+    np.testing.assert_array_equal(embeddings[0], embeddings[1])
+    np.testing.assert_array_equal(embeddings[0], embeddings[2])
+
+
+def test_large_problem_solve_does_not_depend_on_threads(two_threads):
+    # above ONE_THREAD_BELOW edges the objective may run on two threads
+    rng = np.random.default_rng(0)
+    n = 30_000
+    edges = rng.integers(0, n, size=(1_100_000, 2))
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    weights = np.where(np.arange(len(edges)) % 4 == 0, 1.0, -0.3)
+    mde = skmde.MDE(n, 2, edges, skmde.penalties.PushAndPull(weights), skmde.Centered())
+    assert mde.n_edges >= skmde._problem.ONE_THREAD_BELOW
+    X0 = mde.constraint.project_onto_constraint(
+        torch.randn(n, 2, generator=torch.Generator().manual_seed(0))
+    )
+    results = []
+    for t in (1, 2):
+        with torch_threads(t):
+            results.append(mde.embed(X=X0.clone(), max_iter=8))
+    assert torch.equal(results[0], results[1])
