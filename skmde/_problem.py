@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from . import constraints
+from ._diagnostics import Diagnostics
 from ._distortion import DistortionFunction, safe_ratio
 from ._inputs import (
     as_float_tensor,
@@ -98,7 +99,7 @@ class SolveStats:
         return [100.0 * r for r in self.relative_steps]
 
 
-class MDE:
+class MDE(Diagnostics):
     """A Minimum-Distortion Embedding problem.
 
     Embeds ``n_items`` items in ``embedding_dim`` dimensions by minimizing the
@@ -281,7 +282,11 @@ class MDE:
         return self._differences(self._check_X(X))[1]
 
     def distortions(self, X=None):
-        """Distortions of the edges, a ``(n_edges,)`` tensor."""
+        """Distortions of the edges, a ``(n_edges,)`` tensor; differentiable
+        with respect to an ``X`` that requires grad (as in PyMDE)."""
+        if isinstance(X, torch.Tensor) and X.requires_grad:
+            diff = X[self.edges[:, 0]] - X[self.edges[:, 1]]
+            return self._call(torch.linalg.vector_norm(diff, dim=1))
         with torch.no_grad():
             return self._call(self.distances(X))
 
@@ -580,95 +585,6 @@ class MDE:
             return self.X
 
     # -- pictures (matplotlib imported lazily) ------------------------------
-    def item_distortions(self, X=None):
-        """Each item's mean distortion over its edges, a ``(n_items,)`` tensor
-        (0 for an item in no edge): where the embedding strains."""
-        f = self.distortions(X).detach()
-        total = torch.zeros(self.n_items, dtype=f.dtype, device=f.device)
-        total.index_add_(0, self.edges[:, 0], f).index_add_(0, self.edges[:, 1], f)
-        count = torch.bincount(self.edges.reshape(-1), minlength=self.n_items)
-        return total / count.clamp_(min=1)
-
-    def _attractive(self):
-        """Which edges attract (positive weight), when the function says."""
-        weights = getattr(self.distortion_function, "weights", None)
-        return None if weights is None else (weights > 0).cpu().numpy()
-
-    def _plot_arguments(self, color_by, edges, kwargs, X=None):
-        if isinstance(color_by, str) and color_by == "distortion":
-            color_by = self.item_distortions(X).cpu().numpy()
-            kwargs.setdefault("title", "mean distortion")
-        if isinstance(edges, str):
-            if edges != "problem":
-                raise ValueError(
-                    f"edges must be an array, a Graph or 'problem'; got {edges!r}."
-                )
-            attractive = self._attractive()
-            edges = self.edges.cpu()
-            edges = edges if attractive is None else edges[attractive]
-        return color_by, edges, kwargs
-
-    def plot(self, color_by=None, edges=None, **kwargs):
-        """Plot the embedding (dimension 1 to 3); see :func:`skmde.plot`.
-
-        ``color_by="distortion"`` colours each item by its mean distortion
-        (:meth:`item_distortions`); ``edges="problem"`` draws the problem's
-        attractive pairs (all its pairs when the function has no weights).
-        The other arguments are :func:`skmde.plot`'s.
-        """
-        from .plotting import plot
-
-        X = self._check_X(None)
-        color_by, edges, kwargs = self._plot_arguments(color_by, edges, kwargs)
-        return plot(X, color_by=color_by, edges=edges, **kwargs)
-
-    def distortions_cdf(self, figsize_inches=(8.0, 3.0), savepath=None, **kwargs):
-        """Plot the cumulative distribution of the distortions, attractive
-        and repulsive pairs apart; returns the Axes (see
-        :func:`skmde.plotting.distortions_cdf`)."""
-        from .plotting import distortions_cdf
-
-        return distortions_cdf(
-            self.distortions(),
-            figsize_inches=figsize_inches,
-            savepath=savepath,
-            attractive=self._attractive(),
-            **kwargs,
-        )
-
-    def play(self, color_by=None, edges=None, savepath=None, tmpdir=None, **kwargs):
-        """Animate the snapshots of the last solve as a GIF written to ``savepath``.
-
-        Call :meth:`embed` with ``snapshot_every`` first. Frames are titled
-        by iteration; the other arguments are :func:`skmde.plotting.play`'s.
-        ``tmpdir`` is accepted for PyMDE's calls and must be an existing
-        directory; skmde assembles the frames in memory and writes nothing
-        there.
-        """
-        import os
-
-        from .plotting import play
-
-        if tmpdir is not None and not os.path.isdir(tmpdir):
-            raise ValueError(f"tmpdir must be an existing directory; got {tmpdir!r}.")
-        stats = self.solve_stats
-        if stats is None or not stats.snapshots:
-            raise ValueError(
-                "no snapshots: call embed(snapshot_every=k) before play()."
-            )
-        iterations = [i * stats.snapshot_every for i in range(len(stats.snapshots))]
-        iterations[-1] = min(iterations[-1], stats.iterations)
-        if isinstance(color_by, str) and color_by == "distortion":
-            raise ValueError("play() colours by labels or values, not 'distortion'.")
-        _, edges, kwargs = self._plot_arguments(None, edges, kwargs)
-        return play(
-            stats.snapshots,
-            color_by=color_by,
-            edges=edges,
-            savepath=savepath,
-            iterations=iterations,
-            **kwargs,
-        )
 
 
 #: problems with fewer edges are solved on one thread by default: measured

@@ -203,3 +203,22 @@ def test_embedding_new_points(mnist_dir, monkeypatch):
     D = torch.cdist(train_embedding, train_embedding).fill_diagonal_(float("inf"))
     reference = (train_digits[D.argmin(1)] == train_digits).float().mean()
     assert accuracy > reference - 0.05
+
+
+def test_average_distortion_is_differentiable():
+    # PyMDE's average_distortion(X) carries autograd when X requires grad
+    edges = torch.tensor([[0, 1], [0, 2], [1, 2]])
+    w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    mde = skmde.MDE(3, 2, edges, skmde.penalties.Quadratic(w), skmde.Standardized())
+    X = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
+    mde.average_distortion(X).backward()
+    diff = (X[edges[:, 0]] - X[edges[:, 1]]).detach()
+    expected = torch.zeros(3, 2, dtype=torch.float64)
+    expected.index_add_(0, edges[:, 0], 2 * w[:, None] * diff / 3)
+    expected.index_add_(0, edges[:, 1], -2 * w[:, None] * diff / 3)
+    assert torch.allclose(X.grad, expected)
+    Y = X.detach()
+    assert not mde.average_distortion(Y).requires_grad
+    assert float(mde.average_distortion(Y)) == pytest.approx(
+        float((w * diff.pow(2).sum(1)).mean())
+    )

@@ -200,7 +200,7 @@ def distortions_cdf(
             }
     from . import _static
 
-    ax = _static.cdf(values, groups, figsize_inches, ax)
+    ax = _static.cdf(groups, figsize_inches, ax)
     if savepath is not None:
         ax.figure.savefig(savepath, bbox_inches="tight")
     return ax

@@ -83,3 +83,25 @@ def extent_of(xy, pad=0.02):
     span = np.maximum(hi - lo, 1e-12 * np.maximum(np.abs(hi), 1.0))
     lo, hi = lo - pad * span, hi + pad * span
     return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+#: the colour of points without labels or values (tab10's blue)
+PLAIN_RGB = (0.12, 0.47, 0.71)
+
+
+def picture(X, col, colormap):
+    """The density-shaded RGBA image of the 2-d ``X`` coloured as the
+    :class:`~skmde.plotting._style.Coloring` ``col`` says (``colormap(name)``
+    resolves a colour map for values), and its extent; row 0 is the bottom."""
+    extent = extent_of(X)
+    width, height = raster_shape(extent)
+    if col.kind == "continuous":
+        rgba = shade_values(
+            X, col.values, colormap(col.color_map), width, height, extent
+        )
+        return rgba, extent
+    if col.kind == "categorical":
+        codes, rgb = col.codes, col.colors
+    else:
+        codes, rgb = None, [PLAIN_RGB]
+    return shade(counts(X, codes, len(rgb), width, height, extent), rgb), extent

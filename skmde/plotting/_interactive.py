@@ -8,7 +8,7 @@ import io
 import numpy as np
 
 from . import _density
-from ._style import DENSITY_THRESHOLD, edge_alpha, to_hex
+from ._style import edge_alpha, to_hex
 
 #: points drawn as SVG up to this many, WebGL above (SVG slows down past it)
 SVG_LIMIT = 5_000
@@ -113,21 +113,7 @@ def _image(col, X):
 
     from ._static import _cmap  # matplotlib colour maps for values
 
-    extent = _density.extent_of(X)
-    width, height = _density.raster_shape(extent)
-    if col.kind == "continuous":
-        rgba = _density.shade_values(
-            X, col.values, _cmap(col.color_map), width, height, extent
-        )
-    else:
-        codes, rgb = (
-            (col.codes, col.colors)
-            if col.kind == "categorical"
-            else (None, [(0.12, 0.47, 0.71)])
-        )
-        rgba = _density.shade(
-            _density.counts(X, codes, len(rgb), width, height, extent), rgb
-        )
+    rgba, extent = _density.picture(X, col, _cmap)
     pixels = (np.clip(rgba[::-1], 0, 1) * 255).astype(np.uint8)  # top row first
     buffer = io.BytesIO()
     Image.fromarray(pixels, "RGBA").save(buffer, format="PNG")
@@ -210,6 +196,3 @@ def figure(X, col, hover, edges, marker_size, width, height, density, random_sta
 def save(fig, path):
     """One self-contained HTML file (plotly.js inside: no network to open it)."""
     fig.write_html(str(path), include_plotlyjs=True, full_html=True)
-
-
-__all__ = ["DENSITY_THRESHOLD", "figure", "save"]

@@ -112,19 +112,7 @@ def _cmap(name):
 
 def _shaded(ax, X, col):
     """Draw the 2-d ``X`` as a density-shaded image; returns the image."""
-    extent = _density.extent_of(X)
-    width, height = _density.raster_shape(extent)
-    if col.kind == "continuous":
-        image = _density.shade_values(
-            X, col.values, _cmap(col.color_map), width, height, extent
-        )
-    else:
-        if col.kind == "categorical":
-            codes, rgb = col.codes, col.colors
-        else:
-            codes, rgb = None, [(0.12, 0.47, 0.71)]
-        per_color = _density.counts(X, codes, len(rgb), width, height, extent)
-        image = _density.shade(per_color, rgb)
+    image, extent = _density.picture(X, col, _cmap)
     artist = ax.imshow(
         image, extent=extent, origin="lower", interpolation="nearest", zorder=2
     )
@@ -203,7 +191,7 @@ def limits(ax, m, axis_limits):
         ax.set_zlim(low, high)
 
 
-def cdf(distortions, groups, figsize_inches, ax=None):
+def cdf(groups, figsize_inches, ax=None):
     """Plot one CDF per group ``{label: values}``; returns the Axes."""
     plt = pyplot()
     if ax is None:
