@@ -340,14 +340,22 @@ class TestDiagnostics:
             expected.append(f"iteration {iterations}")
         assert seen["titles"] == expected
 
-    def test_gif_has_a_legend(self, tmp_path):
+    def test_gif_has_a_legend(self, tmp_path, monkeypatch):
         from PIL import Image
 
+        legends = []
+        real = plotting._static._legend
+        monkeypatch.setattr(
+            plotting._static,
+            "_legend",
+            lambda ax, col: legends.append(list(col.categories)) or real(ax, col),
+        )
         frames = [np.random.default_rng(i).normal(size=(30, 2)) for i in range(3)]
         labels = np.repeat(["a", "b", "c"], 10)
         path = plotting.play(
             frames, color_by=labels, iterations=[0, 5, 9], savepath=tmp_path / "a.gif"
         )
         assert Image.open(path).n_frames == 3
+        assert len(legends) >= 3 and legends[-1] == ["a", "b", "c"]  # every frame
         with pytest.raises(ValueError, match="one entry per snapshot"):
             plotting.play(frames, iterations=[0, 1])
