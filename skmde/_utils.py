@@ -304,7 +304,7 @@ class ThreadGovernor:
             self.threads = threads
 
     def _start_probe(self):
-        self.threads_before_probe = self.threads
+        self._before_probe = self.threads
         self._rates = {self.full: [], 1: []}
         self._plan = [self.full] * self.probe + [1] * self.probe
         self._set(self._plan[0])
@@ -333,7 +333,7 @@ class ThreadGovernor:
                 return
             full, one = (statistics.median(self._rates[t]) for t in (self.full, 1))
             chosen = self.full if full <= one else 1
-            same = chosen == self.threads_before_probe
+            same = chosen == self._before_probe
             self._interval = (
                 min(16 * self.every, 2 * self._interval) if same else self.every
             )
