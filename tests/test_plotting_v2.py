@@ -186,6 +186,14 @@ class TestInteractive:
         assert isinstance(fig.data[0], go.Scatter3d)
         assert fig.layout.scene.aspectmode == "data"
 
+    def test_one_dimension(self):
+        fig = skmde.plot(
+            np.arange(5.0)[:, None], color_by=np.array(list("aabbc")), interactive=True
+        )
+        assert [t.name for t in fig.data] == ["a", "b", "c"]
+        assert all(list(t.y) == [0.0] * len(t.x) for t in fig.data)
+        assert sorted(x for t in fig.data for x in t.x) == [0, 1, 2, 3, 4]
+
     def test_edges(self):
         X, _ = blobs(30, 1)
         fig = skmde.plot(X, edges=[[0, 1], [1, 2]], interactive=True)
