@@ -22,9 +22,9 @@ class Diagnostics:
         weights = getattr(self.distortion_function, "weights", None)
         return None if weights is None else (weights > 0).cpu().numpy()
 
-    def _plot_arguments(self, color_by, edges, kwargs, X=None):
+    def _plot_arguments(self, color_by, edges, kwargs):
         if isinstance(color_by, str) and color_by == "distortion":
-            color_by = self.item_distortions(X).cpu().numpy()
+            color_by = self.item_distortions().cpu().numpy()
             kwargs.setdefault("title", "mean distortion")
         if isinstance(edges, str):
             if edges != "problem":

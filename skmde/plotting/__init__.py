@@ -111,7 +111,7 @@ def plot(
     """
     X = as_embedding(X)
     n, m = X.shape
-    col = _coloring(n, color_by, colors, color_map, title)
+    col = coloring(n, color_by, colors, color_map, title=title)
     edges = edge_array(edges, n)
     shaded = _density_flag(density, n)
     size = default_marker_size(n) if marker_size is None else float(marker_size)
@@ -155,10 +155,6 @@ def plot(
             _static.pyplot().close(fig)
         raise
     return ax
-
-
-def _coloring(n, color_by, colors, color_map, title):
-    return coloring(n, color_by, colors, color_map, title=title)
 
 
 def distortions_cdf(
@@ -254,7 +250,7 @@ marker_size, figsize_inches, title
     if len({f.shape for f in frames}) > 1:
         raise ValueError("snapshots must all have the same shape.")
     n, m = frames[0].shape
-    col = _coloring(n, color_by, colors, color_map, title)
+    col = coloring(n, color_by, colors, color_map, title=title)
     edges = edge_array(edges, n)
     if iterations is not None:
         iterations = [int(i) for i in iterations]

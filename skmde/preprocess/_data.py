@@ -4,6 +4,7 @@ neighbours, and distances between all or a sample of the pairs."""
 from .._inputs import as_data
 from .._pairs import all_pairs, pair_distances
 from .._utils import logger, reporting
+from ..neighbors import nearest_neighbors
 from . import graph as _graph
 from ._edges import sample_edges
 
@@ -41,9 +42,6 @@ def k_nearest_neighbors(data, k, max_distance=None, verbose=False):
     >>> g.edges.tolist(), g.weights.tolist()
     ([[0, 1], [1, 2], [2, 3]], [1.0, 1.0, 2.0])
     """
-    from ..graphs import symmetrize
-    from ..neighbors import nearest_neighbors
-
     if isinstance(data, _graph.Graph):
         return _graph.k_nearest_neighbors(
             data, k, max_distance=max_distance, verbose=verbose
@@ -51,17 +49,11 @@ def k_nearest_neighbors(data, k, max_distance=None, verbose=False):
     _, data = as_data(data, "euclidean")
     n = data.shape[0]
     k = _graph.check_k(k, n)
-    if max_distance is not None:
-        from .._inputs import check_float
-
-        max_distance = check_float(max_distance, "max_distance", low=0.0, low_open=True)
+    max_distance = _graph.optional_length(max_distance, "max_distance")
     with reporting(verbose):
         logger.info("computing %d-nearest neighbors of %d items", k, n)
         indices, lengths, _ = nearest_neighbors(data, k)
-    edges, weights, _ = symmetrize(indices, lengths, n, max_distance=max_distance)
-    if len(edges) == 0:
-        raise ValueError("no item has a neighbour within max_distance.")
-    return _graph.Graph.from_edges(edges, weights, n_items=n)
+    return _graph.neighbor_graph(indices, lengths, max_distance)
 
 
 def distances(data, retain_fraction=1.0, verbose=False):

@@ -7,7 +7,9 @@ import scipy.sparse
 import scipy.sparse.csgraph
 import torch
 
-from .._inputs import check_edges, check_float, check_int
+from .._inputs import as_float_tensor, check_edges, check_float, check_int
+from .._utils import logger, numpy_generator, reporting
+from ..graphs import symmetrize
 from ..neighbors._blocks import BLOCK_BYTES
 
 __all__ = ["Graph", "k_nearest_neighbors", "scale", "shortest_paths"]
@@ -239,8 +241,6 @@ class Graph:
         if embedding_dim > 3:
             raise ValueError(f"embedding_dim must be 1, 2 or 3; got {embedding_dim}.")
         standardized = check_bool(standardized, "standardized")
-        if self.n_edges == 0:
-            raise ValueError("draw() needs a graph with at least one edge.")
         isolated = np.flatnonzero(np.diff(self._A.indptr) == 0)
         if len(isolated):
             raise ValueError(
@@ -365,12 +365,8 @@ def shortest_paths(
     >>> filled.distances.tolist()
     [1.0, 2.0, 3.0, 1.0, 2.0, 1.0]
     """
-    from .._utils import logger, numpy_generator, reporting
-
     graph = _check_graph(graph)
-    limit = np.inf
-    if max_length is not None:
-        limit = check_float(max_length, "max_length", low=0.0, low_open=True)
+    limit = optional_length(max_length, "max_length")
     retain_fraction = check_retain_fraction(retain_fraction)
     if n_workers is not None:
         check_int(n_workers, "n_workers", min_value=1)
@@ -412,8 +408,6 @@ def k_nearest_neighbors(
         where one is. Among items tied at the ``k``-th length (common in
         unweighted graphs), the choice is arbitrary but repeatable.
     """
-    from ..graphs import symmetrize
-
     graph = _check_graph(graph)
     if graph_distances is not True:
         raise ValueError(
@@ -421,9 +415,7 @@ def k_nearest_neighbors(
             "shortest-path length."
         )
     k = check_k(k, graph.n_items)
-    limit = np.inf
-    if max_distance is not None:
-        limit = check_float(max_distance, "max_distance", low=0.0, low_open=True)
+    limit = optional_length(max_distance, "max_distance")
     n = graph.n_items
     indices = np.empty((n, k), dtype=np.int64)
     lengths = np.empty((n, k))
@@ -432,10 +424,24 @@ def k_nearest_neighbors(
         nearest = np.argpartition(rows, k - 1, axis=1)[:, :k]
         indices[block], lengths[block] = nearest, np.take_along_axis(rows, nearest, 1)
     # unreachable entries (infinite length) are dropped by symmetrize
-    edges, weights, _ = symmetrize(indices, lengths, n)
+    return neighbor_graph(indices, lengths)
+
+
+def neighbor_graph(indices, lengths, max_distance=np.inf):
+    """The Graph of (n, k) neighbour lists: values 2 for mutual neighbours,
+    1 otherwise; pairs longer than ``max_distance`` left out."""
+    n = len(indices)
+    edges, weights, _ = symmetrize(indices, lengths, n, max_distance=max_distance)
     if len(edges) == 0:
         raise ValueError("no item has a neighbour within max_distance.")
     return Graph.from_edges(edges, weights, n_items=n)
+
+
+def optional_length(value, name):
+    """``value`` as a float > 0, or ``inf`` for None (no bound)."""
+    if value is None:
+        return np.inf
+    return check_float(value, name, low=0.0, low_open=True)
 
 
 def check_k(k, n_items):
@@ -469,8 +475,6 @@ def scale(graph, natural_length):
         return Graph.from_edges(
             graph._edges, values * (natural_length / rms), graph.n_items
         )
-    from .._inputs import as_float_tensor
-
     distances = as_float_tensor(graph, "distances", ndim=1)
     if distances.numel() == 0:
         raise ValueError("distances must not be empty.")
