@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from tqdm.auto import tqdm
 
-from . import _duplicates, _growth, _inverse, _transform, recipes
+from . import _duplicates, _growth, _inverse, _refine, _transform, recipes
 from ._inputs import check_dimension, check_dtype, non_numeric_columns
 from ._sklearn_compat import (
     Interval,
@@ -196,7 +196,9 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 _Progress(self.max_iter, type(self).__name__) if verbose else None
             )
             try:
-                Z = mde.embed(
+                Z, iterations = _refine.solve(
+                    mde,
+                    plan.refined,
                     eps=self.eps,
                     max_iter=self.max_iter,
                     memory_size=self.memory_size,
@@ -213,7 +215,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             fitted = {
                 # in the data's units (the recipe may solve in others)
                 "embedding_": (Z.astype(np.float64) * plan.units).astype(X.dtype),
-                "n_iter_": stats.iterations,
+                "n_iter_": iterations,
                 "average_distortion_": float(mde.average_distortion(Z)),
                 "_record": plan.record,
                 "_n_features_out": self.n_components,
@@ -225,11 +227,10 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if plan.kind == "neighbors" and plan.n_neighbors is not None:
                 fitted["n_neighbors_"] = plan.n_neighbors
             logger.info(
-                "%s: %s after %d iterations, %.2f s; average distortion %.5g",
+                "%s: %s after %d iterations; average distortion %.5g",
                 type(self).__name__,
                 stats.message,
-                stats.iterations,
-                stats.solve_time,
+                iterations,
                 fitted["average_distortion_"],
             )
         self.__dict__.update(fitted)

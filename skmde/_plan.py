@@ -47,6 +47,8 @@ class Plan:
     #: the embedding's unit: the problem is solved in units of this power of
     #: two when the deviations are beyond float64's comfortable range
     units: float = 1.0
+    #: the function of the solve's second half (see skmde._refine), or None
+    refined: object = None
 
 
 def distance_dtype(dtype, deviations):

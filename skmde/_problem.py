@@ -172,25 +172,13 @@ class MDE(Diagnostics):
         self.edges = check_edges(edges, self.n_items, self.device)
         constraint = constraints.get(constraint, Centered())
         constraint.check(self.n_items, self.embedding_dim)
-        if not callable(distortion_function):
-            raise TypeError(
-                "distortion_function must be callable (a penalty, a loss or a "
-                f"function of the distances); got {type(distortion_function).__name__}."
-            )
         self.dtype = check_dtype(
             dtype,
             distortion_function.dtype
             if isinstance(distortion_function, DistortionFunction)
             else torch.get_default_dtype(),
         )
-        if isinstance(distortion_function, DistortionFunction):
-            if distortion_function.n_edges != self.n_edges:
-                raise ValueError(
-                    f"the distortion function holds {distortion_function.n_edges} "
-                    f"{distortion_function._values_name}, but there are "
-                    f"{self.n_edges} edges; they must match one to one."
-                )
-            distortion_function = distortion_function.to(self.device, self.dtype)
+        self._chunk_cache = None
         self.distortion_function = distortion_function
         self.constraint = constraint.to(self.device, self.dtype)
         self.X = None
@@ -200,8 +188,43 @@ class MDE(Diagnostics):
         index_dtype = torch.int32 if self.n_items < 2**31 else torch.int64
         self._tail = self.edges[:, 0].to(index_dtype).contiguous()
         self._head = self.edges[:, 1].to(index_dtype).contiguous()
-        self._chunk_cache = None
-        self._checked_callable = isinstance(distortion_function, DistortionFunction)
+
+    @property
+    def distortion_function(self):
+        """The distortion function of the edges.
+
+        Assigning another one (callable, of as many edges) changes the problem
+        in place: the solver's per-edge structures are kept, so a schedule of
+        functions on one edge set costs nothing to set up.
+        """
+        return self._distortion_function
+
+    @distortion_function.setter
+    def distortion_function(self, function):
+        if not callable(function):
+            raise TypeError(
+                "distortion_function must be callable (a penalty, a loss or a "
+                f"function of the distances); got {type(function).__name__}."
+            )
+        if isinstance(function, DistortionFunction):
+            if function.n_edges != self.n_edges:
+                raise ValueError(
+                    f"the distortion function holds {function.n_edges} "
+                    f"{function._values_name}, but there are "
+                    f"{self.n_edges} edges; they must match one to one."
+                )
+            function = function.to(self.device, self.dtype)
+        self._distortion_function = function
+        self._checked_callable = isinstance(function, DistortionFunction)
+        chunks = self._chunk_cache
+        if chunks is not None and len(chunks) > 1:
+            if self._checked_callable and function._sliceable():
+                chunks = [(a, b, function._slice(a, b), S) for a, b, _, S in chunks]
+            else:
+                chunks = None  # rebuilt unchunked at the next evaluation
+        elif chunks is not None:
+            chunks = [(a, b, function, S) for a, b, _, S in chunks]
+        self._chunk_cache = chunks
 
     @property
     def n_edges(self):

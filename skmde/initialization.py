@@ -259,15 +259,23 @@ def anchor_spread(constraint, n, m, rng):
 
 
 def jitter_coincident(X, edges, rng, constraint):
-    """Perturb the init slightly if two items of an edge coincide exactly."""
+    """Perturb the init slightly if two items of an edge coincide, in float32:
+    items a millionth of the embedding's scale apart (duplicates of the
+    data, given nearly equal coordinates by the spectral init) may round to
+    one point, where a repulsive penalty is infinite."""
     step = 1 << 22  # in chunks: no (edges x dim) array for large problems
+    scale = float(np.sqrt((X**2).sum(axis=1).mean())) or 1.0
     coincide = any(
-        bool((X[edges[s : s + step, 0]] == X[edges[s : s + step, 1]]).all(axis=1).any())
+        bool(
+            (np.abs(X[edges[s : s + step, 0]] - X[edges[s : s + step, 1]]))
+            .max(axis=1)
+            .min()
+            <= 1e-6 * scale
+        )
         for s in range(0, len(edges), step)
     )
     if not coincide:
         return X
-    scale = float(np.sqrt((X**2).sum(axis=1).mean())) or 1.0
     X = X + 1e-4 * scale * rng.standard_normal(X.shape)
     if isinstance(constraint, Anchored):
         anchors = constraint.anchors.cpu().numpy()

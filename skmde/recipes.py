@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from . import _labels, constraints, losses, penalties
+from . import _labels, _refine, constraints, losses, penalties
 from ._distortion import build_function
 from ._inputs import (
     check_bool,
@@ -77,19 +77,17 @@ __all__ = ["laplacian_embedding", "preserve_distances", "preserve_neighbors"]
 
 # -- preserve_neighbors --------------------------------------------------------
 def default_n_neighbors(n_items):
-    """``max(min(12, 0.005 (n - 1)), 5)``, at most ``n - 1``.
+    """``max(min(12, 0.005 (n - 1)), 10)``, at most ``n - 1``.
 
-    PyMDE's rule with 12 in place of 15: with neighbours chosen by scaled
-    distance and fuzzy weights, 12 gave the best trustworthiness at an
-    accuracy above the peers' on MNIST (``benchmarks/bench_neighbors.py``).
+    PyMDE's rule with 12 for 15 (best trustworthiness on MNIST with scaled
+    neighbours and fuzzy weights) and 10 for 5 (more trustworthy on small
+    data: iris, wine, breast cancer, MNIST subsets; bench_quality.py).
     """
-    return min(n_items - 1, int(max(min(12, 0.005 * (n_items - 1)), 5)))
+    return min(n_items - 1, int(max(min(12, 0.005 * (n_items - 1)), 10)))
 
 
-#: defaults of the repulsive sample: many light edges approximate the repulsion
-#: of all pairs better than few heavy ones (same total strength, 2 per
-#: attractive edge, lower variance); under Standardized the constraint spreads
-#: the items and half as much is used.
+#: the repulsive sample: many light edges approximate all pairs' repulsion
+#: better than few heavy ones; Standardized spreads the items: half as much.
 REPULSIVE_FRACTION = {"centered": 4.0, "standardized": 1.0}
 REPULSIVE_WEIGHT = 0.5
 
@@ -119,12 +117,14 @@ def neighbor_problem(
     targets=None,
     target_weight=0.0,
     target_metric="categorical",
+    refine=False,
 ):
     """:func:`preserve_neighbors`, also returning its :class:`Plan`.
 
     ``transform_seed`` seeds the partner tables of ``transform``;
     ``store_training_data`` keeps an index of the data for new rows and the
-    record that rebuilds the problem in the plan. ``targets`` (one label or
+    record that rebuilds the problem in the plan. ``refine`` (see
+    :mod:`skmde._refine`) sets ``plan.refined``. ``targets`` (one label or
     number per item, see :mod:`skmde._labels`) reshape the edges by
     ``target_weight`` in [0, 1]; 0 ignores them.
     """
@@ -275,7 +275,10 @@ def neighbor_problem(
         function = build_function(attractive, weights_t, "attractive_penalty")
     X_init = jitter_coincident(X_init, edges, rng, constraint)
     mde = build_problem(n, m, edges, function, constraint, X_init, device)
-
+    # the recorded problem and the penalties of new rows are the final ones
+    factory, weights_t, attractive, repulsion = _refine.final_problem(
+        plan, refine, n, function, factory, attractive, repulsive, weights_t
+    )
     plan.transform = NeighborSpec(
         n_neighbors=k,
         local_scaling=graph is not None and graph.scales is not None,
@@ -292,7 +295,7 @@ def neighbor_problem(
             if repulsive is not None and repulsive_fraction > 0
             else None
         ),
-        repulsive_weight=repulsive_weight * repulsive_fraction,
+        repulsive_weight=repulsive_weight * repulsive_fraction * repulsion,
     )
     index = None if graph is None else graph.index
     return mde, keep_for_new_rows(
@@ -329,15 +332,14 @@ def preserve_neighbors(
     Pairs of nearest neighbours attract; with a repulsive penalty, a uniform
     sample of the other pairs repels. Returns the problem; call ``.embed()``.
 
-    The parameters are PyMDE's, and so are the penalties and the constraint. Three
-    choices differ from PyMDE by default because they measurably improve the
-    embeddings (trustworthiness and k-NN accuracy on MNIST, see the
-    benchmarks): neighbours are chosen by locally scaled distance
-    (``local_scaling``), neighbour pairs are weighted by fuzzy membership
-    (``edge_weights="fuzzy"``), and the repulsive sample is four times larger
-    with half the weight. ``local_scaling=False, edge_weights="binary",
-    n_neighbors=15, repulsive_fraction=1, repulsive_weight=1`` gives PyMDE's
-    problem.
+    The parameters, penalties and constraint are PyMDE's. Three defaults
+    differ because they measurably improve the embeddings (trustworthiness
+    and k-NN accuracy, see the benchmarks): neighbours chosen by locally
+    scaled distance (``local_scaling``), fuzzy weights (``edge_weights``),
+    and a repulsive sample four times larger with half the weight;
+    ``local_scaling=False, edge_weights="binary", n_neighbors=15,
+    repulsive_fraction=1, repulsive_weight=1`` gives PyMDE's problem.
+    :class:`MDENeighbors` solves it in two phases (its ``refine``).
 
     Parameters
     ----------
@@ -354,8 +356,7 @@ def preserve_neighbors(
         :class:`Anchored`, edges between two anchors are dropped and the initial
         embedding puts each free item at the weighted mean of its neighbours.
     n_neighbors : int, optional
-        Default ``max(min(12, 0.005 (n - 1)), 5)``; values >= n are clipped to
-        n - 1 with a warning.
+        Default ``max(min(12, 0.005 (n - 1)), 10)``; clipped to n - 1 (warning).
     repulsive_fraction : float, optional
         Repulsive edges per attractive edge: 4 by default, 1 with Standardized.
     max_distance : float, optional
@@ -448,10 +449,9 @@ def laplacian_embedding(
 ):
     """An MDE problem whose solution is a Laplacian eigenmap (PyMDE's recipe).
 
-    :func:`preserve_neighbors` with a quadratic penalty on the neighbour
-    pairs, no repulsion and the :class:`Standardized` constraint: the
-    neighbour graph is skmde's (locally scaled, fuzzy weights), and the
-    spectral start already is the solution up to the solver's tolerance.
+    :func:`preserve_neighbors` (skmde's neighbour graph) with a quadratic
+    penalty, no repulsion and :class:`Standardized`: the spectral start is
+    already the solution up to the solver's tolerance.
 
     Parameters
     ----------

@@ -291,7 +291,7 @@ class TestOutputAndMetadata:
     def test_fitted_attributes(self, fitted):
         model = fitted["MDENeighbors"]
         assert model.n_iter_ >= 1
-        assert model.n_neighbors_ == 5  # max(min(12, 0.005 * 699), 5)
+        assert model.n_neighbors_ == 10  # max(min(12, 0.005 * 699), 10)
         assert model.n_features_in_ == 64
         assert np.isfinite(model.average_distortion_)
         mde = model.problem()

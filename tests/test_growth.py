@@ -168,13 +168,20 @@ def test_partial_fit_twice_keeps_the_first_batch(digits):
     np.testing.assert_array_equal(model.embedding_[:600], first)
     once = MDENeighbors(random_state=0).fit(X[:500]).partial_fit(X[500:700])
     assert once.embedding_.shape == model.embedding_.shape
-    knn = KNeighborsClassifier(10).fit(
-        model.embedding_[:500], load_digits().target[:500]
-    )
+    # both place the new samples among their classes: 10-NN accuracy against
+    # the first 500, averaged over three seeds (one draw of 200 samples
+    # varies by +-0.05)
     y = load_digits().target
-    twice_acc = knn.score(model.embedding_[500:700], y[500:700])
-    once_acc = knn.score(once.embedding_[500:700], y[500:700])
-    assert twice_acc > 0.8 and once_acc > 0.8
+    scores = []
+    for seed in range(3):
+        twice = MDENeighbors(random_state=seed).fit(X[:500])
+        twice.partial_fit(X[500:600]).partial_fit(X[600:700])
+        once = MDENeighbors(random_state=seed).fit(X[:500]).partial_fit(X[500:700])
+        knn = KNeighborsClassifier(10).fit(twice.embedding_[:500], y[:500])
+        scores.append(
+            [knn.score(Z.embedding_[500:700], y[500:700]) for Z in (twice, once)]
+        )
+    assert (np.mean(scores, axis=0) > 0.8).all()
     # the training data is the three batches, in order
     model.attach_training_data(X[:700])
     with pytest.raises(ValueError, match="not the data"):

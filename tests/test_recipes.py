@@ -49,7 +49,7 @@ class TestPreserveNeighbors:
         assert isinstance(mde, skmde.MDE)
         assert mde.n_items == 600 and mde.embedding_dim == 2
         assert isinstance(mde.constraint, skmde.Centered)
-        assert info.n_neighbors == 5  # max(min(12, 0.005 * 599), 5)
+        assert info.n_neighbors == 10  # max(min(12, 0.005 * 599), 10)
         assert info.n_repulsive == 4 * info.n_attractive  # repulsive_fraction 4
         weights = mde.distortion_function.weights
         assert (weights[info.n_attractive :] == -0.5).all()
