@@ -50,7 +50,7 @@ class MDENeighbors(_BaseMDE):
         Solve in two phases: the first half of ``max_iter`` iterations solves
         the problem above, whose log1p pull (exponent 1.5) gathers each
         cluster; the second half solves a sharper problem on the same pairs,
-        the pull's exponent lowered by a fifth (1.2: nearly linear, so each
+        the pull's exponent lowered by a sixth (1.25: nearly linear, so each
         sample's nearest neighbours end up nearest) and the repulsion tripled
         (each cluster spreads enough for its inner arrangement to show). Like
         t-SNE's early exaggeration before its plain objective: the clusters

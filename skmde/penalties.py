@@ -53,6 +53,8 @@ def _power(d, e):
         return d.square()
     if e == 1.5:
         return d * d.sqrt()
+    if e == 1.25:  # the refined pull of MDENeighbors (skmde._refine)
+        return d * d.sqrt().sqrt()
     if e == 0.5:
         return d.sqrt()
     return d.pow(e)
@@ -253,6 +255,9 @@ class Log1p(Penalty):
         # f'(d)/d = w e d^(e-2) / (1 + d^e); 0 (not inf/nan) at d = 0
         if e == 1.5:
             ratio = d.sqrt().mul_(one_de).reciprocal_()
+        elif e == 1.25:  # d^-0.75 = 1 / (d^0.5 d^0.25)
+            root = d.sqrt()
+            ratio = (root * root.sqrt()).mul_(one_de).reciprocal_()
         else:  # d^e / d^2, not (1 + d^e - 1) / d^2: no cancellation at small d
             ratio = de.div(d.square().mul_(one_de))
         ratio.mul_(e * w)

@@ -352,7 +352,7 @@ HYPERPARAMETERS = [
     ("Huber", {"threshold": 2.0}),
     ("Logistic", {"threshold": 1.0, "alpha": 2.0}),
     ("Logistic", {"threshold": -0.5, "alpha": 0.5}),
-    *[("Log1p", {"exponent": e}) for e in (0.5, 1.0, 1.5, 2.0, 3.0)],
+    *[("Log1p", {"exponent": e}) for e in (0.5, 1.0, 1.25, 1.5, 2.0, 3.0)],
     *[("Log", {"exponent": e}) for e in (0.5, 1.0, 1.5, 2.0)],
     ("LogRatio", {"exponent": 1.0}),
     ("LogRatio", {"exponent": 3.0}),
@@ -419,6 +419,7 @@ def test_every_path_matches_the_formula_for_any_hyperparameters(name, kw, unifor
     ("name", "kw", "sign"),
     [
         ("Log1p", {"exponent": 1.5}, 1.0),  # f'/d -> inf at 0
+        ("Log1p", {"exponent": 1.25}, 1.0),
         ("Log1p", {"exponent": 2.0}, 1.0),  # 0/0 at 0
         ("Log1p", {"exponent": 0.5}, 1.0),
         ("Log", {"exponent": 1.0}, -1.0),  # -inf at 0 with a negative weight
