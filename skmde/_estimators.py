@@ -57,7 +57,7 @@ class MDENeighbors(_BaseMDE):
         keep their places, their insides sharpen. On MNIST-10k it raised
         trustworthiness from 0.958 to 0.967 at the same cost and 10-NN
         accuracy; on data of a few hundred samples it lowered it, so "auto"
-        refines from 1,000 samples on. Only with a log1p attractive penalty
+        refines from 1,500 samples on. Only with a log1p attractive penalty
         and repulsion; other penalties are solved as given. The refined
         problem is the fitted one (:meth:`problem`, ``transform``).
     target_weight : float in [0, 1], default=0.0

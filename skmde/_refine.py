@@ -4,8 +4,8 @@ The first half of the iterations solves the problem as built (a log1p pull of
 exponent 1.5 by default: strong at long range, it gathers each cluster from
 the initial embedding). The second half solves a sharper problem on the same
 pairs and weights: the pull's exponent lowered by a sixth (1.5 to 1.25:
-nearly linear, so the nearest neighbours end up nearest) and the repulsion tripled
-(it spreads each cluster, so its inner arrangement shows). Started from the
+nearly linear, so the nearest neighbours end up nearest) and the repulsion
+tripled (it spreads each cluster, so its inner arrangement shows). Started from the
 gathered layout, the clusters keep their places and only their insides
 change, the way t-SNE's early exaggeration is followed by its plain
 objective. Measured with ``benchmarks/bench_quality.py`` (``--skmde
@@ -89,7 +89,7 @@ def solve(mde, refined, *, eps, max_iter, memory_size, callback=None):
         # iteration 0 of the second phase is the last of the first
         return iteration > 0 and callback(done + iteration, X, stats)
 
-    mde.distortion_function = refined.to(mde.device, mde.dtype)
+    mde.distortion_function = refined  # moved to the problem's device
     Z = mde.embed(
         X=Z,
         eps=eps,
