@@ -219,3 +219,23 @@ def test_items_that_round_to_one_point_in_float32_are_separated():
     model = skmde.MDENeighbors(metric="precomputed", random_state=0)
     Z = model.fit_transform(scipy.sparse.csr_array(D))
     assert np.isfinite(Z).all() and model.n_iter_ > 0
+
+
+def test_the_user_guide_schedule_with_the_core(digits):
+    # doc/user_guide/estimators.rst: the two phases by hand
+    mde = skmde.preserve_neighbors(digits, random_state=0)
+    Z = mde.embed(max_iter=100)
+    w = mde.distortion_function.weights
+    mde.distortion_function = penalties.PushAndPull(
+        torch.where(w > 0, w, 3 * w),
+        functools.partial(penalties.Log1p, exponent=1.25),
+        penalties.Log,
+    )
+    Z = mde.embed(X=Z, max_iter=100)
+    model = skmde.MDENeighbors(random_state=0).fit(digits)
+    by_hand = trustworthiness(digits, Z.numpy(), n_neighbors=10)
+    fitted = trustworthiness(digits, model.embedding_, n_neighbors=10)
+    assert by_hand == pytest.approx(fitted, abs=0.003)
+    assert float(mde.average_distortion(Z)) == pytest.approx(
+        float(mde.distortion_function(mde.distances(Z)).mean()), rel=1e-6
+    )
