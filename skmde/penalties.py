@@ -443,7 +443,12 @@ class PushAndPull(Penalty):
             if index.numel() == 0:
                 continue
             start, stop = int(index[0]), int(index[-1]) + 1
-            if stop - start == index.numel():  # a contiguous block: slice, no gather
+            if stop - start == index.numel() or (
+                # zero weights inside the attractive block (a fuzzy weight
+                # that underflowed) join it: zero distortion under a finite
+                # penalty, and the block stays a slice the solver can chunk
+                kind == "attractive" and not bool((w[start:stop] < 0).any())
+            ):
                 index = slice(start, stop)
             self._parts[kind] = (index, build_function(factory, w[index], kind))
         covered = sum(_length(index) for index, _ in self._parts.values())

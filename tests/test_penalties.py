@@ -467,6 +467,10 @@ class TestPushAndPullParts:
         "repulsive first": [-1.0, -0.5, 1.0, 0.7, 0.2, 3.0],
         "interleaved": [1.0, -1.0, 0.5, -0.5, 2.0, -2.0],
         "with zeros": [1.0, 0.0, -1.0, 0.0, 0.5, -0.5],
+        # a zero weight inside the attractive block (an underflowed fuzzy
+        # weight) keeps it one slice: the solver chunks sliceable functions
+        "zero among the attractive": [1.0, 0.0, 0.5, -1.0, -0.5, -2.0],
+        "zero between the blocks": [1.0, 0.5, 0.0, -1.0, -0.5, -2.0],
         "attractive only": [1.0, 0.5, 0.25, 2.0, 1.0, 3.0],
         "repulsive only": [-1.0, -0.5, -0.25, -2.0, -1.0, -3.0],
     }
