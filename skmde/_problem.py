@@ -316,7 +316,19 @@ class MDE(Diagnostics):
     def average_distortion(self, X=None):
         """The average distortion ``(1/n_edges) sum_k f_k(d_k)``, a 0-d tensor
         (as in PyMDE; ``float(...)`` gives the number)."""
-        return self.distortions(X).mean()
+        differentiable = isinstance(X, torch.Tensor) and X.requires_grad
+        if differentiable or not isinstance(
+            self.distortion_function, DistortionFunction
+        ):
+            return self.distortions(X).mean()
+        # chunk by chunk, as the solver does: no temporaries over all edges
+        X = self._check_X(X)
+        total = 0.0
+        with torch.no_grad():
+            for start, stop, function in self._function_chunks():
+                distances = self._differences(X, start, stop)[1]
+                total += float(function(distances).sum(dtype=torch.float64))
+        return torch.tensor(total / self.n_edges, dtype=self.dtype, device=self.device)
 
     def high_distortion_pairs(self, X=None):
         """Edges and their distortions, sorted from most to least distorted.
@@ -375,20 +387,30 @@ class MDE(Diagnostics):
         gradient rows are ``S @ (c * (x_i - x_j))``, one sparse product.
         """
         if self._chunk_cache is None:
-            p = self.n_edges
-            f = self.distortion_function
-            sliceable = isinstance(f, DistortionFunction) and f._sliceable()
-            # on a GPU the caching allocator reuses large buffers and each
-            # chunk costs kernel launches: one pass over all edges is faster
-            chunked = sliceable and self.device.type == "cpu"
-            step = max(CHUNK_EDGES, self.n_items) if chunked else p
-            chunks = []
-            for start in range(0, p, step):
-                stop = min(p, start + step)
-                function = f._slice(start, stop) if sliceable and step < p else f
-                chunks.append((start, stop, function, self._incidence(start, stop)))
-            self._chunk_cache = chunks
+            self._chunk_cache = [
+                (start, stop, function, self._incidence(start, stop))
+                for start, stop, function in self._function_chunks()
+            ]
         return self._chunk_cache
+
+    def _function_chunks(self):
+        """``[(start, stop, function)]``: the chunks of :meth:`_chunks` without
+        their incidence matrices (those of the cache when it is built)."""
+        if self._chunk_cache is not None:
+            return [(a, b, f) for a, b, f, _ in self._chunk_cache]
+        p = self.n_edges
+        f = self.distortion_function
+        sliceable = isinstance(f, DistortionFunction) and f._sliceable()
+        # on a GPU the caching allocator reuses large buffers and each
+        # chunk costs kernel launches: one pass over all edges is faster
+        chunked = sliceable and self.device.type == "cpu"
+        step = max(CHUNK_EDGES, self.n_items) if chunked else p
+        return [
+            (start, min(p, start + step), f._slice(start, min(p, start + step)))
+            if step < p
+            else (start, p, f)
+            for start in range(0, p, step)
+        ]
 
     def _incidence(self, start, stop):
         n, p = self.n_items, stop - start

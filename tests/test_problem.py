@@ -532,3 +532,29 @@ def test_differences_to_and_pymde_solve_stats():
     np.testing.assert_allclose(
         stats.step_size_percents[1:], 100 * np.array(stats.relative_steps[1:])
     )
+
+
+@pytest.mark.parametrize("chunk_edges", [16, 1 << 18])
+def test_average_distortion_is_summed_chunk_by_chunk(monkeypatch, chunk_edges):
+    # evaluated as the solver does (no temporaries over all edges), it equals
+    # the mean of the per-edge distortions, before and after a solve
+    import skmde._problem as problem_module
+
+    monkeypatch.setattr(problem_module, "CHUNK_EDGES", chunk_edges)
+    rng = np.random.default_rng(0)
+    edges = np.unique(np.sort(rng.integers(0, 50, size=(300, 2)), axis=1), axis=0)
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    w = torch.from_numpy(np.where(np.arange(len(edges)) < 80, 1.0, -0.5)).float()
+    mde = skmde.MDE(50, 2, edges, skmde.PushAndPull(w))
+    X = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    X -= X.mean(dim=0)
+    expected = float(mde.distortions(X).double().mean())
+    assert float(mde.average_distortion(X)) == pytest.approx(expected, rel=1e-6)
+    Z = mde.embed(X=X, max_iter=5)
+    assert float(mde.average_distortion()) == pytest.approx(
+        float(mde.distortions(Z).double().mean()), rel=1e-6
+    )
+    # differentiable when X requires grad, as before
+    Y = X.clone().requires_grad_(True)
+    mde.average_distortion(Y).backward()
+    assert Y.grad is not None and torch.isfinite(Y.grad).all()
