@@ -179,6 +179,7 @@ class MDE(Diagnostics):
             else torch.get_default_dtype(),
         )
         self._chunk_cache = None
+        self._incidences = {}  # (start, stop) -> incidence, across functions
         self.distortion_function = distortion_function
         self.constraint = constraint.to(self.device, self.dtype)
         self.X = None
@@ -216,15 +217,9 @@ class MDE(Diagnostics):
             function = function.to(self.device, self.dtype)
         self._distortion_function = function
         self._checked_callable = isinstance(function, DistortionFunction)
-        chunks = self._chunk_cache
-        if chunks is not None and len(chunks) > 1:
-            if self._checked_callable and function._sliceable():
-                chunks = [(a, b, function._slice(a, b), S) for a, b, _, S in chunks]
-            else:
-                chunks = None  # rebuilt unchunked at the next evaluation
-        elif chunks is not None:
-            chunks = [(a, b, function, S) for a, b, _, S in chunks]
-        self._chunk_cache = chunks
+        # re-sliced at the next evaluation; incidence matrices of unchanged
+        # chunk bounds are reused (see _chunks)
+        self._chunk_cache = None
 
     @property
     def n_edges(self):
@@ -294,7 +289,7 @@ class MDE(Diagnostics):
         self.constraint = self.constraint.to(device)
         self.X = None if self.X is None else self.X.to(device)
         self.X_init = None if self.X_init is None else self.X_init.to(device)
-        self._chunk_cache = None
+        self._chunk_cache, self._incidences = None, {}
         return self
 
     def distances(self, X=None):
@@ -387,17 +382,23 @@ class MDE(Diagnostics):
         gradient rows are ``S @ (c * (x_i - x_j))``, one sparse product.
         """
         if self._chunk_cache is None:
+            bounds = self._function_chunks()
+            # a replaced function with the same bounds reuses the matrices;
+            # those of other bounds are freed before new ones are built
+            wanted = {(a, b) for a, b, _ in bounds}
+            kept = {key: S for key, S in self._incidences.items() if key in wanted}
+            self._incidences = kept
+            for a, b, _ in bounds:
+                if (a, b) not in kept:
+                    kept[a, b] = self._incidence(a, b)
             self._chunk_cache = [
-                (start, stop, function, self._incidence(start, stop))
-                for start, stop, function in self._function_chunks()
+                (a, b, function, self._incidences[a, b]) for a, b, function in bounds
             ]
         return self._chunk_cache
 
     def _function_chunks(self):
         """``[(start, stop, function)]``: the chunks of :meth:`_chunks` without
-        their incidence matrices (those of the cache when it is built)."""
-        if self._chunk_cache is not None:
-            return [(a, b, f) for a, b, f, _ in self._chunk_cache]
+        their incidence matrices."""
         p = self.n_edges
         f = self.distortion_function
         sliceable = isinstance(f, DistortionFunction) and f._sliceable()

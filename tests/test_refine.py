@@ -43,8 +43,11 @@ class TestReplaceDistortionFunction:
         edges, first, second = _problem_pair(rng)
         mde = skmde.MDE(60, 2, edges, first)
         X = mde.embed(max_iter=20, random_state=0)
+        built = [S for *_, S in mde._chunks()]
         mde.distortion_function = second
         swapped = mde.embed(X=X, max_iter=30)
+        # the incidence matrices were kept, not rebuilt
+        assert all(a is b for a, b in zip(built, [S for *_, S in mde._chunks()]))
         fresh = skmde.MDE(60, 2, edges, second).embed(X=X, max_iter=30)
         torch.testing.assert_close(swapped, fresh)
         assert mde.distortion_function is not first
