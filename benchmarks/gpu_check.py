@@ -1,70 +1,137 @@
-"""The 70,000 x 784 problem of compare.py on a GPU: stage timings.
+"""A 70,000 x 784 fit end to end on a GPU, and transform there.
 
-Builds ``make_blobs(70000, 784, centers=10, cluster_std=4.0, random_state=0)``,
-runs ``preserve_neighbors`` with ``device="cuda"`` (the neighbour search on the
-CPU, the solve on the GPU), twice, and prints the stages of the second run,
-beside the same solve on the CPU when ``--cpu`` is given.
+Builds ``make_blobs(70000 + new, 784, centers=10, cluster_std=4.0,
+random_state=0)`` (float32), fits ``MDENeighbors(device=...)`` on the first
+70,000 rows (on a GPU a warm-up fit, then ``--repeats`` timed fits; on
+the CPU ``--cpu-repeats``: the whole ``fit``, neighbour search, init and
+solve included) and transforms the
+``--new`` held-out rows (with CUDA, on the CPU too, for the largest
+difference). Prints a table per device (CUDA when available; the
+CPU with ``--cpu``): median fit and transform times, the stages of the last
+fit (kNN and init from the recipe's timings; solve and the rest by
+difference), and trustworthiness and 10-NN accuracy on a 5,000-row sample.
+``--profile`` prints the functions of one more CUDA fit that took longest.
 
-    python benchmarks/gpu_check.py [--cpu] [--n 70000]
+    python benchmarks/gpu_check.py [--cpu] [--n 70000] [--new 10000]
 """
 
 import argparse
+import cProfile
+import pstats
+import statistics
 import time
+import traceback
 
 import numpy as np
 import torch
+from _common import quality, table
 from sklearn.datasets import make_blobs
 
 import skmde
+from skmde import recipes
 
 
-def run(X, device):
-    mde, info = skmde.recipes.neighbor_problem(X, random_state=0, device=device)
-    if device != "cpu":
+def synchronized(fn, device):
+    """Seconds of ``fn()`` and its result, with the device's queue drained."""
+    if device == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    Z = mde.embed()
-    if device != "cpu":
+    result = fn()
+    if device == "cuda":
         torch.cuda.synchronize()
-    solve = time.perf_counter() - start
+    return time.perf_counter() - start, result
+
+
+def stages(X, device):
+    """The recipe's own stage timings of one build (the estimator's build)."""
+    timings = {}
+    real = recipes.neighbor_problem
+
+    def recording(*args, **kwargs):
+        start = time.perf_counter()
+        mde, plan = real(*args, **kwargs)
+        timings.update(plan.timings, build=time.perf_counter() - start)
+        return mde, plan
+
+    recipes.neighbor_problem = recording
+    try:
+        seconds, _ = synchronized(
+            lambda: skmde.MDENeighbors(device=device, random_state=0).fit(X), device
+        )
+    finally:
+        recipes.neighbor_problem = real
     return {
-        "device": device,
-        "knn (s)": info.timings["knn"],
-        "init (s)": info.timings["init"],
-        "solve (s)": solve,
-        "iterations": mde.solve_stats.iterations,
-        "edges": mde.n_edges,
-        "ms / iteration": 1e3 * solve / max(mde.solve_stats.iterations, 1),
-        "average distortion": float(mde.average_distortion()),
-        "finite": bool(torch.isfinite(Z).all()),
+        "kNN (s)": timings["knn"],
+        "init (s)": timings["init"],
+        "rest of build (s)": timings["build"] - timings["knn"] - timings["init"],
+        "solve and finish (s)": seconds - timings["build"],
     }
+
+
+def run(X, X_new, y, device, repeats):
+    model = skmde.MDENeighbors(device=device, random_state=0)
+    if device != "cpu":
+        synchronized(lambda: model.fit(X), device)  # warm-up (context, kernels)
+    fits = [synchronized(lambda: model.fit(X), device)[0] for _ in range(repeats)]
+    moves = [
+        synchronized(lambda: model.transform(X_new), device)
+        for _ in range(max(1, repeats))
+    ]
+    row = {
+        "device": device,
+        "fit (s)": statistics.median(fits),
+        "fits (s)": " ".join(f"{t:.3g}" for t in fits),
+        **stages(X, device),
+        f"transform {len(X_new):,} (s)": statistics.median(t for t, _ in moves),
+        "iterations": model.n_iter_,
+        **quality(X, model.embedding_, y, n_sub=5000),
+    }
+    if device != "cpu":  # the same model's new rows placed on the CPU
+        model.set_params(device="cpu")
+        seconds, on_cpu = synchronized(lambda: model.transform(X_new), "cpu")
+        scale = np.abs(model.embedding_).max()
+        row["transform on CPU (s)"] = seconds
+        row["max |device - CPU| / scale"] = np.abs(moves[-1][1] - on_cpu).max() / scale
+    return row
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=70000)
+    parser.add_argument("--new", type=int, default=10000)
+    parser.add_argument("--repeats", type=int, default=3, help="timed GPU fits")
+    parser.add_argument("--cpu-repeats", type=int, default=1)
     parser.add_argument("--cpu", action="store_true", help="also time the CPU")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    X, _ = make_blobs(args.n, 784, centers=10, cluster_std=4.0, random_state=0)
-    X = X.astype(np.float32)
+    data, labels = make_blobs(
+        args.n + args.new, 784, centers=10, cluster_std=4.0, random_state=0
+    )
+    data = data.astype(np.float32)
+    X, X_new, y = data[: args.n], data[args.n :], labels[: args.n]
+    gpu = torch.cuda.is_available()
     print(
-        f"torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}, "
-        f"{torch.cuda.get_device_name() if torch.cuda.is_available() else '-'}; "
-        f"{torch.get_num_threads()} CPU threads"
+        f"torch {torch.__version__}, "
+        f"{torch.cuda.get_device_name() if gpu else 'no CUDA device'}; "
+        f"{torch.get_num_threads()} CPU threads; X {X.shape}",
+        flush=True,
     )
-    devices = (["cuda"] if torch.cuda.is_available() else []) + (
-        ["cpu"] if args.cpu or not torch.cuda.is_available() else []
-    )
+    devices = (["cuda"] if gpu else []) + (["cpu"] if args.cpu or not gpu else [])
     for device in devices:
-        run(X, device)  # warm-up
-        result = run(X, device)
-        print(
-            "  ".join(
-                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in result.items()
-            ),
-            flush=True,
-        )
+        try:
+            repeats = args.cpu_repeats if device == "cpu" else args.repeats
+            row = run(X, X_new, y, device, repeats)
+        except Exception:  # report, and go on with the other device
+            traceback.print_exc()
+            continue
+        print(table([row], list(row)), flush=True)
+    if args.profile and gpu:
+        profile = cProfile.Profile()
+        profile.enable()
+        skmde.MDENeighbors(device="cuda", random_state=0).fit(X)
+        torch.cuda.synchronize()
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(35)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from ._sklearn_compat import (
     validate_data,
     wrap_like_input,
 )
-from ._utils import logger, reporting, torch_threads
+from ._utils import logger, reporting, resolve_device, torch_threads
 from .constraints import Constraint
 
 #: neighbourhood size of :meth:`_BaseMDE.score`
@@ -387,8 +387,23 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._require_training_data()
         with torch_threads(self.n_jobs):
             return _transform.embed_rows(
-                self._transform_spec, self._index, self.embedding_, X
+                self._transform_spec,
+                self._index,
+                self.embedding_,
+                X,
+                self._rows_device(),
             )
+
+    def _rows_device(self):
+        """Where ``transform`` works: the estimator's ``device``; None (the
+        CPU) for the CPU, or for a GPU this machine lacks (a model fitted on
+        a GPU machine and loaded on another)."""
+        device = self.device
+        name = device.type if isinstance(device, torch.device) else str(device)
+        if name.startswith("cuda") and not torch.cuda.is_available():
+            return None
+        device = resolve_device(device)
+        return None if device.type == "cpu" else device
 
     def inverse_transform(self, X):
         """Map points of the embedding back to the data space.

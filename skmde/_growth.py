@@ -29,6 +29,7 @@ from ._distortion import build_function
 from ._labels import merge_pairs
 from ._pairs import pair_distances
 from ._plan import build_problem
+from ._utils import resolve_device
 from .constraints import Anchored
 from .graphs import (
     SCALING_CANDIDATES,
@@ -63,12 +64,14 @@ def grow(spec, index, embedding, X, metric, rng, solve, dtype, device):
     n, b = embedding.shape[0], X.shape[0]
     units = getattr(spec, "units", 1.0)
     embedding = np.asarray(embedding, dtype=np.float64)
-    start = _transform.embed_rows(spec, index, embedding, X) / units
+    device = resolve_device(device)
+    rows_device = None if device.type == "cpu" else device
+    start = _transform.embed_rows(spec, index, embedding, X, rows_device) / units
     if isinstance(spec, _transform.NeighborSpec):
         edges, values, factory, spec = _neighbor_edges(spec, index, n, X, metric, rng)
     else:
         edges, values, factory = _distance_edges(spec, index, n, X, metric, rng)
-    nearest, nearest_distance = index.query(X, 1)
+    nearest, nearest_distance = index.query(X, 1, device=rows_device)
     # the fitted items in the problem: those the edges touch, and at least
     # one (the first row's nearest), so that the problem has an anchor
     touched = np.unique(np.concatenate([edges[edges < n], nearest[:1, 0]]))

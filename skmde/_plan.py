@@ -87,7 +87,8 @@ def keep_for_new_rows(
     if type(mde.constraint) not in (Centered, Standardized, Anchored):
         plan.transform.constraint = mde.constraint.to("cpu", torch.float64)
     if metric == "precomputed" or (store and kind != "graph"):
-        plan.index = index_for_new_rows(data, metric, index)
+        prepare = mde.device.type == "cpu"  # a GPU searches new rows itself
+        plan.index = index_for_new_rows(data, metric, index, prepare)
     if store:
         plan.record = ProblemRecord.from_problem(
             mde, values, factory, plan.units, all_pairs=pairs

@@ -151,7 +151,9 @@ class RowProblem:
             width = part.values.shape[1]
             function = part.function
             if isinstance(function, DistortionFunction):
-                index = rows.unsqueeze(1) * width + torch.arange(width)
+                index = rows.unsqueeze(1) * width + torch.arange(
+                    width, device=rows.device
+                )
                 function = function.subset(index.reshape(-1))
             parts.append(
                 _Part(
@@ -209,10 +211,10 @@ def _row_terms(x, problem, rows, order):
     edges only, elementwise, so a row's terms round alike in any batch.
     """
     b, m = x.shape
-    value = torch.zeros(b, dtype=x.dtype)
+    value = x.new_zeros(b)
     if order == 2:
-        grad = torch.zeros((b, m), dtype=x.dtype)
-        hess = torch.zeros((b, m, m), dtype=x.dtype)
+        grad = x.new_zeros((b, m))
+        hess = x.new_zeros((b, m, m))
     parts = problem.parts if rows is None else problem._parts_of(rows)
     for part in parts:
         width = part.values.shape[1]
@@ -259,9 +261,9 @@ def _backtrack(xa, value, step, slope, problem, rows, ladder=4, rounds=12):
     """Per-row backtracking for rows whose full step failed: the largest
     ``t = 2^-j`` (j >= 1) with sufficient decrease, ``ladder`` halvings tried
     per evaluation. Returns ``t`` (0: no step found)."""
-    t = torch.zeros(len(rows), dtype=xa.dtype)
-    pending = torch.arange(len(rows))
-    scales = 0.5 ** torch.arange(1, ladder + 1, dtype=xa.dtype)
+    t = xa.new_zeros(len(rows))
+    pending = torch.arange(len(rows), device=xa.device)
+    scales = 0.5 ** torch.arange(1, ladder + 1, dtype=xa.dtype, device=xa.device)
     for round_ in range(rounds):
         if pending.numel() == 0:
             break
@@ -344,7 +346,7 @@ def solve_rows(x0, problem, *, tol=NEWTON_TOL, max_iter=NEWTON_MAX_ITER):
     iteration, so they are computed with the trial.
     """
     x = x0.clone()
-    active = torch.arange(x.shape[0])
+    active = torch.arange(x.shape[0], device=x.device)
     # ``problem`` holds the rows ``held`` (a superset of ``active``); once
     # fewer than half of them are active, it is cut down to the active ones,
     # so that most evaluations run on all of its rows, without gathering
@@ -419,10 +421,11 @@ class NeighborSpec:
     constraint: object = None  # a user constraint new rows must satisfy
 
 
-def transform_neighbors(spec, embedding, candidates, candidate_distances):
+def transform_neighbors(spec, embedding, candidates, candidate_distances, device=None):
     """Embed new rows given their nearest fitted items (sorted, (B, c) arrays).
 
-    ``embedding`` (n, m) float64 holds the fitted positions.
+    ``embedding`` (n, m) float64 holds the fitted positions; the rows are
+    solved on ``device`` (None: the CPU).
 
     Rows at distance 0 from a fitted item return that item's position exactly.
     """
@@ -447,8 +450,8 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances):
         partners = np.zeros((len(indices), 0), dtype=np.int64)
         partner_mask = np.zeros(partners.shape, dtype=bool)
     k = indices.shape[1]
-    Y = torch.from_numpy(embedding)
-    all_idx = torch.from_numpy(np.concatenate([indices, partners], axis=1))
+    Y = _tensor(embedding, device)
+    all_idx = _tensor(np.concatenate([indices, partners], axis=1), device)
     values = np.concatenate(
         [weights, np.full(partners.shape, -spec.repulsive_weight)], axis=1
     )
@@ -457,9 +460,9 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances):
     if spec.repulsive is not None and partners.shape[1]:
         parts.append((slice(k, k + partners.shape[1]), spec.repulsive))
     problem = RowProblem(
-        Y[all_idx], torch.from_numpy(values).double(), torch.from_numpy(mask), parts
+        Y[all_idx], _tensor(values, device).double(), _tensor(mask, device), parts
     )
-    w = torch.from_numpy(np.where(finite, weights, 0.0)).double()
+    w = _tensor(np.where(finite, weights, 0.0), device).double()
     x0 = _best_start(weighted_mean(w, Y, indices), Y, indices, finite, problem)
     x = solve_rows(x0, problem)
     return _finish(x, x0, embedding, candidates, candidate_distances, spec.constraint)
@@ -492,7 +495,7 @@ def _finish(x, x0, embedding, candidates, candidate_distances, constraint):
         x = torch.where(lost.unsqueeze(1), x0, x)
     if constraint is not None:
         x = constraint.project_onto_constraint(x)
-    out = x.numpy()
+    out = x.cpu().numpy()
     identical = candidate_distances[:, 0] == 0
     out[identical] = embedding[candidates[identical, 0]]
     return out
@@ -512,7 +515,9 @@ class DistanceSpec:
     units: float = 1.0  # the fit was solved in units of this (see recipes)
 
 
-def transform_distances(spec, embedding, nearest, nearest_distances, index, rows):
+def transform_distances(
+    spec, embedding, nearest, nearest_distances, index, rows, device=None
+):
     """Embed new rows by matching their distances to a fixed sample of items.
 
     ``nearest`` (B, c) are the rows' nearest fitted items (for the start and the
@@ -535,15 +540,15 @@ def transform_distances(spec, embedding, nearest, nearest_distances, index, rows
         deviations = index.distances_to(rows, partners)
         mask = np.isfinite(deviations)
     deviations = np.where(mask, deviations * spec.deviation_scale, 0.0)
-    Y = torch.from_numpy(embedding)
+    Y = _tensor(embedding, device)
     problem = RowProblem(
-        Y[torch.from_numpy(partners)],
-        torch.from_numpy(np.asarray(deviations, np.float64)),
-        torch.from_numpy(mask),
+        Y[_tensor(partners, device)],
+        _tensor(np.asarray(deviations, np.float64), device),
+        _tensor(mask, device),
         [(slice(0, partners.shape[1]), spec.loss)],
     )
     # start at the inverse-distance weighted mean of the nearest items
-    d = torch.from_numpy(np.asarray(nearest_distances, np.float64))
+    d = _tensor(np.asarray(nearest_distances, np.float64), device)
     largest = torch.where(torch.isfinite(d), d, 0.0).amax(dim=1, keepdim=True)
     w = 1.0 / (d + 1e-12 * largest.clamp_min(1e-300))  # 0 for missing items
     w = torch.where(torch.isfinite(w), w, 0.0)
@@ -575,6 +580,12 @@ def _stored_entries(rows):
     return columns, values, mask
 
 
+def _tensor(array, device):
+    """``array`` as a tensor on ``device`` (None: the CPU, sharing memory)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    return tensor if device is None else tensor.to(device)
+
+
 def chunks(n_rows, size=None):
     """Slices covering ``range(n_rows)`` in chunks of ``size`` rows
     (:data:`CHUNK_ROWS` by default)."""
@@ -583,11 +594,13 @@ def chunks(n_rows, size=None):
 
 
 # -- the estimators' entry points ----------------------------------------------------
-def embed_rows(spec, index, embedding, X):
+def embed_rows(spec, index, embedding, X, device=None):
     """Place the rows of ``X`` against the fitted ``embedding`` (never moved).
 
     ``spec`` is the recipe's :class:`NeighborSpec` or :class:`DistanceSpec`,
-    ``index`` the fitted items' index for new rows. Returns a float64 array
+    ``index`` the fitted items' index for new rows. ``device`` (None: the
+    CPU) runs the rows' neighbour search, where the index can (see
+    :meth:`NeighborIndex.query`), and their solves. Returns a float64 array
     of shape (n_rows, m).
     """
     units = getattr(spec, "units", 1.0)  # a power of two: exact
@@ -600,12 +613,13 @@ def embed_rows(spec, index, embedding, X):
             chunk = X[rows]
             if isinstance(spec, NeighborSpec):
                 extra = SCALING_CANDIDATES if spec.local_scaling else 0
-                idx, dist = nearest(index, embedding, chunk, spec.n_neighbors + extra)
-                out[rows] = transform_neighbors(spec, embedding, idx, dist)
+                k = spec.n_neighbors + extra
+                idx, dist = nearest(index, embedding, chunk, k, device)
+                out[rows] = transform_neighbors(spec, embedding, idx, dist, device)
             else:
-                idx, dist = nearest(index, embedding, chunk, 5)
+                idx, dist = nearest(index, embedding, chunk, 5, device)
                 out[rows] = transform_distances(
-                    spec, embedding, idx, dist, index, chunk
+                    spec, embedding, idx, dist, index, chunk, device
                 )
     return out * units
 
@@ -621,9 +635,9 @@ def _acts_row_by_row(constraint, embedding):
     return bool(torch.allclose(projected, rows, rtol=1e-4, atol=1e-6 * scale))
 
 
-def nearest(index, embedding, rows, k):
+def nearest(index, embedding, rows, k, device=None):
     """The k nearest fitted items of each row: (indices, distances)."""
-    return index.query(rows, min(k, embedding.shape[0]))
+    return index.query(rows, min(k, embedding.shape[0]), device=device)
 
 
 def neighborhood_score(index, embedding, X, Z, k):

@@ -157,20 +157,29 @@ def neighbor_graph(
     random_state=None,
     local_scaling=True,
     weighting="fuzzy",
+    device=None,
 ):
     """kNN lists and their symmetrized, weighted graph.
 
     With ``local_scaling`` the ``n_neighbors`` are chosen among
     ``n_neighbors + 20`` candidates by :func:`scaled_neighbors`. ``weighting``
     is "fuzzy" (:func:`fuzzy_memberships` combined by fuzzy union, rescaled to
-    mean 1) or "binary" (PyMDE's 1 and 2, see :func:`symmetrize`).
+    mean 1) or "binary" (PyMDE's 1 and 2, see :func:`symmetrize`). A
+    ``device`` other than the CPU searches there when it can (see
+    :func:`~skmde.neighbors.nearest_neighbors`).
     """
     n = data.shape[0]
     searched = (
         min(n - 1, n_neighbors + SCALING_CANDIDATES) if local_scaling else n_neighbors
     )
     indices, distances, index = nearest_neighbors(
-        data, searched, metric, method=method, n_jobs=n_jobs, random_state=random_state
+        data,
+        searched,
+        metric,
+        method=method,
+        n_jobs=n_jobs,
+        random_state=random_state,
+        device=device,
     )
     scales = None
     if local_scaling:

@@ -443,9 +443,8 @@ def weighted_mean(weights, Y, indices):
     """Each new row's weighted mean of the positions ``Y`` of its fitted
     items ``indices`` ((B, k) each; zero weights for missing items)."""
     w = torch.as_tensor(weights)
-    return (w.unsqueeze(2) * Y[torch.from_numpy(indices)]).sum(1) / w.sum(
-        1, keepdim=True
-    )
+    near = Y[torch.from_numpy(np.ascontiguousarray(indices)).to(Y.device)]
+    return (w.unsqueeze(2) * near).sum(1) / w.sum(1, keepdim=True)
 
 
 def best_start(mean, Y, nearest, valid, objective, count):
@@ -462,11 +461,14 @@ def best_start(mean, Y, nearest, valid, objective, count):
     Newton steps would be tiny.
     """
     count = min(count, nearest.shape[1])
-    starts = 0.999 * Y[torch.from_numpy(nearest[:, :count])] + 0.001 * mean.unsqueeze(1)
+    near = torch.from_numpy(np.ascontiguousarray(nearest[:, :count])).to(Y.device)
+    starts = 0.999 * Y[near] + 0.001 * mean.unsqueeze(1)
     starts = torch.where(
-        torch.from_numpy(valid[:, :count]).unsqueeze(2), starts, mean.unsqueeze(1)
+        torch.from_numpy(valid[:, :count]).to(Y.device).unsqueeze(2),
+        starts,
+        mean.unsqueeze(1),
     )
     starts = torch.cat([mean.unsqueeze(1), starts], dim=1)  # (B, 1 + count, m)
     values = torch.stack([objective(starts[:, j]) for j in range(count + 1)], 1)
     values = torch.where(torch.isnan(values), math.inf, values)
-    return starts[torch.arange(len(starts)), values.argmin(dim=1)]
+    return starts[torch.arange(len(starts), device=Y.device), values.argmin(dim=1)]

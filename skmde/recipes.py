@@ -3,15 +3,12 @@
 :func:`preserve_neighbors` keeps nearest neighbours close (and, with repulsive
 edges, other pairs apart); :func:`preserve_distances` keeps pairwise distances.
 Both return an :class:`~skmde.MDE` whose ``X_init`` holds the initial embedding,
-so ``preserve_neighbors(data).embed()`` computes the embedding.
-
-The one place where the recipes' defaults live. The keyword-only builders
-behind them (``neighbor_problem``, ``distance_problem``, and
-``_custom.custom_problem`` for user relationships) also return a ``Plan``
-(``_plan``): what the estimators keep to place new rows and rebuild the
-problem. Data walks down the layers once: checked, searched,
-weighted, started, paired, posed (see the architecture page). ``METRICS``
-names the metrics the recipes accept.
+so ``preserve_neighbors(data).embed()`` computes the embedding. The one place
+where the recipes' defaults live. The keyword-only builders behind them
+(``neighbor_problem``, ``distance_problem``, ``_custom.custom_problem``) also
+return a ``Plan`` (``_plan``), what the estimators keep to place new rows and
+rebuild the problem. Data walks down the layers once: checked, searched,
+weighted, started, paired, posed (see the architecture page).
 """
 
 import functools
@@ -63,6 +60,7 @@ from ._utils import (
     numpy_generator,
     prefer_one_thread,
     reporting,
+    resolve_device,
     torch_threads,
 )
 from .constraints import Centered, Standardized
@@ -131,7 +129,7 @@ def neighbor_problem(
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
     metric = check_metric(metric)
     kind, data, n = items_of(data, metric)
-    rng = numpy_generator(random_state)
+    rng, device = numpy_generator(random_state), resolve_device(device)
     attractive = penalties.get(attractive_penalty, "attractive_penalty")
     repulsive = (
         None
@@ -200,6 +198,7 @@ def neighbor_problem(
             random_state=rng,
             local_scaling=local_scaling,
             weighting=edge_weights,
+            device=device,
         )
         plan.neighbor_graph = graph
         edges, weights = graph.edges, graph.weights
@@ -369,6 +368,8 @@ def preserve_neighbors(
     metric : str, default="euclidean"
         "euclidean", "cosine", scipy's metrics, pynndescent's, or "precomputed".
     device : str or torch.device, optional
+        Where to solve: "cpu" (None), "cuda", "cuda:N" or "auto"; on a GPU
+        the neighbour search of dense data runs there too, exactly.
     random_state : int, numpy Generator or RandomState, optional
         Seeds the repulsive sample, the init and approximate kNN: equal seeds
         give identical problems and embeddings.

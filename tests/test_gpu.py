@@ -54,3 +54,58 @@ def test_estimator_fitted_on_cuda_loads_and_transforms_on_cpu():
     out = clone.transform(X[1000:1100])
     assert out.shape == (100, 2) and np.isfinite(out).all()
     np.testing.assert_array_equal(clone.transform(X[:5]), model.embedding_[:5])
+
+
+@cuda
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("d", [8, 300])
+def test_neighbour_search_on_cuda_is_exact(metric, d):
+    from scipy.spatial.distance import cdist
+
+    from skmde.neighbors import nearest_neighbors
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, d)).astype(np.float32) + 1.0
+    indices, distances, index = nearest_neighbors(X, 10, metric, device="cuda")
+    D = cdist(X.astype(np.float64), X.astype(np.float64), metric)
+    np.fill_diagonal(D, np.inf)
+    exact = np.sort(D, axis=1)[:, :10]
+    np.testing.assert_allclose(distances, exact, rtol=1e-4, atol=1e-5)
+    assert (np.take_along_axis(D, indices, 1) <= exact[:, -1:] * (1 + 1e-5)).all()
+    new = rng.standard_normal((50, d)).astype(np.float32) + 1.0
+    new[0] = X[7]
+    rows, row_distances = index.query(new, 5, device="cuda")
+    assert rows[0, 0] == 7 and row_distances[0, 0] == 0.0
+    expected = np.sort(cdist(new, X, metric), axis=1)[:, :5]
+    np.testing.assert_allclose(row_distances, expected, rtol=1e-4, atol=1e-5)
+
+
+@cuda
+def test_transform_on_cuda_matches_the_cpu():
+    X, _ = load_digits(return_X_y=True)
+    model = skmde.MDENeighbors(random_state=0).fit(X[:1500])
+    expected = model.transform(X[1500:])
+    model.set_params(device="cuda")
+    out = model.transform(X[1500:])
+    # the same neighbours (up to ties the devices' rounding orders apart)
+    scale = np.abs(model.embedding_).max()
+    close = (np.abs(out - expected) <= 1e-6 * scale).all(axis=1)
+    assert close.mean() >= 0.98
+    np.testing.assert_array_equal(model.transform(X[:4]), model.embedding_[:4])
+
+
+@cuda
+def test_fit_on_cuda_searches_there():
+    """The neighbour graph of a CUDA fit is the exact one the CPU finds on
+    digits (its exact path), and partial_fit grows the model there."""
+    X, _ = load_digits(return_X_y=True)
+    graphs = {}
+    for device in ("cpu", "cuda"):
+        _, plan = skmde.recipes.neighbor_problem(X, random_state=0, device=device)
+        graphs[device] = plan.neighbor_graph
+    np.testing.assert_allclose(
+        graphs["cuda"].distances, graphs["cpu"].distances, rtol=1e-5, atol=1e-5
+    )
+    model = skmde.MDENeighbors(device="cuda", random_state=0).fit(X[:1200])
+    model.partial_fit(X[1200:])
+    assert model.embedding_.shape == (1797, 2) and np.isfinite(model.embedding_).all()

@@ -1,5 +1,8 @@
 """The neighbour search against brute force, path by path."""
 
+import functools
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -213,7 +216,7 @@ def test_auto_goes_to_pynndescent_only_above_the_threshold(data, monkeypatch):
     monkeypatch.setattr(pynndescent, "NNDescent", FakeNNDescent)
     asked = []
 
-    def failing_query(self, queries, k, exact_fallback=True):
+    def failing_query(self, queries, k, exact_fallback=True, device=None):
         asked.append(exact_fallback)
         raise neighbors.ClusteredSearchFailed
 
@@ -734,3 +737,99 @@ def test_cdist_metrics_treat_undefined_distances_as_far():
         indices, distances = nearest_neighbors(X, 3, "correlation")[:2]
     assert not (indices[1:] == 0).any()  # never anyone's neighbour
     assert np.isinf(distances[0]).all()
+
+
+# -- the search on a device ----------------------------------------------------------
+# On a machine without a GPU the device path runs on the CPU: ``on_accelerator``
+# is patched to say yes, so that every step but the copy to a GPU is exercised.
+@pytest.fixture
+def device_path(monkeypatch):
+    monkeypatch.setattr(_exact, "on_accelerator", lambda device: device is not None)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("d", [5, 200])  # the CPU reduces 200 features, a device not
+def test_device_search_is_exact(device_path, metric, d):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((700, d)) + 3.0
+    found = nearest_neighbors(X, 7, metric, device="cpu")
+    assert_same_neighbors(found[:2], brute(X, 7, metric), rtol=1e-4, atol=1e-5)
+    index = found[2]
+    assert index.basis is None  # the reduced copy is never computed there
+    new = rng.standard_normal((40, d)) + 3.0
+    new[0] = X[11]  # a new row equal to an item: distance exactly 0
+    rows = index.query(new, 6, device="cpu")
+    assert_same_neighbors(rows, brute(X, 6, metric, Q=new), rtol=1e-4, atol=1e-5)
+    assert rows[0][0, 0] == 11 and rows[1][0, 0] == 0.0
+
+
+def test_device_search_blocks_and_batches_agree(device_path, monkeypatch):
+    """Small blocks of scores give the items the same lists as one block, and
+    a new row the same result alone as in a batch."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((500, 16)).astype(np.float32)
+    whole = nearest_neighbors(X, 9, device="cpu")
+    monkeypatch.setattr(
+        _exact,
+        "device_topk",
+        functools.partial(neighbors._device.device_topk, block_bytes=4 * 500 * 7),
+    )
+    blocked = nearest_neighbors(X, 9, device="cpu")
+    np.testing.assert_array_equal(whole[0], blocked[0])
+    np.testing.assert_array_equal(whole[1], blocked[1])
+    new = rng.standard_normal((30, 16)).astype(np.float32)
+    batch = whole[2].query(new, 5, device="cpu")
+    alone = whole[2].query(new[17:18], 5, device="cpu")
+    np.testing.assert_array_equal(batch[0][17:18], alone[0])
+    np.testing.assert_array_equal(batch[1][17:18], alone[1])
+
+
+def test_device_search_only_where_it_applies(device_path, monkeypatch):
+    """Sparse data, scipy's metrics, method="approximate" and more than
+    DEVICE_MAX_ITEMS items are searched as without a device."""
+    calls = []
+    real = _exact.device_topk
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_exact, "device_topk", counting)
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((300, 6))
+    nearest_neighbors(scipy.sparse.csr_matrix(X), 4, device="cpu")
+    nearest_neighbors(X, 4, "manhattan", device="cpu")
+    nearest_neighbors(X, 4)  # no device
+    assert calls == []
+    monkeypatch.setattr(_exact, "DEVICE_MAX_ITEMS", 299)
+    found = nearest_neighbors(X, 4, device="cpu")
+    assert calls == []
+    assert_same_neighbors(found[:2], brute(X, 4))
+    monkeypatch.setattr(_exact, "DEVICE_MAX_ITEMS", 300)
+    nearest_neighbors(X, 4, device="cpu")
+    assert calls == [4]
+
+
+def test_device_out_of_memory_searches_on_the_cpu(device_path, monkeypatch):
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(_exact, "device_topk", out_of_memory)
+    X = np.random.default_rng(3).standard_normal((200, 5))
+    with pytest.warns(ResourceWarning, match="ran out of memory on cpu"):
+        found = nearest_neighbors(X, 5, device="cpu")
+    assert_same_neighbors(found[:2], brute(X, 5))
+
+
+def test_index_pickles_without_its_device_copy(device_path):
+    X = np.random.default_rng(4).standard_normal((100, 3))
+    index = nearest_neighbors(X, 3, device="cpu")[2]
+    assert index._device_copy is not None
+    clone = pickle.loads(pickle.dumps(index))
+    assert clone._device_copy is None
+    new = np.random.default_rng(5).standard_normal((4, 3))
+    np.testing.assert_array_equal(clone.query(new, 3)[0], index.query(new, 3)[0])
+    # growing the index drops the copy, which would miss the new items
+    index.extend(new)
+    assert index._device_copy is None
+    assert index.query(new, 1, device="cpu")[0][:, 0].tolist() == [100, 101, 102, 103]

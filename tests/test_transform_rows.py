@@ -1,6 +1,7 @@
 """transform's engine against reference computations: the per-row terms and
 minimizers, the partner tables, the neighbour and distance rows, the score."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -443,3 +444,36 @@ def test_neighborhood_score_by_hand(fitted):
         total += len(set(a) & set(e)) / k
     assert score == pytest.approx(total / len(rows))
     assert T._drop(np.array([3, 1, 4, 1, 5]), 1, 2) == {3, 4}
+
+
+@pytest.mark.parametrize("which", ["neighbors", "distances"])
+def test_rows_solved_with_a_device_match_the_cpu_path(
+    fitted, distance_model, which, monkeypatch
+):
+    """``embed_rows(..., device)`` moves the rows' tensors to the device and
+    searches there (exercised here with the CPU as the device, the search
+    routed through the device path): the same placements."""
+    from skmde.neighbors import _exact
+
+    X, model = fitted if which == "neighbors" else distance_model
+    rows = np.vstack([X[:3], X[40:50] + 0.2])
+    spec, index = model._transform_spec, model._index
+    plain = T.embed_rows(spec, index, model.embedding_, rows)
+    monkeypatch.setattr(_exact, "on_accelerator", lambda device: device is not None)
+    routed = T.embed_rows(spec, index, model.embedding_, rows, torch.device("cpu"))
+    np.testing.assert_allclose(routed, plain, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(routed[:3], model.embedding_[:3])
+
+
+def test_transform_of_a_model_whose_gpu_this_machine_lacks(fitted, monkeypatch):
+    """A model fitted on a GPU and loaded on a machine without one still
+    transforms, on the CPU; a CPU device means the CPU path."""
+    X, model = fitted
+    model = copy.deepcopy(model)
+    rows = X[50:55] + 0.1
+    expected = model.transform(rows)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("cuda", "cuda:1", torch.device("cuda"), "cpu", None, "auto"):
+        model.set_params(device=device)
+        assert model._rows_device() is None
+        np.testing.assert_array_equal(model.transform(rows), expected)

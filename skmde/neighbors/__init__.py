@@ -10,7 +10,9 @@ them:
   space, re-ranked exactly, above 128 features), blocked scipy products for
   sparse data, blocked ``cdist`` for scipy's other metrics; above 20,000
   items cluster by cluster with a check of its quality on a sample
-  (``_clustered``);
+  (``_clustered``); given a ``device`` other than the CPU (a GPU), dense
+  data under these metrics is searched there exactly, in the full space
+  (``_device``), up to :data:`DEVICE_MAX_ITEMS` items;
 - pynndescent above :data:`APPROXIMATE_THRESHOLD` items when the clustered
   search misses its quality target, and for the metrics only it computes
   (``_pynndescent``; it compiles with numba on its first call in a process, a
@@ -25,12 +27,14 @@ import scipy.sparse
 
 from .._utils import torch_threads
 from ._clustered import ClusteredSearchFailed
+from ._device import DEVICE_MAX_ITEMS
 from ._exact import NeighborIndex
 from ._metrics import METRICS, PYNNDESCENT_METRICS, TORCH_METRICS, check_metric
 from ._precomputed import PrecomputedIndex, dense_distance_topk, sparse_distance_topk
 from ._pynndescent import pynndescent_topk
 
 __all__ = [
+    "DEVICE_MAX_ITEMS",
     "METRICS",
     "PYNNDESCENT_METRICS",
     "TORCH_METRICS",
@@ -48,7 +52,14 @@ APPROXIMATE_THRESHOLD = 200_000
 
 
 def nearest_neighbors(
-    data, k, metric="euclidean", *, method="auto", n_jobs=None, random_state=None
+    data,
+    k,
+    metric="euclidean",
+    *,
+    method="auto",
+    n_jobs=None,
+    random_state=None,
+    device=None,
 ):
     """The ``k`` nearest other items of every item.
 
@@ -68,6 +79,10 @@ def nearest_neighbors(
         Threads of the search.
     random_state : numpy Generator, optional
         Seeds pynndescent.
+    device : str or torch.device, optional
+        A GPU ("cuda") searches dense data under "euclidean" or "cosine"
+        exactly, unless ``method="approximate"`` or the data has more than
+        :data:`DEVICE_MAX_ITEMS` items; None or the CPU: the search above.
 
     Returns
     -------
@@ -89,7 +104,8 @@ def nearest_neighbors(
             try:
                 # above the threshold, a failed clustered search goes to
                 # pynndescent rather than to an exact search of n^2 pairs
-                return *index.query(None, k, exact_fallback=not large), index
+                found = index.query(None, k, exact_fallback=not large, device=device)
+                return *found, index
             except ClusteredSearchFailed:
                 pass
     return *pynndescent_topk(data, k, metric, n_jobs, random_state), None
@@ -116,19 +132,21 @@ def check_new_rows(data, metric):
         )
 
 
-def index_for_new_rows(data, metric, index=None):
+def index_for_new_rows(data, metric, index=None, prepare=True):
     """An index of the fitted items ``data`` for new rows: ``query(rows, k)``
     gives their nearest fitted items, ``distances_to(rows, partners)`` their
     distances to given ones.
 
     ``index``, the :class:`NeighborIndex` of the fit's own search when there
-    was one, is prepared and reused. ValueError when the metric has no exact
+    was one, is reused, and prepared for CPU searches unless ``prepare`` is
+    False (a model fitted on a GPU, which searches new rows there: a CPU
+    search prepares it when first needed). ValueError when the metric has no exact
     search on this kind of data (see :func:`supports_new_rows`).
     """
     metric = check_metric(metric)
     if metric == "precomputed":
         return PrecomputedIndex()
     if index is not None:
-        return index.prepare_for_new_rows()
+        return index.prepare_for_new_rows() if prepare else index
     check_new_rows(data, metric)
-    return NeighborIndex(data, metric, for_new_rows=True)
+    return NeighborIndex(data, metric, for_new_rows=prepare)

@@ -161,10 +161,11 @@ def refine(Xq, Xr, candidates, k):
     (SDDMM) over the candidate pattern, without gathering candidate vectors.
     """
     nq, c = candidates.shape
+    device = candidates.device
     pattern = sparse_csr(
-        torch.arange(0, nq * c + 1, c),
+        torch.arange(0, nq * c + 1, c, device=device),
         candidates.reshape(-1),
-        torch.zeros(nq * c, dtype=Xq.dtype),
+        torch.zeros(nq * c, dtype=Xq.dtype, device=device),
         (nq, Xr.shape[0]),
     )
     dots = sampled_dots(pattern, Xq, Xr).view(nq, c)

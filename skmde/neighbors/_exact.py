@@ -1,5 +1,7 @@
 """Exact search against a fixed reference set (:class:`NeighborIndex`)."""
 
+import warnings
+
 import numpy as np
 import scipy.sparse
 import scipy.spatial.distance
@@ -23,6 +25,7 @@ from ._clustered import (
     QueryPartition,
     clustered_topk,
 )
+from ._device import DEVICE_MAX_ITEMS, device_topk, on_accelerator
 from ._metrics import PYNNDESCENT_METRICS, TORCH_METRICS
 
 #: dense data with more features than this is searched in a PCA-reduced space
@@ -52,7 +55,10 @@ class NeighborIndex:
     PCA-reduced copy for candidates that are then re-ranked by exact distances
     in the full space (one sampled dense-dense product). Sparse data uses
     blocked scipy products, other metrics blocked ``scipy.spatial.distance.cdist``.
-    The index holds numpy arrays only, so it pickles anywhere.
+    Queries given a ``device`` other than the CPU search dense data under a
+    torch metric exactly there (:mod:`._device`), in the full space. The
+    index pickles numpy arrays only (not its device copy), so it loads
+    anywhere.
 
     Parameters
     ----------
@@ -100,16 +106,44 @@ class NeighborIndex:
             self.data = X - self.mean
         else:
             self.data = np.ascontiguousarray(data, dtype=np.float64)
+        self._device_copy = None  # (device, the prepared items there)
         if not self.sparse and metric in TORCH_METRICS:
-            n, d = self.data.shape
-            if d > REDUCE_ABOVE_DIM and n > 4 * REDUCED_DIM:
-                T = torch.from_numpy(self.data)
-                _, vecs = torch.linalg.eigh((T.T @ T).double())
-                self.basis = vecs[:, -REDUCED_DIM:].float().numpy()
-                self.reduced = (T @ torch.from_numpy(self.basis)).numpy()
             self.squared_norms = squared_norms(self.data)
         if for_new_rows:
             self.prepare_for_new_rows()
+
+    def __getstate__(self):
+        return {**self.__dict__, "_device_copy": None}
+
+    def _reduce(self):
+        """Compute the PCA-reduced copy of dense items with more than
+        :data:`REDUCE_ABOVE_DIM` features under a torch metric, once, when a
+        CPU search first needs it (a search on a device never does)."""
+        if self.sparse or self.metric not in TORCH_METRICS or self.basis is not None:
+            return
+        n, d = self.data.shape
+        if d > REDUCE_ABOVE_DIM and n > 4 * REDUCED_DIM:
+            T = torch.from_numpy(self.data)
+            _, vecs = torch.linalg.eigh((T.T @ T).double())
+            self.basis = vecs[:, -REDUCED_DIM:].float().numpy()
+            self.reduced = (T @ torch.from_numpy(self.basis)).numpy()
+
+    def _searches_on(self, device):
+        """Whether queries given ``device`` are searched there."""
+        return (
+            on_accelerator(device)
+            and not self.sparse
+            and self.metric in TORCH_METRICS
+            and self.n_items <= DEVICE_MAX_ITEMS
+        )
+
+    def _items_on(self, device):
+        """The prepared items as a tensor on ``device``, copied once."""
+        device = torch.device(device)
+        copy = getattr(self, "_device_copy", None)  # None in older pickles
+        if copy is None or copy[0] != device:
+            self._device_copy = (device, torch.from_numpy(self.data).to(device))
+        return self._device_copy[1]
 
     def prepare_for_new_rows(self):
         """Build the :class:`QueryPartition` (dense data, a torch metric and
@@ -117,6 +151,7 @@ class NeighborIndex:
         Returns the index."""
         dense = not self.sparse and self.metric in TORCH_METRICS
         if dense and self.partition is None and self.n_items > CLUSTERED_QUERIES_ABOVE:
+            self._reduce()
             space = self.data if self.reduced is None else self.reduced
             self.partition = QueryPartition.build(torch.from_numpy(space))
         return self
@@ -150,17 +185,18 @@ class NeighborIndex:
             return unit_rows(scaled_float32(queries, self.scale)) - self.mean
         return np.ascontiguousarray(queries, dtype=np.float64)
 
-    def query(self, queries, k, exact_fallback=True):
+    def query(self, queries, k, exact_fallback=True, device=None):
         """The k nearest reference items of each query row.
 
         ``queries=None`` queries the reference items themselves, each excluded
         from its own list. Returns ``(indices, distances)``, (nq, k) arrays
         sorted by distance: int64, and float32 unless the data's scale is
         beyond float32's range (then float64; far new rows get float32's
-        largest value where their distance exceeds it).
+        largest value where their distance exceeds it). ``device`` (say
+        "cuda") searches there when it can (see :meth:`_searches_on`).
         """
         if queries is None:
-            return self._query(None, k, exact_fallback)
+            return self._query(None, k, exact_fallback, device)
         queries = self._same_kind(queries)
         Q = self._prepare_queries(queries)
         if self.metric == "euclidean" and not self.sparse:
@@ -175,10 +211,12 @@ class NeighborIndex:
                 indices = np.empty((len(far), wanted), dtype=np.int64)
                 distances = np.empty((len(far), wanted), dtype=np.float32)
                 if not far.all():
-                    indices[~far], distances[~far] = self._query(Q[~far], k)
+                    indices[~far], distances[~far] = self._query(
+                        Q[~far], k, device=device
+                    )
                 indices[far], distances[far] = self._far_topk(queries[far], wanted)
                 return indices, distances
-        return self._query(Q, k, exact_fallback)
+        return self._query(Q, k, exact_fallback, device)
 
     def rows(self, indices):
         """The reference items ``indices`` (any shape) in the data's own
@@ -218,6 +256,7 @@ class NeighborIndex:
                     "for; refit on all the data instead."
                 )
             self.data = np.concatenate([self.data, new])
+            self._device_copy = None
             if self.basis is not None:
                 self.reduced = np.concatenate([self.reduced, new @ self.basis])
         if norms is not None:
@@ -266,7 +305,7 @@ class NeighborIndex:
         d = np.minimum(np.take_along_axis(d, order, 1), limit).astype(np.float32)
         return indices, d
 
-    def _query(self, Q, k, exact_fallback=True):
+    def _query(self, Q, k, exact_fallback=True, device=None):
         """:meth:`query` of prepared rows ``Q`` (None: the items themselves)."""
         exclude_self = Q is None
         if exclude_self:
@@ -281,26 +320,8 @@ class NeighborIndex:
             indices, distances = _cdist_topk(Q, self.data, k, self.metric, exclude_self)
             return indices[:, :wanted], distances[:, :wanted]
         else:
-            Xq, Xr = torch.from_numpy(Q), torch.from_numpy(self.data)
-            if self.basis is not None:  # candidates in the reduced space
-                Zr = torch.from_numpy(self.reduced)
-                Zq = Zr if exclude_self else Xq @ torch.from_numpy(self.basis)
-                factor = CANDIDATE_FACTOR if exclude_self else NEW_ROW_CANDIDATE_FACTOR
-                c = min(self.n_items - (1 if exclude_self else 0), int(factor * k))
-            else:
-                Zq, Zr, c = Xq, Xr, k
-            if exclude_self and self.n_items > CLUSTERED_ABOVE:
-                indices, d2 = clustered_topk(Zr, c, exact_fallback)
-            elif exclude_self:
-                indices, d2 = block_topk(Zq, Zr, c, exclude_self)
-            else:
-                indices, d2 = self._new_row_candidates(Zq, Zr, c), None
-            # distances in the full space: for reduced-space candidates, and for
-            # new rows from per-pair dot products, which round alike whatever
-            # the batch (a BLAS block does not)
-            if self.basis is not None or d2 is None:
-                indices, d2 = refine(Xq, Xr, indices, k)
-            indices, d2 = indices.numpy(), d2.numpy()
+            found = self._device_topk(Q, k, exclude_self, device)
+            indices, d2 = found or self._torch_topk(Q, k, exclude_self, exact_fallback)
         if not exclude_self:
             d2 = zero_if_identical(Q, self.data, self.squared_norms, indices, d2)
         d2 = np.maximum(d2, 0.0)
@@ -314,7 +335,56 @@ class NeighborIndex:
         indices, distances = sort_rows(indices, distances)
         return indices[:, :wanted], distances[:, :wanted]
 
+    def _device_topk(self, Q, k, exclude_self, device):
+        """:meth:`_query`'s candidates searched on ``device`` (numpy arrays),
+        or None where the index does not search there (see
+        :meth:`_searches_on`) or the device ran out of memory (then with a
+        warning, and the CPU searches)."""
+        if not self._searches_on(device):
+            return None
+        try:
+            R = self._items_on(device)
+            indices, d2 = device_topk(
+                None if exclude_self else Q, R, k, exclude_self, device
+            )
+        except torch.cuda.OutOfMemoryError:
+            self._device_copy = None
+            warnings.warn(
+                f"the neighbour search ran out of memory on {device}; "
+                "searching on the CPU instead.",
+                ResourceWarning,
+                stacklevel=2,
+            )
+            return None
+        return indices.numpy(), d2.numpy()
+
+    def _torch_topk(self, Q, k, exclude_self, exact_fallback):
+        """:meth:`_query`'s candidates of dense rows under a torch metric,
+        searched on the CPU: ``(indices, squared distances)``."""
+        self._reduce()
+        Xq, Xr = torch.from_numpy(Q), torch.from_numpy(self.data)
+        if self.basis is not None:  # candidates in the reduced space
+            Zr = torch.from_numpy(self.reduced)
+            Zq = Zr if exclude_self else Xq @ torch.from_numpy(self.basis)
+            factor = CANDIDATE_FACTOR if exclude_self else NEW_ROW_CANDIDATE_FACTOR
+            c = min(self.n_items - (1 if exclude_self else 0), int(factor * k))
+        else:
+            Zq, Zr, c = Xq, Xr, k
+        if exclude_self and self.n_items > CLUSTERED_ABOVE:
+            indices, d2 = clustered_topk(Zr, c, exact_fallback)
+        elif exclude_self:
+            indices, d2 = block_topk(Zq, Zr, c, exclude_self)
+        else:
+            indices, d2 = self._new_row_candidates(Zq, Zr, c), None
+        # distances in the full space: for reduced-space candidates, and for
+        # new rows from per-pair dot products, which round alike whatever
+        # the batch (a BLAS block does not)
+        if self.basis is not None or d2 is None:
+            indices, d2 = refine(Xq, Xr, indices, k)
+        return indices.numpy(), d2.numpy()
+
     def _new_row_candidates(self, Zq, Zr, k):
+        self.prepare_for_new_rows()  # once (an index fitted on a GPU skips it)
         if self.partition is None:
             return block_topk(Zq, Zr, k, exclude_self=False)[0]
         return self.partition.topk(Zq, Zr, k)[0]

@@ -13,8 +13,9 @@ class PrecomputedIndex:
 
     metric = "precomputed"
 
-    def query(self, rows, k):
-        """The k nearest fitted items of each row: (indices, distances)."""
+    def query(self, rows, k, device=None):
+        """The k nearest fitted items of each row: (indices, distances)
+        (computed on the CPU: ``device`` is accepted for a common signature)."""
         if scipy.sparse.issparse(rows):
             return sparse_distance_topk(rows, k, exclude_self=False)
         return dense_distance_topk(rows, k, exclude_self=False)
