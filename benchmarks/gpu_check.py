@@ -10,7 +10,8 @@ difference). Prints a table per device (CUDA when available; the
 CPU with ``--cpu``): median fit and transform times, the stages of the last
 fit (kNN and init from the recipe's timings; solve and the rest by
 difference), and trustworthiness and 10-NN accuracy on a 5,000-row sample.
-``--profile`` prints the functions of one more CUDA fit that took longest.
+``--profile`` prints the functions of one more CUDA fit and transform that
+took longest.
 
     python benchmarks/gpu_check.py [--cpu] [--n 70000] [--new 10000]
 """
@@ -126,12 +127,14 @@ def main():
             continue
         print(table([row], list(row)), flush=True)
     if args.profile and gpu:
-        profile = cProfile.Profile()
-        profile.enable()
-        skmde.MDENeighbors(device="cuda", random_state=0).fit(X)
-        torch.cuda.synchronize()
-        profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(35)
+        model = skmde.MDENeighbors(device="cuda", random_state=0)
+        for step in (lambda: model.fit(X), lambda: model.transform(X_new)):
+            profile = cProfile.Profile()
+            profile.enable()
+            step()
+            torch.cuda.synchronize()
+            profile.disable()
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
 
 
 if __name__ == "__main__":

@@ -94,8 +94,11 @@ class MDENeighbors(_BaseMDE):
     memory_size : int, default=10
         L-BFGS memory.
     device : str or torch.device, default="cpu"
-        Where to solve: "cpu", "cuda", "cuda:N" or "auto". Fitted state is
-        numpy on the CPU whatever the device.
+        Where to work: "cpu", "cuda", "cuda:N" or "auto". On a GPU the solve,
+        ``transform``'s solves and the neighbour search of dense data
+        ("euclidean" or "cosine", exact there) run on it. Fitted state is
+        numpy on the CPU whatever the device: a model fitted on a GPU loads
+        and transforms on a machine without one.
     dtype : {"float32", "float64"}, default="float32"
         Precision of the solver. Outputs have the dtype of the input.
     random_state : int, RandomState instance or None, default=None

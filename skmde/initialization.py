@@ -263,16 +263,15 @@ def jitter_coincident(X, edges, rng, constraint):
     items a millionth of the embedding's scale apart (duplicates of the
     data, given nearly equal coordinates by the spectral init) may round to
     one point, where a repulsive penalty is infinite."""
-    step = 1 << 22  # in chunks: no (edges x dim) array for large problems
     scale = float(np.sqrt((X**2).sum(axis=1).mean())) or 1.0
+    Y = torch.from_numpy(np.ascontiguousarray(X))
+    pairs = torch.from_numpy(np.ascontiguousarray(edges))
+    step = 1 << 22  # in chunks: no (edges x dim) array for large problems
     coincide = any(
-        bool(
-            (np.abs(X[edges[s : s + step, 0]] - X[edges[s : s + step, 1]]))
-            .max(axis=1)
-            .min()
-            <= 1e-6 * scale
-        )
-        for s in range(0, len(edges), step)
+        float((Y[chunk[:, 0]] - Y[chunk[:, 1]]).abs_().amax(dim=1).min())
+        <= 1e-6 * scale
+        for chunk in pairs.split(step)
+        if len(chunk)
     )
     if not coincide:
         return X
