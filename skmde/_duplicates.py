@@ -7,6 +7,8 @@ import hashlib
 import numpy as np
 import scipy.sparse
 
+from ._utils import parallel_rows
+
 
 def merge_duplicates(X, embedding, hashes=None):
     """``embedding`` with each group of identical rows of ``X`` at one
@@ -45,10 +47,14 @@ def row_hashes(X):
             owner = np.repeat(np.arange(n), np.diff(X.indptr))
             np.add.at(hashes, owner, words * keys[X.indices])
         else:
+
+            def hash_rows(start, stop):
+                rows = np.asarray(X[start:stop], dtype=np.float64) + 0.0
+                with np.errstate(over="ignore"):
+                    hashes[start:stop] = (rows.view(np.uint64) * keys).sum(1)
+
             block = max(1, (1 << 20) // max(1, X.shape[1]))
-            for start in range(0, n, block):
-                rows = np.asarray(X[start : start + block], dtype=np.float64) + 0.0
-                hashes[start : start + block] = (rows.view(np.uint64) * keys).sum(1)
+            parallel_rows(hash_rows, n, block)
     return hashes
 
 

@@ -4,6 +4,7 @@
 This module is part of the math core: it imports only numpy and torch.
 """
 
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -213,6 +214,25 @@ def prefer_one_thread(n_rows, n_features):
     ):
         _THREADS["choice"] = 1
         torch.set_num_threads(1)
+
+
+def parallel_rows(function, n_rows, block):
+    """Call ``function(start, stop)`` on blocks of ``block`` rows covering
+    ``range(n_rows)``, on torch's current number of threads.
+
+    For row-by-row numpy work (numpy releases the GIL in its loops) whose
+    blocks are independent: each block computes what a serial loop would,
+    so the results do not depend on the thread count.
+    """
+    bounds = [(start, min(n_rows, start + block)) for start in range(0, n_rows, block)]
+    workers = min(torch.get_num_threads(), len(bounds))
+    if workers <= 1:
+        for start, stop in bounds:
+            function(start, stop)
+        return
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(function, *bound) for bound in bounds]:
+            future.result()  # re-raises a block's error
 
 
 class ThreadGovernor:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._utils import parallel_rows
 from .neighbors import nearest_neighbors
 from .neighbors._blocks import sort_rows
 
@@ -112,6 +113,10 @@ def scaled_neighbors(indices, distances, n_neighbors, reference_scales=None):
     return indices, distances, scale
 
 
+#: rows of memberships computed together (small enough to stay in cache)
+FUZZY_BLOCK_ROWS = 4096
+
+
 def fuzzy_memberships(distances, n_iter=48):
     """UMAP-style neighbour memberships in (0, 1], one per kNN entry.
 
@@ -120,26 +125,33 @@ def fuzzy_memberships(distances, n_iter=48):
     once) so that each row sums to ``log2(k)``: the nearest neighbour always
     has membership 1, and farther ones decay at the item's own scale.
     """
-    d = distances.astype(np.float64)
-    n, k = d.shape
-    finite = np.isfinite(d)
-    rho = np.where(finite[:, 0], d[:, 0], 0.0)
-    excess = np.where(finite, np.maximum(d - rho[:, None], 0.0), np.inf)
+    n, k = distances.shape
+    out = np.empty((n, k), dtype=np.float32)
     target = np.log2(max(k, 2))
-    spread = np.max(np.where(finite, excess, -np.inf), axis=1)
-    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
-    # bisection on sigma_i / spread_i, in [1e-6, 1e3]: dimensionless, so that
-    # no product of two tiny (1e-200) or huge lengths under- or overflows
-    relative = excess / spread[:, None]
-    lo, hi = np.full(n, 1e-6), np.full(n, 1e3)
-    for _ in range(n_iter):
+
+    def rows(start, stop):  # each row on its own: blocks run on threads
+        d = distances[start:stop].astype(np.float64)
+        finite = np.isfinite(d)
+        rho = np.where(finite[:, 0], d[:, 0], 0.0)
+        excess = np.where(finite, np.maximum(d - rho[:, None], 0.0), np.inf)
+        spread = np.max(np.where(finite, excess, -np.inf), axis=1)
+        spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+        # bisection on sigma_i / spread_i, in [1e-6, 1e3]: dimensionless, so
+        # that no product of two tiny (1e-200) or huge lengths under- or
+        # overflows
+        relative = excess / spread[:, None]
+        lo, hi = np.full(len(d), 1e-6), np.full(len(d), 1e3)
+        for _ in range(n_iter):
+            sigma = np.sqrt(lo * hi)
+            total = np.exp(-relative / sigma[:, None]).sum(axis=1)
+            too_big = total > target
+            hi = np.where(too_big, sigma, hi)
+            lo = np.where(too_big, lo, sigma)
         sigma = np.sqrt(lo * hi)
-        total = np.exp(-relative / sigma[:, None]).sum(axis=1)
-        too_big = total > target
-        hi = np.where(too_big, sigma, hi)
-        lo = np.where(too_big, lo, sigma)
-    sigma = np.sqrt(lo * hi)
-    return np.exp(-relative / sigma[:, None]).astype(np.float32)
+        out[start:stop] = np.exp(-relative / sigma[:, None])
+
+    parallel_rows(rows, n, FUZZY_BLOCK_ROWS)
+    return out
 
 
 #: extra candidates searched per item when neighbours are chosen by scaled distance

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from .._utils import ThreadGovernor, sampled_dots, sparse_csr
+from .._utils import ThreadGovernor, parallel_rows, sampled_dots, sparse_csr
 
 #: size of the blocks of scores (or distances) computed at once: small enough
 #: to stay in cache while they are selected from (8 MB searched MNIST-10k about
@@ -64,14 +64,17 @@ def scaled_float32(data, scale):
 
 def centered_float32(data, center, scale):
     """``(data - center) / scale`` as a C-contiguous float32 array, computed
-    in float64 a block of rows at a time (no float64 copy of the data)."""
+    in float64 a block of rows at a time (no float64 copy of the data), the
+    blocks on torch's threads."""
     data = np.asarray(data)
     out = np.empty(data.shape, dtype=np.float32)
-    block = rows_per_block(data.shape[1], 8)
-    for start in range(0, data.shape[0], block):
-        rows = np.asarray(data[start : start + block], dtype=np.float64)
+
+    def center_rows(start, stop):
+        rows = np.asarray(data[start:stop], dtype=np.float64)
         with np.errstate(over="ignore"):  # far rows: see NeighborIndex.query
-            out[start : start + block] = (rows - center) / scale
+            out[start:stop] = (rows - center) / scale
+
+    parallel_rows(center_rows, data.shape[0], rows_per_block(data.shape[1], 8))
     return out
 
 
