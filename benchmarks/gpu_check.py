@@ -134,7 +134,8 @@ def main():
             step()
             torch.cuda.synchronize()
             profile.disable()
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+            for order in ("cumulative", "tottime"):
+                pstats.Stats(profile).sort_stats(order).print_stats(25)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,9 @@ def sample_non_edges(n_items, count, exclude, rng):
             a = rng.integers(0, n_items, size=want)
             b = rng.integers(0, n_items - 1, size=want)
             b = b + (b >= a)  # uniform over b != a
-            new = np.minimum(a, b) * n_items + np.maximum(a, b)
-            keys = _unique(np.concatenate([keys, new[~_contains(excluded, new)]]))
+            new = _unique(np.minimum(a, b) * n_items + np.maximum(a, b))
+            new = new[~_contains(excluded, new)]  # sorted: cache-friendly search
+            keys = new if len(keys) == 0 else _unique(np.concatenate([keys, new]))
         if len(keys) > count:
             surplus = rng.choice(len(keys), len(keys) - count, replace=False)
             keys = np.delete(keys, surplus)

@@ -121,10 +121,9 @@ def neighbor_problem(
 
     ``transform_seed`` seeds the partner tables of ``transform``;
     ``store_training_data`` keeps an index of the data for new rows and the
-    record that rebuilds the problem in the plan. ``refine`` (see
-    :mod:`skmde._refine`) sets ``plan.refined``. ``targets`` (one label or
-    number per item, see :mod:`skmde._labels`) reshape the edges by
-    ``target_weight`` in [0, 1]; 0 ignores them.
+    record that rebuilds the problem in the plan. ``refine`` (see ``_refine``)
+    sets ``plan.refined``. ``targets`` (one label or number per item, see
+    ``_labels``) reshape the edges by ``target_weight`` in [0, 1]; 0: none.
     """
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
     metric = check_metric(metric)
@@ -242,6 +241,7 @@ def neighbor_problem(
         constraint=constraint,
         metric=metric,
         rng=rng,
+        device=device,
     )
     plan.init = init if isinstance(init, str) else "array"
     plan.timings["init"] = time.perf_counter() - start

@@ -109,3 +109,15 @@ def test_fit_on_cuda_searches_there():
     model = skmde.MDENeighbors(device="cuda", random_state=0).fit(X[:1200])
     model.partial_fit(X[1200:])
     assert model.embedding_.shape == (1797, 2) and np.isfinite(model.embedding_).all()
+
+
+@cuda
+def test_spectral_products_on_cuda():
+    from skmde import graphs, initialization, neighbors
+
+    X, _ = load_digits(return_X_y=True)
+    idx, dist, _ = neighbors.nearest_neighbors(X, 10)
+    edges, weights, _ = graphs.symmetrize(idx, dist, len(X))
+    cpu = initialization.spectral(len(X), 2, edges, weights, data=X)
+    gpu = initialization.spectral(len(X), 2, edges, weights, data=X, device="cuda")
+    np.testing.assert_allclose(gpu, cpu, atol=1e-3)
