@@ -38,6 +38,9 @@ from .penalties import PushAndPull
 TRANSFORM_PAIRS = 256
 #: rows solved together (bounds the memory of a transform call)
 CHUNK_ROWS = 8192
+#: rows solved together on a GPU, where the number of operations launched
+#: (the same for any number of rows) bounds the time more than memory
+DEVICE_CHUNK_ROWS = 1 << 16
 NEWTON_TOL = 1e-8
 NEWTON_MAX_ITER = 100
 #: nearest fitted items tried as starts besides the mean (see best_start)
@@ -609,7 +612,8 @@ def embed_rows(spec, index, embedding, X, device=None):
     if spec.constraint is not None and not _acts_row_by_row(spec.constraint, embedding):
         spec = dataclasses.replace(spec, constraint=None)
     with torch.no_grad():
-        for rows in chunks(X.shape[0]):
+        size = None if device is None else DEVICE_CHUNK_ROWS
+        for rows in chunks(X.shape[0], size):
             chunk = X[rows]
             if isinstance(spec, NeighborSpec):
                 extra = SCALING_CANDIDATES if spec.local_scaling else 0

@@ -7,6 +7,7 @@ import scipy.sparse
 import scipy.spatial.distance
 import torch
 
+from .._utils import parallel_rows
 from ._blocks import (
     block_topk,
     blocked_smallest,
@@ -91,10 +92,7 @@ class NeighborIndex:
             self.data = self._prepare_sparse(data, keep_norms=True)
             self.squared_norms = squared_norms(self.data)
         elif metric == "euclidean":
-            self.mean = np.mean(data, axis=0, dtype=np.float64)
-            spread = np.maximum(
-                np.max(data, axis=0) - self.mean, self.mean - np.min(data, axis=0)
-            )
+            self.mean, spread = _center_and_spread(data)
             self.scale = _power_of_two(spread.max() if spread.size else 0.0)
             self.data = centered_float32(data, self.mean, self.scale)
         elif metric == "cosine":  # unit rows, centred (not translation invariant)
@@ -450,6 +448,23 @@ def _cdist_topk(Q, R, k, metric, exclude_self):
     return sort_rows(
         *blocked_smallest(Q.shape[0], k, block, distances, exclude_self, np.float32)
     )
+
+
+def _center_and_spread(data):
+    """Each column's mean (float64) and largest deviation from it, blocks of
+    columns on torch's threads (numpy sums each column in the same order as
+    over the whole array: the same values)."""
+    d = data.shape[1]
+    mean, spread = np.empty(d), np.empty(d)
+
+    def columns(start, stop):
+        block = data[:, start:stop]
+        mean[start:stop] = center = np.mean(block, axis=0, dtype=np.float64)
+        high, low = np.max(block, axis=0), np.min(block, axis=0)
+        spread[start:stop] = np.maximum(high - center, center - low)
+
+    parallel_rows(columns, d, max(8, -(-d // torch.get_num_threads())))
+    return mean, spread
 
 
 def _power_of_two(largest):
