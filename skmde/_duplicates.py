@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import scipy.sparse
 
-from ._utils import parallel_rows
+from ._utils import parallel_blocks
 
 
 def merge_duplicates(X, embedding, hashes=None):
@@ -54,7 +54,7 @@ def row_hashes(X):
                     hashes[start:stop] = (rows.view(np.uint64) * keys).sum(1)
 
             block = max(1, (1 << 20) // max(1, X.shape[1]))
-            parallel_rows(hash_rows, n, block)
+            parallel_blocks(hash_rows, n, block)
     return hashes
 
 

@@ -216,15 +216,16 @@ def prefer_one_thread(n_rows, n_features):
         torch.set_num_threads(1)
 
 
-def parallel_rows(function, n_rows, block):
-    """Call ``function(start, stop)`` on blocks of ``block`` rows covering
-    ``range(n_rows)``, on torch's current number of threads.
+def parallel_blocks(function, n, block):
+    """Call ``function(start, stop)`` on blocks of ``block`` indices covering
+    ``range(n)`` (rows or columns of an array), on torch's current number of
+    threads.
 
-    For row-by-row numpy work (numpy releases the GIL in its loops) whose
-    blocks are independent: each block computes what a serial loop would,
-    so the results do not depend on the thread count.
+    For numpy work (numpy releases the GIL in its loops) whose blocks are
+    independent: each block computes what a serial loop would, so the
+    results do not depend on the thread count.
     """
-    bounds = [(start, min(n_rows, start + block)) for start in range(0, n_rows, block)]
+    bounds = [(start, min(n, start + block)) for start in range(0, n, block)]
     workers = min(torch.get_num_threads(), len(bounds))
     if workers <= 1:
         for start, stop in bounds:
@@ -233,6 +234,11 @@ def parallel_rows(function, n_rows, block):
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         for future in [pool.submit(function, *bound) for bound in bounds]:
             future.result()  # re-raises a block's error
+
+
+def on_accelerator(device):
+    """Whether ``device`` (None, a string or a torch.device) is not the CPU."""
+    return device is not None and torch.device(device).type != "cpu"
 
 
 class ThreadGovernor:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._utils import parallel_rows
+from ._utils import parallel_blocks
 from .neighbors import nearest_neighbors
 from .neighbors._blocks import sort_rows
 
@@ -150,7 +150,7 @@ def fuzzy_memberships(distances, n_iter=48):
         sigma = np.sqrt(lo * hi)
         out[start:stop] = np.exp(-relative / sigma[:, None])
 
-    parallel_rows(rows, n, FUZZY_BLOCK_ROWS)
+    parallel_blocks(rows, n, FUZZY_BLOCK_ROWS)
     return out
 
 

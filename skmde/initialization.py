@@ -21,9 +21,8 @@ import torch
 
 from ._inputs import check_init_array
 from ._pairs import pair_distances
-from ._utils import sparse_csr
+from ._utils import on_accelerator, sparse_csr
 from .constraints import Anchored, Standardized
-from .neighbors._device import on_accelerator
 
 __all__ = ["initial_embedding", "landmark_mds", "pca", "spectral"]
 
@@ -129,8 +128,8 @@ def _eigenmap(W, k, random_state, device=None):
 
 def _deflated_product(N, trivial, device=None):
     """``v -> N v - t (t . v)``: on the CPU, or on a GPU ``device`` (each
-    product there and back: about a quarter of the CPU's time per product
-    for a graph of 7,000 items)."""
+    product there and back: about half the CPU's time per product on the
+    7,000-item components of ``benchmarks/gpu_check.py``'s graph)."""
     if not on_accelerator(device):
         return lambda v: N @ v - trivial * (trivial @ v)
     N = N.tocsr()

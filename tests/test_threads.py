@@ -153,3 +153,64 @@ def test_large_problem_solve_does_not_depend_on_threads(two_threads):
         with torch_threads(t):
             results.append(mde.embed(X=X0.clone(), max_iter=8))
     assert torch.equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_parallel_blocks_covers_each_index_once(threads):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        seen = np.zeros(103, dtype=int)
+        workers = set()
+
+        def mark(start, stop):
+            seen[start:stop] += 1
+            workers.add(threading.get_ident())
+
+        _utils.parallel_blocks(mark, 103, 10)
+        assert (seen == 1).all()
+        assert len(workers) <= threads
+        _utils.parallel_blocks(mark, 0, 10)  # nothing to do
+        assert (seen == 1).all()
+
+        def failing(start, stop):
+            if start == 50:
+                raise ValueError("block 50")
+
+        with pytest.raises(ValueError, match="block 50"):
+            _utils.parallel_blocks(failing, 103, 10)
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_threaded_row_and_column_work_matches_numpy(two_threads, order, dtype):
+    """The search's centring and spread, the fuzzy weights and the row
+    hashes, computed on threads, equal the plain numpy expressions."""
+    from skmde._duplicates import row_hashes
+    from skmde.graphs import fuzzy_memberships
+    from skmde.neighbors._blocks import centered_float32
+    from skmde.neighbors._exact import _center_and_spread
+
+    rng = np.random.default_rng(0)
+    X = np.asarray(rng.uniform(0, 200, size=(33000, 70)), dtype=dtype, order=order)
+    mean, spread = _center_and_spread(X)
+    expected = np.mean(X, axis=0, dtype=np.float64)
+    np.testing.assert_array_equal(mean, expected)
+    np.testing.assert_array_equal(
+        spread, np.maximum(X.max(axis=0) - expected, expected - X.min(axis=0))
+    )
+    np.testing.assert_array_equal(
+        centered_float32(X, mean, 64.0),
+        ((X.astype(np.float64) - mean) / 64.0).astype(np.float32),
+    )
+    torch.set_num_threads(1)
+    serial = row_hashes(X)
+    torch.set_num_threads(2)
+    np.testing.assert_array_equal(row_hashes(X), serial)
+    D = np.sort(rng.uniform(0, 5, size=(9000, 12)), axis=1).astype(np.float32)
+    torch.set_num_threads(1)
+    serial = fuzzy_memberships(D)
+    torch.set_num_threads(2)
+    np.testing.assert_array_equal(fuzzy_memberships(D), serial)

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from .._utils import ThreadGovernor, parallel_rows, sampled_dots, sparse_csr
+from .._utils import ThreadGovernor, parallel_blocks, sampled_dots, sparse_csr
 
 #: size of the blocks of scores (or distances) computed at once: small enough
 #: to stay in cache while they are selected from (8 MB searched MNIST-10k about
@@ -74,7 +74,7 @@ def centered_float32(data, center, scale):
         with np.errstate(over="ignore"):  # far rows: see NeighborIndex.query
             out[start:stop] = (rows - center) / scale
 
-    parallel_rows(center_rows, data.shape[0], rows_per_block(data.shape[1], 8))
+    parallel_blocks(center_rows, data.shape[0], rows_per_block(data.shape[1], 8))
     return out
 
 

@@ -22,11 +22,6 @@ DEVICE_BLOCK_BYTES = 256 * 2**20
 DEVICE_MAX_ITEMS = 1_000_000
 
 
-def on_accelerator(device):
-    """Whether ``device`` (None, a string or a torch.device) is not the CPU."""
-    return device is not None and torch.device(device).type != "cpu"
-
-
 def device_topk(Q, R, k, exclude_self, device, block_bytes=DEVICE_BLOCK_BYTES):
     """The ``k`` nearest rows of ``R`` (a tensor on ``device``) for each row
     of ``Q`` (None: the rows of ``R``, each excluded from its own list), by

@@ -7,7 +7,7 @@ import scipy.sparse
 import scipy.spatial.distance
 import torch
 
-from .._utils import parallel_rows
+from .._utils import on_accelerator, parallel_blocks
 from ._blocks import (
     block_topk,
     blocked_smallest,
@@ -26,7 +26,7 @@ from ._clustered import (
     QueryPartition,
     clustered_topk,
 )
-from ._device import DEVICE_MAX_ITEMS, device_topk, on_accelerator
+from ._device import DEVICE_MAX_ITEMS, device_topk
 from ._metrics import PYNNDESCENT_METRICS, TORCH_METRICS
 
 #: dense data with more features than this is searched in a PCA-reduced space
@@ -463,7 +463,7 @@ def _center_and_spread(data):
         high, low = np.max(block, axis=0), np.min(block, axis=0)
         spread[start:stop] = np.maximum(high - center, center - low)
 
-    parallel_rows(columns, d, max(8, -(-d // torch.get_num_threads())))
+    parallel_blocks(columns, d, max(8, -(-d // torch.get_num_threads())))
     return mean, spread
 
 
