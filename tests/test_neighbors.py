@@ -816,7 +816,7 @@ def test_device_out_of_memory_searches_on_the_cpu(device_path, monkeypatch):
 
     monkeypatch.setattr(_exact, "device_topk", out_of_memory)
     X = np.random.default_rng(3).standard_normal((200, 5))
-    with pytest.warns(ResourceWarning, match="ran out of memory on cpu"):
+    with pytest.warns(UserWarning, match="ran out of memory on cpu"):
         found = nearest_neighbors(X, 5, device="cpu")
     assert_same_neighbors(found[:2], brute(X, 5))
 

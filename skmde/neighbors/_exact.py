@@ -350,7 +350,7 @@ class NeighborIndex:
             warnings.warn(
                 f"the neighbour search ran out of memory on {device}; "
                 "searching on the CPU instead.",
-                ResourceWarning,
+                UserWarning,
                 stacklevel=2,
             )
             return None
