@@ -13,8 +13,9 @@ class Diagnostics:
         (0 for an item in no edge): where the embedding strains."""
         f = self.distortions(X).detach()
         total = torch.zeros(self.n_items, dtype=f.dtype, device=f.device)
-        total.index_add_(0, self.edges[:, 0], f).index_add_(0, self.edges[:, 1], f)
-        count = torch.bincount(self.edges.reshape(-1), minlength=self.n_items)
+        edges = self.edges
+        total.index_add_(0, edges[:, 0], f).index_add_(0, edges[:, 1], f)
+        count = torch.bincount(edges.reshape(-1), minlength=self.n_items)
         return total / count.clamp_(min=1)
 
     def _attractive(self):

@@ -33,12 +33,8 @@ class ProblemRecord:
         whose embeddings are in ``units`` of the data's (see the recipes).
         With ``all_pairs`` (its edges are every pair ``i < j`` in order) the
         edges are not stored: two thirds of a distance model's pickle."""
-        if all_pairs:
-            edges = None
-        else:
-            edges = mde.edges.cpu().numpy()
-            if mde.n_items < 2**31:
-                edges = edges.astype(np.int32)
+        # int32 pairs below 2**31 items
+        edges = None if all_pairs else mde._compact_edges().cpu().numpy()
         values = torch.as_tensor(values).detach().to(mde.dtype).cpu().numpy()
         constraint = mde.constraint.to("cpu")
         return cls(
