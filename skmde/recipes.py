@@ -4,11 +4,10 @@
 edges, other pairs apart); :func:`preserve_distances` keeps pairwise distances.
 Both return an :class:`~skmde.MDE` whose ``X_init`` holds the initial embedding,
 so ``preserve_neighbors(data).embed()`` computes the embedding. The one place
-where the recipes' defaults live. The keyword-only builders behind them
-(``neighbor_problem``, ``distance_problem``, ``_custom.custom_problem``) also
-return a ``Plan`` (``_plan``), what the estimators keep to place new rows and
-rebuild the problem. Data walks down the layers once: checked, searched,
-weighted, started, paired, posed (see the architecture page).
+where the recipes' defaults live. The builders behind them (``neighbor_problem``,
+``distance_problem``, ``_custom.custom_problem``) also return a ``Plan``, what
+the estimators keep to place new rows and rebuild the problem. Data walks
+down the layers once: checked, searched, weighted, started, paired, posed.
 """
 
 import functools
@@ -261,6 +260,7 @@ def neighbor_problem(
         plan.n_repulsive = len(negative)
         edges = np.concatenate([edges, negative])
         weights = np.concatenate([weights, repelling])
+        del negative, repelling  # copied: not held through the build
     weights_t = torch.as_tensor(weights, dtype=check_dtype(dtype))
     if plan.n_repulsive:
         factory = functools.partial(
@@ -274,6 +274,7 @@ def neighbor_problem(
         function = build_function(attractive, weights_t, "attractive_penalty")
     X_init = jitter_coincident(X_init, edges, rng, constraint)
     mde = build_problem(n, m, edges, function, constraint, X_init, device)
+    del edges, weights  # the problem holds them (at a million rows, 1 GB)
     # the recorded problem and the penalties of new rows are the final ones
     factory, weights_t, attractive, repulsion = _refine.final_problem(
         plan, refine, n, function, factory, attractive, repulsive, weights_t
@@ -286,9 +287,8 @@ def neighbor_problem(
         weight_scale=1.0 if graph is None else graph.weight_scale,
         attractive=attractive,
         repulsive=repulsive,
-        # one repulsive partner per neighbour (the partner that neighbour was
-        # assigned), carrying the repulsion the fit spread over `fraction`
-        # lighter edges (same total strength)
+        # one repulsive partner per neighbour (the one assigned to it), with
+        # the repulsion the fit spread over `fraction` lighter edges
         partners=(
             partner_table(n, transform_seed)
             if repulsive is not None and repulsive_fraction > 0
@@ -332,13 +332,13 @@ def preserve_neighbors(
     sample of the other pairs repels. Returns the problem; call ``.embed()``.
 
     The parameters, penalties and constraint are PyMDE's. Three defaults
-    differ because they measurably improve the embeddings (trustworthiness
-    and k-NN accuracy, see the benchmarks): neighbours chosen by locally
-    scaled distance (``local_scaling``), fuzzy weights (``edge_weights``),
-    and a repulsive sample four times larger with half the weight;
+    differ as they measurably improve the embeddings (trustworthiness and
+    k-NN accuracy, see the benchmarks): neighbours chosen by locally scaled
+    distance (``local_scaling``), fuzzy weights (``edge_weights``), a
+    repulsive sample four times larger with half the weight. PyMDE's problem:
     ``local_scaling=False, edge_weights="binary", n_neighbors=15,
-    repulsive_fraction=1, repulsive_weight=1`` gives PyMDE's problem.
-    :class:`MDENeighbors` solves it in two phases (its ``refine``).
+    repulsive_fraction=1, repulsive_weight=1``. (:class:`MDENeighbors`
+    solves it in two phases, see its ``refine``.)
 
     Parameters
     ----------
