@@ -558,3 +558,27 @@ def test_average_distortion_is_summed_chunk_by_chunk(monkeypatch, chunk_edges):
     Y = X.clone().requires_grad_(True)
     mde.average_distortion(Y).backward()
     assert Y.grad is not None and torch.isfinite(Y.grad).all()
+
+
+def test_problem_keeps_its_pairs_compactly(monkeypatch):
+    """The pairs live once, as int32 index columns (``edges`` is rebuilt as
+    int64 on access), and every chunk's incidence matrix takes its values
+    from one shared tensor of ones; the gradient is still S^T (x_i - x_j)."""
+    import skmde._problem as problem_module
+
+    monkeypatch.setattr(problem_module, "CHUNK_EDGES", 64)
+    edges, w = random_graph(50, 6)
+    mde = skmde.MDE(50, 2, edges, penalties.Quadratic(torch.tensor(w)))
+    assert "edges" not in vars(mde) and mde._tail.dtype == torch.int32
+    assert mde.edges.dtype == torch.int64
+    np.testing.assert_array_equal(mde.edges.numpy(), edges)
+    chunks = mde._chunks()
+    assert len(chunks) > 2
+    storage = {chunk[3].values().untyped_storage().data_ptr() for chunk in chunks}
+    assert storage == {mde._ones.untyped_storage().data_ptr()}
+    X = torch.randn(50, 2, dtype=torch.float64)
+    X.requires_grad_(True)
+    d = torch.linalg.vector_norm(X[edges[:, 0]] - X[edges[:, 1]], dim=1)
+    (torch.tensor(w) * d.square()).mean().backward()
+    _, G = mde._objective(X.detach())
+    np.testing.assert_allclose(G.numpy(), X.grad.numpy(), rtol=1e-4, atol=1e-6)
