@@ -188,6 +188,7 @@ class MDE(Diagnostics):
         self._chunk_cache = None
         self._incidences = {}  # (start, stop) -> incidence, across functions
         self._ones = None  # the values of every incidence matrix (views)
+        self._operand = None  # the buffer of their operands (see _signed)
         self.distortion_function = distortion_function
         self.constraint = constraint.to(self.device, self.dtype)
         self.X = None
@@ -304,6 +305,7 @@ class MDE(Diagnostics):
         self.X = None if self.X is None else self.X.to(device)
         self.X_init = None if self.X_init is None else self.X_init.to(device)
         self._chunk_cache, self._incidences, self._ones = None, {}, None
+        self._operand = None
         return self
 
     def distances(self, X=None):
@@ -459,7 +461,7 @@ class MDE(Diagnostics):
                 weighted = torch.view_as_real(diff.mul_(coefficients))
             else:
                 weighted = diff.mul_(coefficients.unsqueeze(1))
-            G += incidence @ torch.cat([weighted, weighted.neg()])
+            G += incidence @ self._signed(weighted)
         value = total / p
         v = float(value)
         if math.isnan(v) or v == -math.inf:
@@ -475,6 +477,24 @@ class MDE(Diagnostics):
                 self._describe_bad(distances, ratio, "derivative of the distortion")
             )
         return value, G
+
+    def _signed(self, weighted):
+        """``[w; -w]``, the operand of a chunk's incidence matrix, written
+        into a buffer kept between evaluations (a new one per chunk would be
+        mapped and unmapped, page fault by page fault, each time)."""
+        p, m = weighted.shape
+        buffer = self._operand
+        if (
+            buffer is None
+            or buffer.shape[0] < 2 * p
+            or buffer.shape[1] != m
+            or buffer.dtype != weighted.dtype
+            or buffer.device != weighted.device
+        ):
+            buffer = self._operand = weighted.new_empty((2 * p, m))
+        buffer[:p].copy_(weighted)
+        torch.neg(weighted, out=buffer[p : 2 * p])
+        return buffer[: 2 * p]
 
     def _describe_bad(self, distances, values, what):
         bad = (~torch.isfinite(values)).nonzero().squeeze(1)
