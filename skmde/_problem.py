@@ -440,7 +440,7 @@ class MDE(Diagnostics):
         crow = torch.zeros(n + 1, dtype=torch.int64, device=self.device)
         torch.cumsum(counts, 0, out=crow[1:])
         del rows, counts
-        ones = getattr(self, "_ones", None)  # None in problems pickled before
+        ones = self._ones
         if ones is None or ones.numel() < 2 * p:
             ones = self._ones = torch.ones(2 * p, dtype=self.dtype, device=self.device)
         return sparse_csr(
@@ -483,7 +483,7 @@ class MDE(Diagnostics):
         into a buffer kept between evaluations (a new one per chunk would be
         mapped and unmapped, page fault by page fault, each time)."""
         p, m = weighted.shape
-        buffer = getattr(self, "_operand", None)  # None in older pickles
+        buffer = self._operand
         if (
             buffer is None
             or buffer.shape[0] < 2 * p

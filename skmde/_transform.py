@@ -29,6 +29,7 @@ import scipy.sparse
 import torch
 
 from ._distortion import DistortionFunction
+from ._utils import tensor_on
 from .graphs import SCALING_CANDIDATES, fuzzy_memberships, scaled_neighbors
 from .initialization import best_start, weighted_mean
 from .neighbors import NeighborIndex, index_for_new_rows
@@ -453,8 +454,8 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances, device
         partners = np.zeros((len(indices), 0), dtype=np.int64)
         partner_mask = np.zeros(partners.shape, dtype=bool)
     k = indices.shape[1]
-    Y = _tensor(embedding, device)
-    all_idx = _tensor(np.concatenate([indices, partners], axis=1), device)
+    Y = tensor_on(embedding, device)
+    all_idx = tensor_on(np.concatenate([indices, partners], axis=1), device)
     values = np.concatenate(
         [weights, np.full(partners.shape, -spec.repulsive_weight)], axis=1
     )
@@ -463,9 +464,9 @@ def transform_neighbors(spec, embedding, candidates, candidate_distances, device
     if spec.repulsive is not None and partners.shape[1]:
         parts.append((slice(k, k + partners.shape[1]), spec.repulsive))
     problem = RowProblem(
-        Y[all_idx], _tensor(values, device).double(), _tensor(mask, device), parts
+        Y[all_idx], tensor_on(values, device).double(), tensor_on(mask, device), parts
     )
-    w = _tensor(np.where(finite, weights, 0.0), device).double()
+    w = tensor_on(np.where(finite, weights, 0.0), device).double()
     x0 = _best_start(weighted_mean(w, Y, indices), Y, indices, finite, problem)
     x = solve_rows(x0, problem)
     return _finish(x, x0, embedding, candidates, candidate_distances, spec.constraint)
@@ -543,15 +544,15 @@ def transform_distances(
         deviations = index.distances_to(rows, partners)
         mask = np.isfinite(deviations)
     deviations = np.where(mask, deviations * spec.deviation_scale, 0.0)
-    Y = _tensor(embedding, device)
+    Y = tensor_on(embedding, device)
     problem = RowProblem(
-        Y[_tensor(partners, device)],
-        _tensor(np.asarray(deviations, np.float64), device),
-        _tensor(mask, device),
+        Y[tensor_on(partners, device)],
+        tensor_on(np.asarray(deviations, np.float64), device),
+        tensor_on(mask, device),
         [(slice(0, partners.shape[1]), spec.loss)],
     )
     # start at the inverse-distance weighted mean of the nearest items
-    d = _tensor(np.asarray(nearest_distances, np.float64), device)
+    d = tensor_on(np.asarray(nearest_distances, np.float64), device)
     largest = torch.where(torch.isfinite(d), d, 0.0).amax(dim=1, keepdim=True)
     w = 1.0 / (d + 1e-12 * largest.clamp_min(1e-300))  # 0 for missing items
     w = torch.where(torch.isfinite(w), w, 0.0)
@@ -581,12 +582,6 @@ def _stored_entries(rows):
     values[owner, slot] = rows.data
     mask[owner, slot] = True
     return columns, values, mask
-
-
-def _tensor(array, device):
-    """``array`` as a tensor on ``device`` (None: the CPU, sharing memory)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
-    return tensor if device is None else tensor.to(device)
 
 
 def chunks(n_rows, size=None):

@@ -236,6 +236,13 @@ def parallel_blocks(function, n, block):
             future.result()  # re-raises a block's error
 
 
+def tensor_on(array, device=None):
+    """A numpy ``array`` as a tensor on ``device`` (None: the CPU, sharing the
+    array's memory where it is contiguous)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    return tensor if device is None else tensor.to(device)
+
+
 def on_accelerator(device):
     """Whether ``device`` (None, a string or a torch.device) is not the CPU."""
     return device is not None and torch.device(device).type != "cpu"

@@ -21,7 +21,7 @@ import torch
 
 from ._inputs import check_init_array
 from ._pairs import pair_distances
-from ._utils import on_accelerator, sparse_csr
+from ._utils import on_accelerator, sparse_csr, tensor_on
 from .constraints import Anchored, Standardized
 
 __all__ = ["initial_embedding", "landmark_mds", "pca", "spectral"]
@@ -477,7 +477,7 @@ def weighted_mean(weights, Y, indices):
     """Each new row's weighted mean of the positions ``Y`` of its fitted
     items ``indices`` ((B, k) each; zero weights for missing items)."""
     w = torch.as_tensor(weights)
-    near = Y[torch.from_numpy(np.ascontiguousarray(indices)).to(Y.device)]
+    near = Y[tensor_on(indices, Y.device)]
     return (w.unsqueeze(2) * near).sum(1) / w.sum(1, keepdim=True)
 
 
@@ -495,10 +495,10 @@ def best_start(mean, Y, nearest, valid, objective, count):
     Newton steps would be tiny.
     """
     count = min(count, nearest.shape[1])
-    near = torch.from_numpy(np.ascontiguousarray(nearest[:, :count])).to(Y.device)
+    near = tensor_on(nearest[:, :count], Y.device)
     starts = 0.999 * Y[near] + 0.001 * mean.unsqueeze(1)
     starts = torch.where(
-        torch.from_numpy(valid[:, :count]).to(Y.device).unsqueeze(2),
+        tensor_on(valid[:, :count], Y.device).unsqueeze(2),
         starts,
         mean.unsqueeze(1),
     )
