@@ -35,7 +35,11 @@ def row_hashes(X):
     """A 64-bit hash of each row of ``X`` (dense or CSR) from its values:
     equal rows (0.0 and -0.0 alike, a sparse row and its dense copy too) get
     equal hashes; a sum of the values' bit patterns times per-column odd
-    keys, vectorized."""
+    keys, vectorized. Each pattern's high half is first folded into its low
+    half: a product modulo 2**64 keeps only as many bits as the factor's
+    trailing zeros leave, and whole numbers stored as floats (pixels, counts)
+    have some 45 trailing zeros, which left 19 bits of hash (96 false
+    matches among MNIST's 10,000 test images)."""
     n = X.shape[0]
     rng = np.random.default_rng(0)
     keys = rng.integers(1, 2**63, size=X.shape[1], dtype=np.uint64) | np.uint64(1)
@@ -43,19 +47,27 @@ def row_hashes(X):
     with np.errstate(over="ignore"):
         if scipy.sparse.issparse(X):
             X = scipy.sparse.csr_matrix(X)
-            words = (X.data.astype(np.float64) + 0.0).view(np.uint64)
+            words = _fold((X.data.astype(np.float64) + 0.0).view(np.uint64))
             owner = np.repeat(np.arange(n), np.diff(X.indptr))
             np.add.at(hashes, owner, words * keys[X.indices])
         else:
 
             def hash_rows(start, stop):
                 rows = np.asarray(X[start:stop], dtype=np.float64) + 0.0
+                words = _fold(rows.view(np.uint64))
                 with np.errstate(over="ignore"):
-                    hashes[start:stop] = (rows.view(np.uint64) * keys).sum(1)
+                    words *= keys
+                    hashes[start:stop] = words.sum(1)
 
             block = max(1, (1 << 20) // max(1, X.shape[1]))
             parallel_blocks(hash_rows, n, block)
     return hashes
+
+
+def _fold(words):
+    """``words ^ (words >> 32)``: a one-to-one map of 64-bit words whose low
+    bits depend on the high ones (a new array)."""
+    return words ^ (words >> np.uint64(32))
 
 
 def digest(hashes, blocks=None):

@@ -170,3 +170,16 @@ def test_duplicate_groups_are_exact(rng, sparse):
     np.testing.assert_array_equal(merged[6], Y[6])
     head = Y[:5]
     assert merge_duplicates(rng.normal(size=(5, 2)), head) is head  # no copy
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_row_hashes_of_whole_numbers_do_not_collide(rng, sparse):
+    # pixels and counts stored as floats have ~45 trailing zero bits; a hash
+    # that multiplied them unfolded kept ~19 bits and matched ~200 of these
+    # distinct rows with another
+    from skmde._duplicates import row_hashes
+
+    X = rng.integers(0, 256, size=(20_000, 40)).astype(np.float32)
+    assert len(np.unique(X, axis=0)) == len(X)
+    data = scipy.sparse.csr_matrix(X) if sparse else X
+    assert len(np.unique(row_hashes(data))) == len(X)
