@@ -110,7 +110,11 @@ class MDENeighbors(_BaseMDE):
         pairs run on one thread (a second gains little), larger ones time
         their steps and drop to one thread when another process keeps a
         core busy. torch's setting is restored afterwards. The embedding does
-        not depend on it: the same for every ``n_jobs``, bit for bit.
+        not depend on it: the same for every ``n_jobs``, bit for bit, except
+        where pynndescent finds the neighbours (above 200,000 samples, when
+        the clustered search misses its quality target): it runs on
+        ``n_jobs`` threads, by default on all cores, and its neighbours
+        depend on the count.
     verbose : int, default=0
         0 is silent; 1 or more reports the stages and shows a progress bar.
     store_training_data : bool, default=True

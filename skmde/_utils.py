@@ -161,6 +161,14 @@ def numpy_generator(random_state):
 _THREADS = {"fixed": 0, "governed": False, "scope": False, "choice": None, "full": 1}
 
 
+def thread_count(n_jobs):
+    """The threads a fixed ``n_jobs`` asks for: itself when positive; -1 all
+    cores, other negative values counting back from all cores, as in joblib
+    (-2: all but one)."""
+    cores = os.cpu_count() or 1
+    return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
+
+
 @contextlib.contextmanager
 def torch_threads(n_jobs):
     """Run the block with torch using ``n_jobs`` threads, then restore.
@@ -187,9 +195,7 @@ def torch_threads(n_jobs):
             torch.set_num_threads(before)
         return
     before = torch.get_num_threads()
-    cores = os.cpu_count() or 1
-    threads = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(thread_count(n_jobs))
     _THREADS["fixed"] += 1
     try:
         yield

@@ -375,7 +375,8 @@ def preserve_neighbors(
         give identical problems and embeddings.
     verbose : bool, default=False
     n_jobs : int, optional
-        Threads for the neighbour search (torch's setting is restored).
+        Threads for the neighbour search (torch's setting is restored;
+        pynndescent, when it searches, runs on all cores by default).
     knn_method : {"auto", "exact", "approximate"}, default="auto"
     local_scaling : bool, default=True
         Choose the ``n_neighbors`` among ``n_neighbors + 20`` nearest candidates

@@ -171,8 +171,25 @@ def test_pynndescent_is_asked_for_k_plus_one_neighbours(data, monkeypatch):
     }
     nearest_neighbors(data, 3, "hellinger", method="auto")
     assert FakeNNDescent.calls[-1]["random_state"] is None
-    assert FakeNNDescent.calls[-1]["n_jobs"] == 1
     assert FakeNNDescent.calls[-1]["metric"] == "hellinger"
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "threads"),
+    [(None, "all"), (-1, "all"), (1, 1), (2, 2), (10**6, "all"), (-(10**6), 1)],
+)
+def test_pynndescent_threads(data, monkeypatch, n_jobs, threads):
+    # None: every core numba has (pynndescent's default, the same count
+    # whatever the machine's load, so the graph is the same run to run)
+    import numba
+    import pynndescent
+
+    monkeypatch.setattr(pynndescent, "NNDescent", FakeNNDescent)
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    FakeNNDescent.calls = []
+    nearest_neighbors(data, 3, method="approximate", n_jobs=n_jobs)
+    assert FakeNNDescent.calls[-1]["n_jobs"] == (8 if threads == "all" else threads)
 
 
 @pytest.mark.slow

@@ -76,7 +76,7 @@ def nearest_neighbors(
         :data:`APPROXIMATE_THRESHOLD` items, "exact" to the exact search.
         "approximate" always uses pynndescent.
     n_jobs : int, optional
-        Threads of the search.
+        Threads of the search (pynndescent's: all cores when None).
     random_state : numpy Generator, optional
         Seeds pynndescent.
     device : str or torch.device, optional

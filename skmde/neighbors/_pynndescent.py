@@ -3,10 +3,20 @@ when used)."""
 
 import numpy as np
 
+from .._utils import thread_count
+
 
 def pynndescent_topk(data, k, metric, n_jobs, random_state):
+    """The ``k`` nearest other items of each row of ``data`` by pynndescent,
+    seeded from ``random_state``, on ``n_jobs`` threads (None: all cores,
+    pynndescent's own default; its graph is the same for a seed and a thread
+    count, and differs between thread counts)."""
+    import numba
     from pynndescent import NNDescent
 
+    threads = numba.config.NUMBA_NUM_THREADS
+    if n_jobs is not None:
+        threads = min(threads, thread_count(n_jobs))
     seed = (
         None
         if random_state is None
@@ -17,7 +27,7 @@ def pynndescent_topk(data, k, metric, n_jobs, random_state):
         n_neighbors=k + 1,
         metric=metric,
         random_state=seed,
-        n_jobs=n_jobs if n_jobs is not None else 1,
+        n_jobs=threads,
         low_memory=True,
         compressed=True,
     )
