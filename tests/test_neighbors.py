@@ -176,11 +176,12 @@ def test_pynndescent_is_asked_for_k_plus_one_neighbours(data, monkeypatch):
 
 @pytest.mark.parametrize(
     ("n_jobs", "threads"),
-    [(None, "all"), (-1, "all"), (1, 1), (2, 2), (10**6, "all"), (-(10**6), 1)],
+    [(None, None), (-1, 8), (-2, 7), (1, 1), (2, 2), (10**6, 8), (-(10**6), 1)],
 )
 def test_pynndescent_threads(data, monkeypatch, n_jobs, threads):
-    # None: every core numba has (pynndescent's default, the same count
-    # whatever the machine's load, so the graph is the same run to run)
+    # None: pynndescent's default, numba's thread count (all cores unless
+    # set otherwise: the same count whatever the machine's load, so the
+    # graph is the same run to run); others joblib-style, at most numba's
     import numba
     import pynndescent
 
@@ -189,7 +190,7 @@ def test_pynndescent_threads(data, monkeypatch, n_jobs, threads):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     FakeNNDescent.calls = []
     nearest_neighbors(data, 3, method="approximate", n_jobs=n_jobs)
-    assert FakeNNDescent.calls[-1]["n_jobs"] == (8 if threads == "all" else threads)
+    assert FakeNNDescent.calls[-1]["n_jobs"] == threads
 
 
 @pytest.mark.slow

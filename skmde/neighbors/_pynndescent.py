@@ -8,15 +8,16 @@ from .._utils import thread_count
 
 def pynndescent_topk(data, k, metric, n_jobs, random_state):
     """The ``k`` nearest other items of each row of ``data`` by pynndescent,
-    seeded from ``random_state``, on ``n_jobs`` threads (None: all cores,
-    pynndescent's own default; its graph is the same for a seed and a thread
-    count, and differs between thread counts)."""
+    seeded from ``random_state``, on ``n_jobs`` threads (None: pynndescent's
+    own default, numba's thread count, all cores unless set otherwise; its
+    graph is the same for a seed and a thread count, and differs between
+    thread counts)."""
     import numba
     from pynndescent import NNDescent
 
-    threads = numba.config.NUMBA_NUM_THREADS
+    threads = None
     if n_jobs is not None:
-        threads = min(threads, thread_count(n_jobs))
+        threads = min(numba.config.NUMBA_NUM_THREADS, thread_count(n_jobs))
     seed = (
         None
         if random_state is None
