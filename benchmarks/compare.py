@@ -111,7 +111,10 @@ def stage_timer(stages):
     finally:
         total = time.perf_counter() - begin
         _estimators.recipes.neighbor_problem, _base._refine.solve = build, solve
-        found = {key: seconds[key] for key in ("knn", "init", "solve")}
+        # (NaN where a failed fit never reached a stage: its error goes on)
+        found = {
+            key: seconds.get(key, float("nan")) for key in ("knn", "init", "solve")
+        }
         stages.update(found, other=total - sum(found.values()))
 
 
