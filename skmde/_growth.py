@@ -29,7 +29,7 @@ from ._distortion import build_function
 from ._labels import merge_pairs
 from ._pairs import pair_distances
 from ._plan import build_problem
-from ._utils import resolve_device
+from ._utils import resolve_device, sorted_distinct
 from .constraints import Anchored
 from .graphs import (
     SCALING_CANDIDATES,
@@ -74,7 +74,7 @@ def grow(spec, index, embedding, X, metric, rng, solve, dtype, device):
     nearest, nearest_distance = index.query(X, 1, device=rows_device)
     # the fitted items in the problem: those the edges touch, and at least
     # one (the first row's nearest), so that the problem has an anchor
-    touched = np.unique(np.concatenate([edges[edges < n], nearest[:1, 0]]))
+    touched = sorted_distinct(np.concatenate([edges[edges < n], nearest[:1, 0]]))
     local = np.empty(n + b, dtype=np.int64)
     local[n:] = np.arange(b)
     local[touched] = b + np.arange(len(touched))

@@ -6,7 +6,7 @@ import scipy.sparse
 import scipy.spatial.distance
 import torch
 
-from ._utils import sampled_dots, sparse_csr
+from ._utils import sampled_dots, sorted_distinct, sparse_csr
 from .constraints import Anchored
 from .neighbors import PYNNDESCENT_METRICS, TORCH_METRICS
 from .neighbors._blocks import BLOCK_BYTES, unit_rows
@@ -24,7 +24,7 @@ def sample_non_edges(n_items, count, exclude, rng):
     (by ``i``, then ``j``), which makes the solver read the embedding in order.
     """
     total = n_items * (n_items - 1) // 2
-    excluded = _unique(exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1])
+    excluded = sorted_distinct(exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1])
     available = total - len(excluded)
     count = min(count, available)
     if count <= 0:
@@ -41,9 +41,11 @@ def sample_non_edges(n_items, count, exclude, rng):
             a = rng.integers(0, n_items, size=want)
             b = rng.integers(0, n_items - 1, size=want)
             b = b + (b >= a)  # uniform over b != a
-            new = _unique(np.minimum(a, b) * n_items + np.maximum(a, b))
+            new = sorted_distinct(np.minimum(a, b) * n_items + np.maximum(a, b))
             new = new[~_contains(excluded, new)]  # sorted: cache-friendly search
-            keys = new if len(keys) == 0 else _unique(np.concatenate([keys, new]))
+            keys = (
+                new if len(keys) == 0 else sorted_distinct(np.concatenate([keys, new]))
+            )
         if len(keys) > count:
             surplus = rng.choice(len(keys), len(keys) - count, replace=False)
             keys = np.delete(keys, surplus)
@@ -61,16 +63,6 @@ def _contains(sorted_keys, keys):
     haystack, needles = torch.from_numpy(sorted_keys), torch.from_numpy(keys)
     pos = torch.searchsorted(haystack, needles).clamp_(max=len(sorted_keys) - 1)
     return (haystack[pos] == needles).numpy()
-
-
-def _unique(keys):
-    """Sorted distinct values of an int64 array: numpy's sort and a mask (4
-    times faster than torch.unique, 30 to 80 times faster than numpy 2.4's
-    np.unique, on 0.3 to 37 million random keys)."""
-    keys = np.sort(keys)
-    if len(keys) < 2:
-        return keys
-    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
 
 
 def all_pairs(n_items):

@@ -242,6 +242,17 @@ def parallel_blocks(function, n, block):
             future.result()  # re-raises a block's error
 
 
+def sorted_distinct(values):
+    """The sorted distinct values of a 1-D integer array: numpy's sort and a
+    mask. On integers numpy 2.4's plain ``np.unique`` (no ``return_*``) is 20
+    to 80 times slower (0.91 s against 0.04 s for 2 million keys here), and
+    ``torch.unique`` about 4 times."""
+    values = np.sort(values)
+    if len(values) < 2:
+        return values
+    return values[np.concatenate([[True], values[1:] != values[:-1]])]
+
+
 def tensor_on(array, device=None):
     """A numpy ``array`` as a tensor on ``device`` (None: the CPU, sharing the
     array's memory where it is contiguous)."""

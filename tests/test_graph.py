@@ -146,13 +146,6 @@ class TestSampleNonEdges:
         assert len(np.unique(keys)) == 400  # no duplicates
         assert not np.isin(keys, knn[:, 0] * 50 + knn[:, 1]).any()
 
-    @pytest.mark.parametrize("size", [0, 1, 2, 1000])
-    def test_distinct_keys_are_numpys(self, size):
-        keys = np.random.default_rng(size).integers(0, 40, size).astype(np.int64)
-        found = _pairs._unique(keys)
-        assert found.dtype == np.int64
-        np.testing.assert_array_equal(found, np.unique(keys))
-
     def test_reproducible_and_seed_dependent(self):
         knn = np.array([[0, 1]])
         a = _pairs.sample_non_edges(100, 50, knn, np.random.default_rng(3))

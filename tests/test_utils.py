@@ -4,7 +4,7 @@ import torch
 
 from skmde import align
 from skmde._inputs import as_float_tensor, as_index_tensor
-from skmde._utils import make_generator, resolve_device
+from skmde._utils import make_generator, resolve_device, sorted_distinct
 
 
 class TestAlign:
@@ -193,3 +193,12 @@ def test_rotate_bad_input(X, degrees, match):
 
     with pytest.raises(ValueError, match=match):
         skmde.rotate(X, degrees)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 1000])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_sorted_distinct_equals_numpys_unique(size, dtype):
+    values = np.random.default_rng(size).integers(-20, 20, size).astype(dtype)
+    found = sorted_distinct(values)
+    assert found.dtype == dtype
+    np.testing.assert_array_equal(found, np.unique(values))
