@@ -51,7 +51,12 @@ _COMMON_CONSTRAINTS = {
     "device": [str, torch.device],
     "dtype": [StrOptions({"float32", "float64"})],
     "random_state": ["random_state"],
-    "n_jobs": [None, Integral],
+    # joblib's convention: 0 means nothing
+    "n_jobs": [
+        None,
+        Interval(Integral, 1, None, closed="left"),
+        Interval(Integral, None, -1, closed="right"),
+    ],
     "verbose": ["verbose"],
     "store_training_data": ["boolean"],
 }

@@ -26,6 +26,20 @@ def check_int(value, name, *, min_value=None):
     return value
 
 
+def check_n_jobs(n_jobs):
+    """Return ``n_jobs`` (None or a nonzero integer, joblib's convention: -1
+    all cores, -2 all but one), else raise naming it."""
+    if n_jobs is None:
+        return None
+    n_jobs = check_int(n_jobs, "n_jobs")
+    if n_jobs == 0:
+        raise ValueError(
+            "n_jobs must be None, a positive number of threads, or negative "
+            "(-1: all cores, -2: all but one); got 0."
+        )
+    return n_jobs
+
+
 def check_float(value, name, *, low=None, high=None, low_open=False):
     """Return ``value`` as a finite float within bounds, else raise naming ``name``."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:

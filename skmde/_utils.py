@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._inputs import as_float_tensor, check_int
+from ._inputs import as_float_tensor, check_int, check_n_jobs
 
 __all__ = ["align"]
 
@@ -165,6 +165,7 @@ def thread_count(n_jobs):
     """The threads a fixed ``n_jobs`` asks for: itself when positive; -1 all
     cores, other negative values counting back from all cores, as in joblib
     (-2: all but one)."""
+    n_jobs = check_n_jobs(n_jobs)
     cores = os.cpu_count() or 1
     return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
 

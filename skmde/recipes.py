@@ -28,6 +28,7 @@ from ._inputs import (
     check_float,
     check_int,
     check_memory,
+    check_n_jobs,
     check_n_neighbors,
 )
 from ._pairs import (
@@ -125,6 +126,7 @@ def neighbor_problem(
     ``_labels``) reshape the edges by ``target_weight`` in [0, 1]; 0: none.
     """
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
+    n_jobs = check_n_jobs(n_jobs)
     metric = check_metric(metric)
     kind, data, n = items_of(data, metric)
     rng, device = numpy_generator(random_state), resolve_device(device)
@@ -523,6 +525,7 @@ def distance_problem(
     """:func:`preserve_distances`, also returning its :class:`Plan` (see
     :func:`neighbor_problem`)."""
     m = check_int(embedding_dim, "embedding_dim", min_value=1)
+    n_jobs = check_n_jobs(n_jobs)
     metric = check_metric(metric)
     kind, data, n = items_of(data, metric)
     if kind == "precomputed" and scipy.sparse.issparse(data):

@@ -441,6 +441,7 @@ class TestBadInput:
             ({"eps": -1.0}, "eps"),
             ({"dtype": "float16"}, "dtype"),
             ({"n_jobs": "all"}, "n_jobs"),
+            ({"n_jobs": 0}, "n_jobs"),
         ],
     )
     def test_invalid_parameters_name_themselves(self, digits, params, match):

@@ -232,6 +232,8 @@ class TestPreserveNeighbors:
             ({"repulsive_weight": 0}, ValueError, "repulsive_weight must be > 0"),
             ({"max_distance": 0}, ValueError, "max_distance must be > 0"),
             ({"random_state": "x"}, TypeError, "random_state must be an integer"),
+            ({"n_jobs": 0}, ValueError, "n_jobs must be None, a positive number"),
+            ({"n_jobs": 1.5}, TypeError, "n_jobs must be an integer"),
         ],
     )
     def test_bad_input(self, kwargs, error, match):
@@ -317,6 +319,8 @@ class TestPreserveDistances:
             ({"init": "wat"}, ValueError, "unknown init 'wat'"),
             ({"max_distances": 0}, ValueError, "max_distances must be >= 1"),
             ({"data": np.ones((1, 2))}, ValueError, "at least 2 rows"),
+            ({"n_jobs": 0}, ValueError, "n_jobs must be None, a positive number"),
+            ({"n_jobs": "all"}, TypeError, "n_jobs must be an integer"),
         ],
     )
     def test_bad_input(self, kwargs, error, match):

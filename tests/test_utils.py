@@ -4,7 +4,13 @@ import torch
 
 from skmde import align
 from skmde._inputs import as_float_tensor, as_index_tensor
-from skmde._utils import make_generator, resolve_device, sorted_distinct
+from skmde._utils import (
+    make_generator,
+    resolve_device,
+    sorted_distinct,
+    thread_count,
+    torch_threads,
+)
 
 
 class TestAlign:
@@ -202,3 +208,16 @@ def test_sorted_distinct_equals_numpys_unique(size, dtype):
     found = sorted_distinct(values)
     assert found.dtype == dtype
     np.testing.assert_array_equal(found, np.unique(values))
+
+
+def test_thread_count_is_joblibs(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert [thread_count(n) for n in (1, 3, 9, -1, -2, -4, -9)] == [1, 3, 9, 4, 3, 1, 1]
+    with pytest.raises(ValueError, match="n_jobs must be None, a positive"):
+        thread_count(0)
+    with pytest.raises(TypeError, match="n_jobs must be an integer"):
+        thread_count(True)
+    before = torch.get_num_threads()
+    with pytest.raises(ValueError, match="n_jobs"), torch_threads(0):
+        pass
+    assert torch.get_num_threads() == before
