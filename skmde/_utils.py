@@ -164,7 +164,7 @@ _THREADS = {"fixed": 0, "governed": False, "scope": False, "choice": None, "full
 def thread_count(n_jobs):
     """The threads a fixed ``n_jobs`` asks for: itself when positive; -1 all
     cores, other negative values counting back from all cores, as in joblib
-    (-2: all but one)."""
+    (-2: all but one). 0 and non-integers raise, naming ``n_jobs``."""
     n_jobs = check_n_jobs(n_jobs)
     cores = os.cpu_count() or 1
     return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
