@@ -2,9 +2,11 @@
 every recipe shares: checking its data, building the problem, keeping what
 new rows need."""
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from ._inputs import as_data, check_dtype
@@ -59,6 +61,28 @@ def distance_dtype(dtype, deviations):
     if positive.size and (positive.max() > 1e15 or positive.min() < 1e-15):
         return torch.float64
     return chosen
+
+
+#: deviations whose RMS lies outside this range are solved in other units
+UNITS_RANGE = (2.0**-60, 2.0**60)
+
+
+def scale_deviations(deviations, constraint, n, m, plan):
+    """The deviations of a distance problem in the units it is solved in,
+    recorded in ``plan`` (``deviation_scale``, ``units``): rescaled to the
+    natural length under Standardized; otherwise, when their RMS is beyond
+    :data:`UNITS_RANGE` (squares near 1e-160 or 1e160 leave float64's range),
+    divided by a power of two near it (exact)."""
+    top = float(deviations.max())
+    rms = top * math.sqrt(float(np.mean((deviations / top) ** 2))) if top else 1.0
+    if isinstance(constraint, Standardized):
+        plan.deviation_scale = constraint.natural_length(n, m) / rms
+        return deviations * plan.deviation_scale
+    if not UNITS_RANGE[0] <= rms <= UNITS_RANGE[1]:
+        plan.units = 2.0 ** round(math.log2(rms))
+        plan.deviation_scale = 1.0 / plan.units
+        return deviations / plan.units
+    return deviations
 
 
 def items_of(data, metric):

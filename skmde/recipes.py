@@ -11,7 +11,6 @@ down the layers once: checked, searched, weighted, started, paired, posed.
 """
 
 import functools
-import math
 import time
 
 import numpy as np
@@ -47,6 +46,7 @@ from ._plan import (
     feasible_constraint,
     items_of,
     keep_for_new_rows,
+    scale_deviations,
 )
 from ._transform import (
     TRANSFORM_PAIRS,
@@ -491,10 +491,6 @@ def laplacian_embedding(
 
 
 # -- preserve_distances --------------------------------------------------------
-#: deviations whose RMS lies outside this range are solved in other units
-UNITS_RANGE = (2.0**-60, 2.0**60)
-
-
 def default_max_distances(n_items):
     """All pairs up to 5 million of them; beyond, 150 per item (at least 5
     million, at most 50 million): enough for the stress of a random sample to
@@ -569,17 +565,7 @@ def distance_problem(
     which = "all" if total <= max_distances else "sampled"
     logger.info("%d pairs (%s) in %.2f s", len(edges), which, plan.timings["distances"])
 
-    top = float(deviations.max())
-    rms = top * math.sqrt(float(np.mean((deviations / top) ** 2))) if top else 1.0
-    if isinstance(constraint, Standardized):
-        plan.deviation_scale = constraint.natural_length(n, m) / rms
-        deviations = deviations * plan.deviation_scale
-    elif not UNITS_RANGE[0] <= rms <= UNITS_RANGE[1]:
-        # squares of deviations near 1e-160 or 1e160 leave float64's range:
-        # solve in units of a power of two near their RMS (exact)
-        plan.units = 2.0 ** round(math.log2(rms))
-        plan.deviation_scale = 1.0 / plan.units
-        deviations = deviations / plan.units
+    deviations = scale_deviations(deviations, constraint, n, m, plan)
 
     start = time.perf_counter()
     X_init = initial_embedding(
