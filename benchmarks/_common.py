@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts (not part of the package)."""
 
+import contextlib
 import gc
 import os
 import pathlib
@@ -87,3 +88,26 @@ def quality(data, embedding, labels=None, n_sub=5000, seed=0, max_rows=20000):
             KNeighborsClassifier(10), embedding, labels, cv=5
         ).mean()
     return out
+
+
+@contextlib.contextmanager
+def recorded_stages(timings):
+    """Record into ``timings`` the recipe's stage timings of each
+    ``neighbor_problem`` build (``knn``, ``init``; and ``build``, the whole
+    build) while the block runs, by wrapping the function the estimators
+    call (measurement only; restored on exit)."""
+    from skmde import recipes
+
+    real = recipes.neighbor_problem
+
+    def recording(*args, **kwargs):
+        start = time.perf_counter()
+        mde, plan = real(*args, **kwargs)
+        timings.update(plan.timings, build=time.perf_counter() - start)
+        return mde, plan
+
+    recipes.neighbor_problem = recording
+    try:
+        yield timings
+    finally:
+        recipes.neighbor_problem = real

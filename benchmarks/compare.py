@@ -83,19 +83,17 @@ def make_dataset(name):
 @contextlib.contextmanager
 def stage_timer(stages):
     """Time the stages of an ``MDENeighbors`` fit into ``stages``: the
-    recipe's own timings of the neighbour search and the initialization, the
-    solve, and the rest of the fit ("other": the graph's weights, the
-    repulsive sample, the estimator's bookkeeping), by wrapping the two
-    functions the estimator calls (measurement only; restored on exit)."""
-    from skmde import _base, _estimators
+    recipe's own timings of the neighbour search and the initialization
+    (``_common.recorded_stages``), the solve, and the rest of the fit
+    ("other": the graph's weights, the repulsive sample, the estimator's
+    bookkeeping), by wrapping the solve the estimator calls (measurement
+    only; restored on exit)."""
+    from _common import recorded_stages
 
-    build, solve = _estimators.recipes.neighbor_problem, _base._refine.solve
+    from skmde import _base
+
+    solve = _base._refine.solve
     seconds = {}
-
-    def timed_build(*args, **kwargs):
-        mde, plan = build(*args, **kwargs)
-        seconds.update(plan.timings)
-        return mde, plan
 
     def timed_solve(*args, **kwargs):
         begin = time.perf_counter()
@@ -104,13 +102,14 @@ def stage_timer(stages):
         finally:
             seconds["solve"] = time.perf_counter() - begin
 
-    _estimators.recipes.neighbor_problem, _base._refine.solve = timed_build, timed_solve
+    _base._refine.solve = timed_solve
     begin = time.perf_counter()
     try:
-        yield
+        with recorded_stages(seconds):
+            yield
     finally:
         total = time.perf_counter() - begin
-        _estimators.recipes.neighbor_problem, _base._refine.solve = build, solve
+        _base._refine.solve = solve
         # (NaN where a failed fit never reached a stage: its error goes on)
         found = {
             key: seconds.get(key, float("nan")) for key in ("knn", "init", "solve")

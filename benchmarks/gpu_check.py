@@ -19,7 +19,6 @@ CUDA fit and transform that took longest. The million rows of issue 19:
 """
 
 import argparse
-import contextlib
 import cProfile
 import pstats
 import resource
@@ -29,11 +28,10 @@ import traceback
 
 import numpy as np
 import torch
-from _common import quality, table
+from _common import quality, recorded_stages, table
 from sklearn.datasets import make_blobs
 
 import skmde
-from skmde import recipes
 
 
 def synchronized(fn, device):
@@ -45,24 +43,6 @@ def synchronized(fn, device):
     if device == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start, result
-
-
-@contextlib.contextmanager
-def recorded_stages(timings):
-    """Record the recipe's stage timings of each build in ``timings``."""
-    real = recipes.neighbor_problem
-
-    def recording(*args, **kwargs):
-        start = time.perf_counter()
-        mde, plan = real(*args, **kwargs)
-        timings.update(plan.timings, build=time.perf_counter() - start)
-        return mde, plan
-
-    recipes.neighbor_problem = recording
-    try:
-        yield timings
-    finally:
-        recipes.neighbor_problem = real
 
 
 def run(X, X_new, y, device, repeats, warmup_rows):
