@@ -6,7 +6,7 @@ import scipy.sparse
 import scipy.spatial.distance
 import torch
 
-from ._utils import sampled_dots, sorted_distinct, sparse_csr
+from ._utils import sampled_dots, sorted_distinct, sparse_csr, tensor_on
 from .constraints import Anchored
 from .neighbors import PYNNDESCENT_METRICS, TORCH_METRICS
 from .neighbors._blocks import BLOCK_BYTES, unit_rows
@@ -131,7 +131,7 @@ def _dense_pair_distances(data, edges, metric):
     n = X.shape[0]
     out = np.empty(len(edges), dtype=np.float64)
     for start in range(0, len(edges), 1 << 21):
-        e = torch.from_numpy(np.ascontiguousarray(edges[start : start + (1 << 21)]))
+        e = tensor_on(edges[start : start + (1 << 21)])
         order = torch.argsort(e[:, 0], stable=True)
         rows, cols = e[order, 0], e[order, 1]
         crow = torch.zeros(n + 1, dtype=torch.int64)

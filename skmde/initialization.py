@@ -293,8 +293,7 @@ def jitter_coincident(X, edges, rng, constraint):
     data, given nearly equal coordinates by the spectral init) may round to
     one point, where a repulsive penalty is infinite."""
     scale = float(np.sqrt((X**2).sum(axis=1).mean())) or 1.0
-    Y = torch.from_numpy(np.ascontiguousarray(X))
-    pairs = torch.from_numpy(np.ascontiguousarray(edges))
+    Y, pairs = tensor_on(X), tensor_on(edges)
     step = 1 << 22  # in chunks: no (edges x dim) array for large problems
     coincide = any(
         float((Y[chunk[:, 0]] - Y[chunk[:, 1]]).abs_().amax(dim=1).min())
