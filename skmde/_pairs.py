@@ -11,6 +11,35 @@ from .constraints import Anchored
 from .neighbors import PYNNDESCENT_METRICS, TORCH_METRICS
 from .neighbors._blocks import BLOCK_BYTES, unit_rows
 
+#: the default repulsion of a problem solved in one phase (see ``_refine``)
+#: is spread over at least this many pairs (every non-neighbour pair when
+#: there are fewer), its total weight unchanged: four sampled pairs per
+#: neighbour pair are few on data of a few hundred samples, and a repulsion
+#: spread more evenly preserves neighbours better. Measured with the
+#: estimator's defaults (seeds 0-4, medians, scored as compare.py does):
+#: trustworthiness on iris 0.9746 -> 0.9778, breast cancer 0.9368 -> 0.9454,
+#: 500 digits 0.9771 -> 0.9816, 1,000 MNIST images 0.9523 -> 0.9560 (wine
+#: 0.9475 -> 0.9444). Refined problems keep their sample: their repulsion,
+#: tripled in the second phase, spread this way lowered digits' 10-NN
+#: accuracy (0.9783 -> 0.9766).
+MIN_REPULSIVE_PAIRS = 50_000
+
+
+def spread_repulsion(n_items, count, exclude, weight):
+    """``(count, weight)``: ``count`` repulsive pairs of ``weight`` each
+    (sampled by :func:`sample_non_edges` away from ``exclude``), spread over
+    :data:`MIN_REPULSIVE_PAIRS` pairs, or all the available ones when fewer,
+    with the same total weight ``count * weight``, when ``count`` is less
+    (more than the available pairs: those, each weighing more)."""
+    if count <= 0 or count >= MIN_REPULSIVE_PAIRS:
+        return count, weight
+    keys = exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1]
+    available = n_items * (n_items - 1) // 2 - len(sorted_distinct(keys))
+    spread = min(available, MIN_REPULSIVE_PAIRS)
+    if spread in (0, count):
+        return count, weight
+    return spread, weight * count / spread
+
 
 def sample_non_edges(n_items, count, exclude, rng):
     """``count`` distinct pairs ``i < j`` drawn uniformly among those not in

@@ -38,6 +38,7 @@ from ._pairs import (
     pair_distances,
     sample_non_edges,
     sample_pairs,
+    spread_repulsion,
 )
 from ._plan import (
     Plan,
@@ -143,7 +144,8 @@ def neighbor_problem(
     check_dimension(m, n)
     constraint.check(n, m)
     standardized = isinstance(constraint, Standardized)
-    if repulsive_fraction is None:
+    spread = repulsive_fraction is None  # the default spreads on small data
+    if spread:
         repulsive_fraction = REPULSIVE_FRACTION[
             "standardized" if standardized else "centered"
         ]
@@ -251,11 +253,14 @@ def neighbor_problem(
     plan.n_attractive = len(edges)
     if repulsive is not None:
         count = int(repulsive_fraction * min(len(edges), n_graph_edges))
+        each = repulsive_weight
+        if spread and not _refine.wanted(refine, n):  # see MIN_REPULSIVE_PAIRS
+            count, each = spread_repulsion(n, count, edges, repulsive_weight)
         negative = sample_non_edges(n, count, edges, rng)
         negative, _ = drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
         repelling = _labels.repel(
             negative,
-            np.full(len(negative), -repulsive_weight, np.float32),
+            np.full(len(negative), -each, np.float32),
             targets,
             target_weight,
         )
@@ -360,6 +365,9 @@ def preserve_neighbors(
         Default ``max(min(12, 0.005 (n - 1)), 10)``; clipped to n - 1 (warning).
     repulsive_fraction : float, optional
         Repulsive edges per attractive edge: 4 by default, 1 with Standardized.
+        On small data the default's repulsion is spread over at least 50,000
+        pairs (or every non-neighbour pair, when fewer) with the same total
+        weight: more trustworthy. A value given here is taken as given.
     max_distance : float, optional
         Drop neighbour pairs farther apart than this.
     init : {"spectral", "quadratic", "pca", "random"} or array of shape \

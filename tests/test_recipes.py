@@ -50,9 +50,14 @@ class TestPreserveNeighbors:
         assert mde.n_items == 600 and mde.embedding_dim == 2
         assert isinstance(mde.constraint, skmde.Centered)
         assert info.n_neighbors == 10  # max(min(12, 0.005 * 599), 10)
-        assert info.n_repulsive == 4 * info.n_attractive  # repulsive_fraction 4
+        # 4 repulsive pairs per neighbour pair at weight 0.5, spread over
+        # MIN_REPULSIVE_PAIRS pairs (600 items: fewer than 50,000 pairs)
+        assert info.n_repulsive == 50_000
         weights = mde.distortion_function.weights
-        assert (weights[info.n_attractive :] == -0.5).all()
+        repulsive = weights[info.n_attractive :]
+        assert (repulsive == repulsive[0]).all()
+        total = float(repulsive.sum(dtype=torch.float64))
+        assert total == pytest.approx(-0.5 * 4 * info.n_attractive, rel=1e-6)
         assert float(weights[: info.n_attractive].mean()) == pytest.approx(1.0)
         f = mde.distortion_function
         assert isinstance(f, skmde.PushAndPull)
@@ -62,6 +67,49 @@ class TestPreserveNeighbors:
         X = mde.embed()
         assert torch.isfinite(X).all()
         assert mde.average_distortion() < mde.average_distortion(mde.X_init)
+
+    def test_small_data_spreads_the_default_repulsion(self, digits):
+        n = 60
+        mde, info = neighbor_problem(digits[:n], random_state=0)
+        # every non-neighbour pair repels, the total weight unchanged
+        assert info.n_attractive + info.n_repulsive == n * (n - 1) // 2
+        keys = {tuple(e) for e in mde.edges.tolist()}
+        assert len(keys) == mde.n_edges
+        repulsive = mde.distortion_function.weights[info.n_attractive :]
+        total = float(repulsive.sum(dtype=torch.float64))
+        assert total == pytest.approx(-0.5 * 4 * info.n_attractive, rel=1e-6)
+        # a user's repulsive_fraction or weight is taken as given: with the
+        # fraction, exactly that many pairs; the weight alone is spread
+        mde, info = neighbor_problem(digits, repulsive_fraction=4, random_state=0)
+        assert info.n_repulsive == 4 * info.n_attractive
+        assert (mde.distortion_function.weights[info.n_attractive :] == -0.5).all()
+        mde, info = neighbor_problem(digits, repulsive_weight=1.0, random_state=0)
+        repulsive = mde.distortion_function.weights[info.n_attractive :]
+        assert info.n_repulsive == 50_000
+        total = float(repulsive.sum(dtype=torch.float64))
+        assert total == pytest.approx(-4 * info.n_attractive, rel=1e-6)
+
+    def test_refined_problems_keep_the_repulsive_sample(self, digits):
+        mde, info = neighbor_problem(digits, refine=True, random_state=0)
+        assert info.refined is not None
+        assert info.n_repulsive == 4 * info.n_attractive
+        assert (mde.distortion_function.weights[info.n_attractive :] == -0.5).all()
+
+    def test_spreading_leaves_larger_samples_alone(self, monkeypatch):
+        from skmde import _pairs
+
+        monkeypatch.setattr(_pairs, "MIN_REPULSIVE_PAIRS", 1_000)
+        edges = np.array([[0, 1], [1, 2]])
+        assert _pairs.spread_repulsion(100, 1_000, edges, 0.5) == (1_000, 0.5)
+        assert _pairs.spread_repulsion(100, 4_000, edges, 0.5) == (4_000, 0.5)
+        assert _pairs.spread_repulsion(100, 0, edges, 0.5) == (0, 0.5)
+        assert _pairs.spread_repulsion(100, 250, edges, 0.5) == (1_000, 0.125)
+        # all 45 - 2 available pairs of 10 items, not more: asked for fewer
+        # or more, the total weight is kept
+        for count in (20, 50):
+            spread = _pairs.spread_repulsion(10, count, edges, 0.5)
+            assert spread == (43, pytest.approx(0.5 * count / 43))
+        assert _pairs.spread_repulsion(2, 5, edges[:1], 0.5) == (5, 0.5)  # none
 
     def test_neighbours_end_up_close(self, digits):
         mde = skmde.preserve_neighbors(digits, n_neighbors=10, random_state=0)
