@@ -456,12 +456,7 @@ class MDE(Diagnostics):
             diff, distances = self._differences(X, start, stop)
             chunk_total, ratio = self._sum_and_ratio(function, distances)
             total += chunk_total
-            coefficients = ratio.mul_(1.0 / p)
-            if diff.is_complex():
-                weighted = torch.view_as_real(diff.mul_(coefficients))
-            else:
-                weighted = diff.mul_(coefficients.unsqueeze(1))
-            G += incidence @ self._signed(weighted)
+            G += incidence @ self._signed(diff, ratio.mul_(1.0 / p))
         value = total / p
         v = float(value)
         if math.isnan(v) or v == -math.inf:
@@ -478,22 +473,28 @@ class MDE(Diagnostics):
             )
         return value, G
 
-    def _signed(self, weighted):
-        """``[w; -w]``, the operand of a chunk's incidence matrix, written
-        into a buffer kept between evaluations (a new one per chunk would be
-        mapped and unmapped, page fault by page fault, each time)."""
-        p, m = weighted.shape
+    def _signed(self, diff, coefficients):
+        """``[w; -w]`` with ``w = coefficients * diff``, the operand of a
+        chunk's incidence matrix, written into a buffer kept between
+        evaluations (a new one per chunk would be mapped and unmapped, page
+        fault by page fault, each time)."""
+        p = diff.shape[0]
+        m = 2 if diff.is_complex() else diff.shape[1]
+        dtype = coefficients.dtype
         buffer = self._operand
         if (
             buffer is None
             or buffer.shape[0] < 2 * p
             or buffer.shape[1] != m
-            or buffer.dtype != weighted.dtype
-            or buffer.device != weighted.device
+            or buffer.dtype != dtype
+            or buffer.device != diff.device
         ):
-            buffer = self._operand = weighted.new_empty((2 * p, m))
-        buffer[:p].copy_(weighted)
-        torch.neg(weighted, out=buffer[p : 2 * p])
+            buffer = self._operand = diff.new_empty((2 * p, m), dtype=dtype)
+        if diff.is_complex():
+            torch.mul(diff, coefficients, out=torch.view_as_complex(buffer[:p]))
+        else:
+            torch.mul(diff, coefficients.unsqueeze(1), out=buffer[:p])
+        torch.neg(buffer[:p], out=buffer[p : 2 * p])
         return buffer[: 2 * p]
 
     def _describe_bad(self, distances, values, what):
