@@ -386,7 +386,9 @@ class MDEEmbedder(_BaseMDE):
     n_neighbors : int, default=None
         With "neighbors" (and for ``transform`` with a callable and a penalty).
     repulsive_fraction : float, default=None
-        With "neighbors": repulsive pairs per neighbour pair.
+        With "neighbors": repulsive pairs per neighbour pair (the default's
+        repulsion spread over at least 50,000 pairs, as in
+        :class:`MDENeighbors`; this problem is solved in one phase).
     target_weight : float in [0, 1], default=0.0
         With "neighbors": as in :class:`MDENeighbors` (labels reshape
         neighbour pairs; other relationships refuse them).
