@@ -39,10 +39,10 @@ class MDENeighbors(_BaseMDE):
         constraint is "standardized").
     repulsive_fraction : float, default=None
         Repulsive pairs per neighbour pair (4 by default, 1 when standardized).
-        Unless refined, the default's repulsion is spread over at least
-        50,000 pairs with the same total weight (every pair that is not a
-        neighbour pair on fewer than about 320 samples): more trustworthy on
-        small data. A value given here is taken as given.
+        Unless ``refine`` asks for two phases, the default's repulsion is
+        spread over at least 50,000 pairs with the same total weight (every
+        pair that is not a neighbour pair on fewer than about 320 samples):
+        more trustworthy on small data. A value given here is taken as given.
     repulsive_weight : float, default=None
         Magnitude of the repulsive weights (0.5 by default).
     local_scaling : bool, default=True
