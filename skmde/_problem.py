@@ -474,14 +474,13 @@ class MDE(Diagnostics):
         return value, G
 
     def _signed(self, diff, coefficients):
-        """``[w; -w]`` with ``w = coefficients * diff``, the operand of a
-        chunk's incidence matrix, written into a buffer kept between
-        evaluations (a new one per chunk would be mapped and unmapped, page
-        fault by page fault, each time)."""
+        """``[w; -w]``, ``w = coefficients * diff``, a chunk's operand, in a
+        buffer kept between evaluations (a new one per chunk is mapped and
+        unmapped, page fault by page fault, each time). A complex ``diff`` is
+        multiplied as complex: its real view times a column was 10% slower."""
         p = diff.shape[0]
         m = 2 if diff.is_complex() else diff.shape[1]
-        dtype = coefficients.dtype
-        buffer = self._operand
+        buffer, dtype = self._operand, coefficients.dtype
         if (
             buffer is None
             or buffer.shape[0] < 2 * p
