@@ -33,8 +33,7 @@ def spread_repulsion(n_items, count, exclude, weight):
     (more than the available pairs: those, each weighing more)."""
     if count <= 0 or count >= MIN_REPULSIVE_PAIRS:
         return count, weight
-    keys = exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1]
-    available = n_items * (n_items - 1) // 2 - len(sorted_distinct(keys))
+    available = n_items * (n_items - 1) // 2 - len(_pair_keys(exclude, n_items))
     spread = min(available, MIN_REPULSIVE_PAIRS)
     if spread in (0, count):
         return count, weight
@@ -53,7 +52,7 @@ def sample_non_edges(n_items, count, exclude, rng):
     (by ``i``, then ``j``), which makes the solver read the embedding in order.
     """
     total = n_items * (n_items - 1) // 2
-    excluded = sorted_distinct(exclude[:, 0].astype(np.int64) * n_items + exclude[:, 1])
+    excluded = _pair_keys(exclude, n_items)
     available = total - len(excluded)
     count = min(count, available)
     if count <= 0:
@@ -79,6 +78,11 @@ def sample_non_edges(n_items, count, exclude, rng):
             surplus = rng.choice(len(keys), len(keys) - count, replace=False)
             keys = np.delete(keys, surplus)
     return np.column_stack([keys // n_items, keys % n_items])
+
+
+def _pair_keys(pairs, n_items):
+    """The sorted distinct keys ``i n + j`` of pairs ``(i, j)``."""
+    return sorted_distinct(pairs[:, 0].astype(np.int64) * n_items + pairs[:, 1])
 
 
 def _contains(sorted_keys, keys):
