@@ -1,5 +1,6 @@
 """The MDE problem: items, edges, a distortion function and a constraint."""
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ __all__ = ["MDE", "SolveStats"]
 #: edges evaluated together by the objective (see MDE._chunks); at least
 #: n_items per chunk, since every chunk's sparse product visits all the rows
 CHUNK_EDGES = 1 << 18
+#: CPU problems of at least this many edges gather and scatter with the
+#: compiled loops of ``_kernels`` (numba); see its docstring for the measure
+KERNEL_MIN_EDGES = 200_000
 
 
 @dataclass
@@ -185,10 +189,11 @@ class MDE(Diagnostics):
             if isinstance(distortion_function, DistortionFunction)
             else torch.get_default_dtype(),
         )
+        self._slices = None  # see _function_chunks
         self._chunk_cache = None
         self._incidences = {}  # (start, stop) -> incidence, across functions
         self._ones = None  # the values of every incidence matrix (views)
-        self._operand = None  # the buffer of their operands (see _signed)
+        self._operand = None  # scratch for the objective (see _scratch)
         self.distortion_function = distortion_function
         self.constraint = constraint.to(self.device, self.dtype)
         self.X = None
@@ -235,7 +240,7 @@ class MDE(Diagnostics):
         self._checked_callable = isinstance(function, DistortionFunction)
         # re-sliced at the next evaluation; incidence matrices of unchanged
         # chunk bounds are reused (see _chunks)
-        self._chunk_cache = None
+        self._slices = self._chunk_cache = None
 
     @property
     def n_edges(self):
@@ -304,8 +309,8 @@ class MDE(Diagnostics):
         self.constraint = self.constraint.to(device)
         self.X = None if self.X is None else self.X.to(device)
         self.X_init = None if self.X_init is None else self.X_init.to(device)
-        self._chunk_cache, self._incidences, self._ones = None, {}, None
-        self._operand = None
+        self._slices, self._chunk_cache, self._incidences = None, None, {}
+        self._ones = self._operand = None
         return self
 
     def distances(self, X=None):
@@ -416,20 +421,22 @@ class MDE(Diagnostics):
 
     def _function_chunks(self):
         """``[(start, stop, function)]``: the chunks of :meth:`_chunks` without
-        their incidence matrices."""
-        p = self.n_edges
-        f = self.distortion_function
-        sliceable = isinstance(f, DistortionFunction) and f._sliceable()
-        # on a GPU the caching allocator reuses large buffers and each
-        # chunk costs kernel launches: one pass over all edges is faster
-        chunked = sliceable and self.device.type == "cpu"
-        step = max(CHUNK_EDGES, self.n_items) if chunked else p
-        return [
-            (start, min(p, start + step), f._slice(start, min(p, start + step)))
-            if step < p
-            else (start, p, f)
-            for start in range(0, p, step)
-        ]
+        their incidence matrices, built once."""
+        if self._slices is None:
+            p = self.n_edges
+            f = self.distortion_function
+            sliceable = isinstance(f, DistortionFunction) and f._sliceable()
+            # on a GPU the caching allocator reuses large buffers and each
+            # chunk costs kernel launches: one pass over all edges is faster
+            chunked = sliceable and self.device.type == "cpu"
+            step = max(CHUNK_EDGES, self.n_items) if chunked else p
+            self._slices = [
+                (start, min(p, start + step), f._slice(start, min(p, start + step)))
+                if step < p
+                else (start, p, f)
+                for start in range(0, p, step)
+            ]
+        return self._slices
 
     def _incidence(self, start, stop):
         n, p = self.n_items, stop - start
@@ -452,11 +459,23 @@ class MDE(Diagnostics):
         p = self.n_edges
         total = torch.zeros((), dtype=X.dtype, device=X.device)
         G = torch.zeros_like(X)
-        for start, stop, function, incidence in self._chunks():
-            diff, distances = self._differences(X, start, stop)
-            chunk_total, ratio = self._sum_and_ratio(function, distances)
-            total += chunk_total
-            G += incidence @ self._signed(diff, ratio.mul_(1.0 / p))
+        kernels = self._kernels(X)
+        if kernels is None:
+            for start, stop, function, incidence in self._chunks():
+                diff, distances = self._differences(X, start, stop)
+                chunk_total, ratio = self._sum_and_ratio(function, distances)
+                total += chunk_total
+                G += incidence @ self._signed(diff, ratio.mul_(1.0 / p))
+        else:
+            chunks = self._function_chunks()
+            rows = max(stop - start for start, stop, _ in chunks)
+            scratch = self._scratch(rows, X.shape[1], X.dtype, X.device)
+            for start, stop, function in chunks:
+                tail, head = self._tail[start:stop], self._head[start:stop]
+                diff, distances = kernels.differences(X, tail, head, scratch)
+                chunk_total, ratio = self._sum_and_ratio(function, distances)
+                total += chunk_total
+                kernels.accumulate(G, diff, ratio.mul_(1.0 / p), tail, head)
         value = total / p
         v = float(value)
         if math.isnan(v) or v == -math.inf:
@@ -473,22 +492,40 @@ class MDE(Diagnostics):
             )
         return value, G
 
-    def _signed(self, diff, coefficients):
-        """``[w; -w]``, ``w = coefficients * diff``, a chunk's operand, in a
-        buffer kept between evaluations (a new one per chunk is mapped and
-        unmapped, page fault by page fault, each time). A complex ``diff`` is
-        multiplied as complex: its real view times a column was 10% slower."""
-        p = diff.shape[0]
-        m = 2 if diff.is_complex() else diff.shape[1]
-        buffer, dtype = self._operand, coefficients.dtype
+    def _kernels(self, X):
+        """The compiled loops of ``_kernels`` if they serve ``X``, else None."""
+        if (
+            self.n_edges < KERNEL_MIN_EDGES
+            or X.device.type != "cpu"
+            or X.dtype not in (torch.float32, torch.float64)
+            or not X.is_contiguous()
+            or X.requires_grad
+        ):
+            return None
+        return _load_kernels()
+
+    def _scratch(self, rows, m, dtype, device):
+        """A buffer of at least ``rows`` rows of ``m`` values, kept between
+        evaluations (a new one per chunk is mapped and unmapped, page fault
+        by page fault, each time)."""
+        buffer = self._operand
         if (
             buffer is None
-            or buffer.shape[0] < 2 * p
+            or buffer.shape[0] < rows
             or buffer.shape[1] != m
             or buffer.dtype != dtype
-            or buffer.device != diff.device
+            or buffer.device != device
         ):
-            buffer = self._operand = diff.new_empty((2 * p, m), dtype=dtype)
+            buffer = self._operand = torch.empty((rows, m), dtype=dtype, device=device)
+        return buffer
+
+    def _signed(self, diff, coefficients):
+        """``[w; -w]``, ``w = coefficients * diff``, a chunk's operand, in the
+        scratch buffer. A complex ``diff`` is multiplied as complex: its real
+        view times a column was 10% slower."""
+        p = diff.shape[0]
+        m = 2 if diff.is_complex() else diff.shape[1]
+        buffer = self._scratch(2 * p, m, coefficients.dtype, diff.device)
         if diff.is_complex():
             torch.mul(diff, coefficients, out=torch.view_as_complex(buffer[:p]))
         else:
@@ -676,6 +713,17 @@ class MDE(Diagnostics):
 #: on 2 cores, a second thread makes an evaluation at most 1.2 times faster
 #: below a million edges, and 2 to 5 times slower beside a busy process
 ONE_THREAD_BELOW = 1_000_000
+
+
+@functools.cache
+def _load_kernels():
+    """The module of compiled loops, or None where numba cannot be imported
+    (imported on first use: numba takes a few tenths of a second to load)."""
+    try:
+        from . import _kernels
+    except ImportError:
+        return None
+    return _kernels
 
 
 def _gather_rows(X, index):
