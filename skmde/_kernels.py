@@ -12,9 +12,10 @@ of 5.7 ms; on a random 46-million-edge problem over a million items (two
 threads for the distortion function) 1.3 instead of 1.7 s.
 
 numba (a dependency of pynndescent) compiles them on first use and caches the
-machine code on disk; importing it and loading that code costs about half a
-second once per process, so only problems of at least :data:`MIN_EDGES` edges
-use the loops: below, a solve saves less than that. The loops run on one
+machine code on disk; importing it and loading that code costs a process about
+0.7 s once (0.25-0.3 s the import, 0.4-0.5 s the first call; compiling, the
+first time, about 1 s), so only problems of at least
+``_problem.KERNEL_MIN_EDGES`` edges use the loops. The loops run on one
 thread and add in edge order, so results do not depend on the thread count.
 """
 
@@ -22,11 +23,6 @@ import math
 
 import numba
 import torch
-
-#: problems with fewer edges keep the torch path: a 200-iteration solve of
-#: 200,000 edges saves about 0.3 s, what loading numba costs a fresh process
-MIN_EDGES = 200_000
-
 
 # each loop in two forms: the plane's, written out (a loop over the two
 # coordinates made them 1.6 to 2.4 times slower), and any dimension's
