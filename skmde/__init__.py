@@ -17,7 +17,7 @@ __version__ = "0.1.0.dev0"
 #: public name -> the module that defines it
 _ATTRIBUTES = {
     "MDE": "._problem",
-    "SolveStats": "._problem",
+    "SolveStats": ".optim",
     "MDEDistances": "._estimators",
     "MDEEmbedder": "._estimators",
     "MDENeighbors": "._estimators",
