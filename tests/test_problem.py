@@ -582,3 +582,18 @@ def test_problem_keeps_its_pairs_compactly(monkeypatch):
     (torch.tensor(w) * d.square()).mean().backward()
     _, G = mde._objective(X.detach())
     np.testing.assert_allclose(G.numpy(), X.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_solve_stats_is_one_class_at_every_path():
+    # defined in skmde.optim (PyMDE's path); pickles written when it lived in
+    # skmde._problem still load
+    import pickle
+
+    import skmde._problem
+    import skmde.optim
+
+    assert skmde.SolveStats is skmde.optim.SolveStats is skmde._problem.SolveStats
+    stats = skmde.SolveStats(iterations=3, message="done")
+    old = pickle.dumps(stats, protocol=0).replace(b"skmde.optim", b"skmde._problem")
+    assert b"skmde._problem" in old
+    assert pickle.loads(old) == stats
