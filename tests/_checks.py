@@ -1,4 +1,4 @@
-"""Checks shared by the penalty and loss tests."""
+"""Checks shared by the tests of distortion functions and problems."""
 
 import numpy as np
 import pytest
@@ -21,3 +21,18 @@ def assert_second_derivative_matches_finite_differences(f, d):
     h = 1e-5
     numeric = (f.derivative(d + h) - f.derivative(d - h)) / (2 * h)
     np.testing.assert_allclose(second.numpy(), numeric.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def assert_objective_gradient_matches_finite_differences(mde, X, entries, **tol):
+    """The gradient ``mde._objective`` returns at ``X``, entry by entry
+    (``entries``: (row, column) pairs), against central differences of its
+    value; ``tol`` goes to ``pytest.approx``."""
+    _, G = mde._objective(X)
+    h = 1e-6
+    for i, j in entries:
+        E = X.new_zeros(X.shape)
+        E[i, j] = h
+        numeric = (
+            float(mde._objective(X + E)[0]) - float(mde._objective(X - E)[0])
+        ) / (2 * h)
+        assert float(G[i, j]) == pytest.approx(numeric, **tol)
