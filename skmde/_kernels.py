@@ -7,9 +7,10 @@ norms into coefficients ``c = f'(d) / (p d)``, adds ``c (x_i - x_j)`` to row
 ``index_select`` and a subtraction over the whole chunk, and the scatter a
 sparse product with an incidence matrix: several passes over memory. The two
 loops here do each in one pass, without the incidence matrices. On MNIST-10k's
-neighbour problem (367,635 edges, one thread) an evaluation took 3.2 instead
-of 5.7 ms; on a random 46-million-edge problem over a million items (two
-threads for the distortion function) 1.3 instead of 1.7 s.
+neighbour problem (367,635 edges, one thread) an evaluation took 0.68 times as
+long (medians of alternating rounds: 5.8 against 8.6 ms, on a slow stretch of
+the machine); on a random 46-million-edge problem over a million items (two
+threads for the distortion function) 1.05 against 1.64 s.
 
 numba (a dependency of pynndescent) compiles them on first use and caches the
 machine code on disk; importing it and loading that code costs a process about

@@ -31,8 +31,9 @@ from .optim import SolveStats
 
 __all__ = ["MDE", "SolveStats"]
 
-#: edges evaluated together by the objective (see MDE._chunks); at least
-#: n_items per chunk, since every chunk's sparse product visits all the rows
+#: edges evaluated together by the objective (see MDE._chunks); the torch
+#: path's chunks hold at least n_items, since every chunk's sparse product
+#: visits all the rows (the compiled loops' need no such floor)
 CHUNK_EDGES = 1 << 18
 #: CPU problems of at least this many edges gather and scatter with the
 #: compiled loops of ``_kernels`` (numba): a 200-iteration solve saves about
