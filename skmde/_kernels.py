@@ -25,10 +25,20 @@ import math
 import numba
 import torch
 
+
+def _compile(function):
+    """numba's compilation of ``function``, its machine code cached on disk
+    where numba finds a writable place; where it finds none (a read-only
+    installation and home directory), compiled anew in each process."""
+    options = {"nogil": True, "boundscheck": False}
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(**options)(function)
+
+
 # each loop in two forms: the plane's, written out (a loop over the two
 # coordinates made them 1.6 to 2.4 times slower), and any dimension's
-
-_compile = numba.njit(cache=True, nogil=True, boundscheck=False)
 
 
 @_compile

@@ -1,6 +1,7 @@
 """The compiled gathers and scatters of the objective (``skmde._kernels``)
 against the torch path they replace on large CPU problems."""
 
+import os
 import subprocess
 import sys
 
@@ -156,3 +157,27 @@ def test_importing_skmde_does_not_load_numba():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_without_a_writable_cache_the_loops_compile_in_each_process():
+    # numba finds no place to cache (a read-only installation and home):
+    # here simulated by allowing only its IPython locator, which serves no file
+    import numba
+
+    if not hasattr(numba.config, "CACHE_LOCATOR_CLASSES"):
+        pytest.skip("this numba cannot restrict its cache locators")
+    code = """
+import torch, skmde, skmde._problem as P
+from skmde import _kernels as K
+P.KERNEL_MIN_EDGES = 0
+print(type(K._differences_2d._cache).__name__)
+edges = torch.tensor([[0, 1], [1, 2], [2, 3]])
+mde = skmde.MDE(4, 2, edges, skmde.penalties.Quadratic(torch.ones(3)))
+print(mde._kernels(torch.zeros(4, 2)) is K, tuple(mde.embed(max_iter=5).shape))
+"""
+    env = dict(os.environ, NUMBA_CACHE_LOCATOR_CLASSES="IPythonCacheLocator")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["NullCache", "True (4, 2)"]
