@@ -1,6 +1,5 @@
 """The MDE problem: items, edges, a distortion function and a constraint."""
 
-import functools
 import math
 import time
 
@@ -20,6 +19,7 @@ from ._inputs import (
 from ._lbfgs import LBFGS
 from ._utils import (
     ThreadGovernor,
+    load_kernels,
     logger,
     make_generator,
     reporting,
@@ -446,7 +446,7 @@ class MDE(Diagnostics):
             or X.requires_grad
         ):
             return None
-        return _load_kernels()
+        return load_kernels()
 
     def _scratch(self, rows, m, dtype, device):
         """A buffer of at least ``rows`` rows of ``m`` values, kept between
@@ -657,17 +657,6 @@ class MDE(Diagnostics):
 #: on 2 cores, a second thread makes an evaluation at most 1.2 times faster
 #: below a million edges, and 2 to 5 times slower beside a busy process
 ONE_THREAD_BELOW = 1_000_000
-
-
-@functools.cache
-def _load_kernels():
-    """The module of compiled loops, or None where numba cannot be imported
-    (imported on first use: numba takes a few tenths of a second to load)."""
-    try:
-        from . import _kernels
-    except ImportError:
-        return None
-    return _kernels
 
 
 def _gather_rows(X, index):

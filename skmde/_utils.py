@@ -6,6 +6,7 @@ This module is part of the math core: it imports only numpy and torch.
 
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import os
 import statistics
@@ -223,24 +224,49 @@ def prefer_one_thread(n_rows, n_features):
         torch.set_num_threads(1)
 
 
-def parallel_blocks(function, n, block):
+@functools.cache
+def load_kernels():
+    """The module of compiled loops (:mod:`skmde._kernels`), or None where
+    numba cannot be imported (imported on first use: numba takes a few tenths
+    of a second to load)."""
+    try:
+        from . import _kernels
+    except ImportError:
+        return None
+    return _kernels
+
+
+def parallel_blocks(function, n, block, torch_inside=False):
     """Call ``function(start, stop)`` on blocks of ``block`` indices covering
     ``range(n)`` (rows or columns of an array), on torch's current number of
-    threads.
+    threads, each thread taking the next block when done with its last (a
+    thread slowed by a busy core takes fewer).
 
-    For numpy work (numpy releases the GIL in its loops) whose blocks are
-    independent: each block computes what a serial loop would, so the
-    results do not depend on the thread count.
+    For numpy work (numpy releases the GIL in its loops) or compiled loops
+    whose blocks are independent: each block computes what a serial loop
+    would, so the results do not depend on the thread count. With
+    ``torch_inside`` the blocks run torch operations too: torch then runs
+    them on one thread each (set from the main thread, restored after; from
+    any other thread the blocks run one after another), so that torch's idle
+    threads, which spin for a while after each operation, do not take the
+    cores from the blocks.
     """
     bounds = [(start, min(n, start + block)) for start in range(0, n, block)]
     workers = min(torch.get_num_threads(), len(bounds))
-    if workers <= 1:
+    main = threading.current_thread() is threading.main_thread()
+    if workers <= 1 or (torch_inside and not main):
         for start, stop in bounds:
             function(start, stop)
         return
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        for future in [pool.submit(function, *bound) for bound in bounds]:
-            future.result()  # re-raises a block's error
+    before = torch.get_num_threads()
+    if torch_inside:
+        torch.set_num_threads(1)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            for future in [pool.submit(function, *bound) for bound in bounds]:
+                future.result()  # re-raises a block's error
+    finally:
+        torch.set_num_threads(before)
 
 
 def sorted_distinct(values):

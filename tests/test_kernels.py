@@ -11,6 +11,7 @@ import torch
 
 import skmde
 import skmde._problem as problem_module
+import skmde._utils as utils_module
 from skmde import MDE, losses
 
 from ._checks import assert_objective_gradient_matches_finite_differences
@@ -96,7 +97,7 @@ def test_without_numba_the_torch_path_serves(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba fails
     monkeypatch.delitem(sys.modules, "skmde._kernels", raising=False)
     monkeypatch.delattr(skmde, "_kernels", raising=False)
-    problem_module._load_kernels.cache_clear()
+    utils_module.load_kernels.cache_clear()
     try:
         mde = problem(80, 2, "pushpull", torch.float64)
         X = torch.randn(80, 2, dtype=torch.float64)
@@ -104,7 +105,7 @@ def test_without_numba_the_torch_path_serves(monkeypatch):
         _, grad = mde._objective(X)
         assert mde._incidences and torch.isfinite(grad).all()
     finally:
-        problem_module._load_kernels.cache_clear()
+        utils_module.load_kernels.cache_clear()
 
 
 def test_kernel_solves_do_not_depend_on_the_thread_count(monkeypatch):
@@ -181,3 +182,98 @@ print(mde._kernels(torch.zeros(4, 2)) is K, tuple(mde.embed(max_iter=5).shape))
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["NullCache", "True (4, 2)"]
+
+
+# -- the neighbour search's selection --------------------------------------------
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("k", [1, 5, 24, 99, 100])
+def test_smallest_rows_finds_the_k_smallest_of_each_row(dtype, k):
+    from skmde import _kernels
+
+    rng = np.random.default_rng(k)
+    scores = torch.from_numpy(rng.normal(size=(37, 100))).to(dtype)
+    scores[3, 10:40] = float("inf")  # left-out entries (the row itself)
+    scores[5] = 1.0  # all tied
+    scores[6] = torch.from_numpy(rng.integers(0, 4, 100) * 1.0)  # many ties
+    # the first k entries by value, ties by column
+    expected = np.argsort(scores.numpy(), axis=1, kind="stable")[:, :k]
+    for threads in (1, 2, 3, 64):
+        values, indices = _kernels.smallest_rows(scores, k, threads)
+        assert values.dtype == dtype and indices.dtype == torch.int64
+        np.testing.assert_array_equal(np.sort(indices.numpy(), 1), np.sort(expected, 1))
+        np.testing.assert_array_equal(
+            np.take_along_axis(scores.numpy(), indices.numpy(), 1), values.numpy()
+        )
+    empty = _kernels.smallest_rows(scores[:0], k, 2)
+    assert empty[0].shape == (0, k) and empty[1].shape == (0, k)
+
+
+def test_smallest_uses_the_compiled_selection_only_when_asked(monkeypatch):
+    from skmde import _kernels
+    from skmde.neighbors import _blocks
+
+    calls = []
+    real = _kernels.smallest_rows
+    monkeypatch.setattr(
+        _kernels, "smallest_rows", lambda *a: calls.append(a[1]) or real(*a)
+    )
+    scores = torch.from_numpy(np.random.default_rng(1).normal(size=(6, 500)))
+    plain = _blocks.smallest(scores, 4)
+    compiled = _blocks.smallest(scores, 4, compiled=True)
+    assert calls == [4]
+    for best, _ in (plain, compiled):
+        np.testing.assert_array_equal(
+            np.sort(best.numpy(), 1), np.sort(scores.numpy(), 1)[:, :4]
+        )
+    monkeypatch.setitem(sys.modules, "numba", None)  # numba cannot load
+    monkeypatch.delitem(sys.modules, "skmde._kernels", raising=False)
+    monkeypatch.delattr(skmde, "_kernels", raising=False)
+    utils_module.load_kernels.cache_clear()
+    try:
+        best, _ = _blocks.smallest(scores, 4, compiled=True)  # torch.topk serves
+        assert calls == [4]
+        np.testing.assert_array_equal(
+            np.sort(best.numpy(), 1), np.sort(scores.numpy(), 1)[:, :4]
+        )
+    finally:
+        utils_module.load_kernels.cache_clear()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_searches_find_the_same_neighbours(threads, monkeypatch):
+    """The exact and the clustered search give the same neighbours with the
+    compiled selection (blocks in parallel) as without it."""
+    from skmde.neighbors import _blocks, _clustered
+
+    rng = np.random.default_rng(3)
+    centers = rng.normal(size=(10, 6)) * 5
+    Z = torch.from_numpy(
+        (centers[rng.integers(0, 10, 2500)] + rng.normal(size=(2500, 6))).astype(
+            np.float32
+        )
+    )
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        found = {}
+        for name, least in (("plain", 10**15), ("compiled", 0)):
+            monkeypatch.setattr(_blocks, "COMPILED_MIN_SCORES", least)
+            monkeypatch.setattr(_clustered, "COMPILED_MIN_SCORES", least)
+            found[name] = (
+                _blocks.block_topk(Z, Z, 7, exclude_self=True),
+                _clustered.clustered_topk(Z, 7),
+            )
+            assert torch.get_num_threads() == threads  # restored
+        for plain, compiled in zip(found["plain"], found["compiled"]):
+            order_p = np.argsort(plain[1].numpy(), 1, kind="stable")
+            order_c = np.argsort(compiled[1].numpy(), 1, kind="stable")
+            np.testing.assert_array_equal(
+                np.take_along_axis(plain[0].numpy(), order_p, 1),
+                np.take_along_axis(compiled[0].numpy(), order_c, 1),
+            )
+            np.testing.assert_array_equal(
+                np.sort(plain[1].numpy(), 1), np.sort(compiled[1].numpy(), 1)
+            )
+    finally:
+        torch.set_num_threads(before)

@@ -851,3 +851,23 @@ def test_index_pickles_without_its_device_copy(device_path):
     index.extend(new)
     assert index._device_copy is None
     assert index.query(new, 1, device="cpu")[0][:, 0].tolist() == [100, 101, 102, 103]
+
+
+@pytest.mark.parametrize(("cluster_size", "limit"), [(64, 16), (8, 93), (2, 128)])
+def test_clustered_search_probes_at_most_a_quarter_of_the_clusters(
+    blobs, monkeypatch, cluster_size, limit
+):
+    # 3,000 rows: 46, 375 and 1,500 clusters; the limit is a quarter of them,
+    # at least PROBED_CLUSTERS (16) and at most MAX_PROBED_CLUSTERS (128)
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", cluster_size)
+    limits = []
+    monkeypatch.setattr(
+        _clustered,
+        "_fewest_probes",
+        lambda Z, k, probed, most, search: limits.append(most),
+    )
+    indices, _ = _clustered.clustered_topk(torch.from_numpy(blobs), 5)
+    assert limits == [limit]
+    np.testing.assert_array_equal(
+        np.sort(indices.numpy(), 1), np.sort(brute(blobs, 5)[0], 1)
+    )

@@ -214,3 +214,34 @@ def test_threaded_row_and_column_work_matches_numpy(two_threads, order, dtype):
     serial = fuzzy_memberships(D)
     torch.set_num_threads(2)
     np.testing.assert_array_equal(fuzzy_memberships(D), serial)
+
+
+def test_parallel_blocks_with_torch_inside_runs_torch_on_one_thread(two_threads):
+    counts, workers = [], set()
+
+    def block(start, stop):
+        counts.append(torch.get_num_threads())
+        workers.add(threading.get_ident())
+
+    _utils.parallel_blocks(block, 40, 1, torch_inside=True)
+    assert set(counts) == {1} and len(counts) == 40 and len(workers) <= 2
+    assert torch.get_num_threads() == 2  # restored
+
+    def failing(start, stop):
+        raise ValueError("inside")
+
+    with pytest.raises(ValueError, match="inside"):
+        _utils.parallel_blocks(failing, 4, 1, torch_inside=True)
+    assert torch.get_num_threads() == 2
+    # from another thread than the main one torch's count is left alone: the
+    # blocks run one after another there
+    seen = []
+    worker = threading.Thread(
+        target=_utils.parallel_blocks,
+        args=(lambda a, b: seen.append((threading.get_ident(), a)), 5, 1),
+        kwargs={"torch_inside": True},
+    )
+    worker.start()
+    worker.join()
+    assert [a for _, a in seen] == [0, 1, 2, 3, 4]
+    assert {t for t, _ in seen} == {worker.ident}

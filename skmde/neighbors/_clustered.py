@@ -7,21 +7,23 @@ against an exact search and probe more clusters until it is good enough
 (:func:`_fewest_probes`).
 """
 
+import contextlib
 import math
 
 import numpy as np
 import torch
 
-from .._utils import ThreadGovernor
-from ._blocks import block_topk, refine, rows_per_block, smallest
+from .._utils import ThreadGovernor, load_kernels, parallel_blocks
+from ._blocks import COMPILED_MIN_SCORES, block_topk, refine, rows_per_block, smallest
 
 #: above this many items, the neighbours of the items themselves (the fit's
 #: graph) are searched cluster by cluster (see clustered_topk)
 CLUSTERED_ABOVE = 20_000
-#: clusters probed per cluster (at first), target cluster size, and the
-#: quality on a sample below which more clusters are probed
+#: clusters probed per cluster (at first, and at most: beyond a quarter of
+#: the clusters the exact search is hardly slower), target cluster size, and
+#: the quality on a sample below which more clusters are probed
 PROBED_CLUSTERS = 16
-MAX_PROBED_CLUSTERS = 64
+MAX_PROBED_CLUSTERS = 128
 CLUSTER_SIZE = 256
 TARGET_RECALL = 0.95
 TARGET_CLOSENESS = 0.995
@@ -130,7 +132,8 @@ def clustered_topk(Z, k, exact_fallback=True):
     the clusters whose centres are nearest to theirs, by blocked matrix
     products, scanning a fraction of the pairs. The number of probed clusters
     starts at :data:`PROBED_CLUSTERS` and doubles, up to
-    :data:`MAX_PROBED_CLUSTERS` and half the clusters, until a seeded sample
+    :data:`MAX_PROBED_CLUSTERS` and a quarter of the clusters (at least
+    :data:`PROBED_CLUSTERS`), until a seeded sample
     of rows meets the quality targets (:func:`_fewest_probes`; in high
     dimensions many items are about equally near, and any of them serves);
     past that the exact search is used instead (or, without
@@ -138,7 +141,7 @@ def clustered_topk(Z, k, exact_fallback=True):
     Deterministic.
     """
     centers, labels, order, starts = _partition(Z)
-    limit = min(MAX_PROBED_CLUSTERS, centers.shape[0] // 2)
+    limit = min(MAX_PROBED_CLUSTERS, max(PROBED_CLUSTERS, centers.shape[0] // 4))
 
     def search(rows, probed):
         return _probe(Z, k, centers, labels, order, starts, probed, rows=rows)
@@ -165,8 +168,13 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
     if rows is not None:  # only these rows are queries
         asked = torch.zeros(n, dtype=torch.bool)
         asked[rows] = True
-    governor = ThreadGovernor()
-    for c in range(n_clusters):
+    asked_rows = n if rows is None else len(rows)
+    compiled = (
+        asked_rows * probed * CLUSTER_SIZE >= COMPILED_MIN_SCORES
+        and load_kernels() is not None
+    )
+
+    def search(c, governor=None):
         # the own cluster first: member i of the cluster is candidate i
         queries = members[c]
         position = torch.arange(queries.numel())
@@ -174,28 +182,44 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
             position = position[asked[queries]]
             queries = queries[position]
         if queries.numel() == 0:
-            continue
+            return
         others = [members[int(o)] for o in nearby[c] if int(o) != c]
         pool = torch.cat([members[c], *others])
         if pool.numel() - 1 < k:  # too few candidates: search everything
             pool = torch.cat([members[c], order[labels[order] != c]])
         Zp, sq_p = Z[pool], sq[pool]
         block = rows_per_block(pool.numel())
-        with governor:
+        with governor or contextlib.nullcontext():
             for start in range(0, queries.numel(), block):
-                governor.start()
                 stop = min(queries.numel(), start + block)
-                batch = queries[start:stop]
-                scores = torch.addmm(sq_p.unsqueeze(0), Z[batch], Zp.T, alpha=-2.0)
-                itself = position[start:stop]
-                scores[torch.arange(stop - start), itself] = math.inf
-                best, idx = smallest(scores, k)
-                indices[batch] = pool[idx]
-                d2[batch] = best + sq[batch].unsqueeze(1)
-                governor.step(work=(stop - start) * pool.numel())
+                with _timed(governor, (stop - start) * pool.numel()):
+                    batch = queries[start:stop]
+                    scores = torch.addmm(sq_p.unsqueeze(0), Z[batch], Zp.T, alpha=-2.0)
+                    itself = position[start:stop]
+                    scores[torch.arange(stop - start), itself] = math.inf
+                    best, idx = smallest(scores, k, compiled)
+                    indices[batch] = pool[idx]
+                    d2[batch] = best + sq[batch].unsqueeze(1)
+
+    if compiled:  # clusters in parallel, torch on one thread in each
+
+        def clusters(first, stop):
+            for c in range(first, stop):
+                search(c)
+
+        parallel_blocks(clusters, n_clusters, 1, torch_inside=True)
+    else:
+        governor = ThreadGovernor()
+        for c in range(n_clusters):
+            search(c, governor)
     if rows is not None:
         return indices[rows], d2[rows]
     return indices, d2
+
+
+def _timed(governor, work):
+    """``governor.timed(work)``, or nothing without a governor."""
+    return contextlib.nullcontext() if governor is None else governor.timed(work)
 
 
 class QueryPartition:
