@@ -8,7 +8,9 @@ them:
 - exact search (:class:`NeighborIndex`, ``_exact``): blocked torch matrix
   products for dense data under "euclidean" and "cosine" (in a PCA-reduced
   space, re-ranked exactly, above 128 features), blocked scipy products for
-  sparse data, blocked ``cdist`` for scipy's other metrics; above 20,000
+  sparse data, blocked ``cdist`` for scipy's other metrics (in dense
+  searches of :data:`._blocks.COMPILED_MIN_SCORES` scores or more, each
+  row's k smallest are selected by a loop numba compiles); above 20,000
   items cluster by cluster with a check of its quality on a sample
   (``_clustered``); given a ``device`` other than the CPU (a GPU), dense
   data under these metrics is searched there exactly, in the full space
