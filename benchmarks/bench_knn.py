@@ -14,7 +14,13 @@ Recall is measured against the exact search (on a 2,000-row sample for the large
 datasets), and, on MNIST-10k, the trustworthiness and 10-NN accuracy of the
 resulting ``preserve_neighbors`` embeddings.
 
+With ``--selection``, instead: the exact and the clustered search timed with
+the compiled selection of each row's k smallest scores and with
+``torch.topk`` (``COMPILED_MIN_SCORES`` set to 0 or out of reach), in
+``--rounds`` alternating rounds in one process, medians and their ratio.
+
     python benchmarks/bench_knn.py [--datasets mnist10k random20k blobs70k]
+    python benchmarks/bench_knn.py --selection [--rounds 5]
 """
 
 import argparse
@@ -29,7 +35,7 @@ from _common import load_mnist10k, machine, quality, table
 
 import skmde
 from skmde import graphs
-from skmde.neighbors import NeighborIndex, _exact
+from skmde.neighbors import NeighborIndex, _blocks, _clustered, _exact
 from skmde.neighbors._pynndescent import pynndescent_topk
 
 
@@ -59,13 +65,47 @@ def search(X, k, backend):
         _exact.CLUSTERED_ABOVE = saved
 
 
+def selection(datasets, k, rounds):
+    """The searches timed with the compiled selection and with torch.topk."""
+    search(np.random.default_rng(0).normal(size=(6000, 8)), k, "exact")  # load numba
+    rows = []
+    for name in datasets:
+        X, _ = dataset(name)
+        for backend in ("exact", "clustered"):
+            seconds = {"compiled": [], "torch.topk": []}
+            for _ in range(rounds):
+                for way, least in (("compiled", 0), ("torch.topk", 10**18)):
+                    _blocks.COMPILED_MIN_SCORES = _clustered.COMPILED_MIN_SCORES = least
+                    start = time.perf_counter()
+                    search(X, k, backend)
+                    seconds[way].append(time.perf_counter() - start)
+            compiled, topk = (float(np.median(v)) for v in seconds.values())
+            rows.append(
+                {
+                    "data": name,
+                    "backend": backend,
+                    "compiled (s)": compiled,
+                    "torch.topk (s)": topk,
+                    "ratio": compiled / topk,
+                }
+            )
+            print(f"{name} {backend} done", flush=True)
+    columns = ["data", "backend", "compiled (s)", "torch.topk (s)", "ratio"]
+    print(table(rows, columns))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="*", default=["mnist10k", "random20k"])
     parser.add_argument("--k", type=int, default=32)
+    parser.add_argument("--selection", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     print(machine())
+    if args.selection:
+        selection(args.datasets, args.k, args.rounds)
+        return
     start = time.perf_counter()
     pynndescent_topk(
         np.random.default_rng(0).normal(size=(500, 5)), 5, "euclidean", None, 0
