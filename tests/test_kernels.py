@@ -277,3 +277,31 @@ def test_compiled_searches_find_the_same_neighbours(threads, monkeypatch):
             )
     finally:
         torch.set_num_threads(before)
+
+
+def test_compiled_searches_are_the_same_on_any_thread_count(monkeypatch):
+    """With the compiled selection each block is scored on one torch thread:
+    the same bits whatever torch's thread count (the blocks' threads)."""
+    from skmde.neighbors import _blocks, _clustered
+
+    rng = np.random.default_rng(4)
+    Z = torch.from_numpy(rng.normal(size=(3000, 12)).astype(np.float32))
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+    monkeypatch.setattr(_blocks, "COMPILED_MIN_SCORES", 0)
+    monkeypatch.setattr(_clustered, "COMPILED_MIN_SCORES", 0)
+    before = torch.get_num_threads()
+    found = []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            found.append(
+                [
+                    *_blocks.block_topk(Z, Z, 9, exclude_self=True),
+                    *_clustered.clustered_topk(Z, 9),
+                ]
+            )
+    finally:
+        torch.set_num_threads(before)
+    for other in found[1:]:
+        for a, b in zip(found[0], other):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
