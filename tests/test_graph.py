@@ -347,7 +347,7 @@ class TestClusteredSearch:
         # the check of a clustered search queries only its sample of rows; each
         # must get the neighbours the full search gives it (never itself)
         Z = torch.from_numpy(_blobs(rng, 2000).astype(np.float32))
-        centers, labels, order, starts = _clustered._partition(Z)
+        centers, labels, order, starts = _clustered.partition(Z)
         rows = torch.randperm(2000, generator=torch.Generator().manual_seed(0))[:50]
         full_idx, full_d2 = _clustered._probe(Z, 8, centers, labels, order, starts, 4)
         idx, d2 = _clustered._probe(Z, 8, centers, labels, order, starts, 4, rows=rows)

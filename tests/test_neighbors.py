@@ -384,7 +384,7 @@ def test_query_partition_for_new_rows(blobs, monkeypatch):
 
 def test_kmeans_partition_covers_every_row(blobs):
     Z = torch.from_numpy(blobs[:1000])
-    centers, labels, order, starts = _clustered._partition(Z)
+    centers, labels, order, starts = _clustered.partition(Z)
     assert centers.shape[0] == 1000 // _clustered.CLUSTER_SIZE
     assert starts[0] == 0 and starts[-1] == 1000
     assert torch.equal(torch.sort(order).values, torch.arange(1000))
@@ -871,3 +871,34 @@ def test_clustered_search_probes_at_most_a_quarter_of_the_clusters(
     np.testing.assert_array_equal(
         np.sort(indices.numpy(), 1), np.sort(brute(blobs, 5)[0], 1)
     )
+
+
+def test_the_partition_for_new_rows_reuses_the_search_clusters(blobs, monkeypatch):
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+    monkeypatch.setattr(_exact, "CLUSTERED_ABOVE", 1000)
+    monkeypatch.setattr(_exact, "CLUSTERED_QUERIES_ABOVE", 1000)
+    real, calls = _clustered.partition, []
+
+    def counted(Z):
+        calls.append(Z.shape)
+        return real(Z)
+
+    monkeypatch.setattr(_exact, "partition", counted)
+    monkeypatch.setattr(_clustered, "partition", counted)
+    index = NeighborIndex(blobs, "euclidean")
+    index.query(None, 8)
+    assert len(calls) == 1 and index._clusters is not None
+    assert pickle.loads(pickle.dumps(index))._clusters is None  # never pickled
+    index.prepare_for_new_rows()
+    assert len(calls) == 1 and index._clusters is None  # reused, then dropped
+    fresh = _clustered.QueryPartition.build(torch.from_numpy(index.data))
+    assert len(calls) == 2
+    for name in ("centers", "order", "starts", "probed"):
+        np.testing.assert_array_equal(
+            getattr(index.partition, name), getattr(fresh, name)
+        )
+    # extend drops clusters of the old items
+    other = NeighborIndex(blobs, "euclidean")
+    other.query(None, 8)
+    other.extend(blobs[:5])
+    assert other._clusters is None

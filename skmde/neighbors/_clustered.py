@@ -72,7 +72,7 @@ def _nearest_center(Z, centers):
     return labels
 
 
-def _partition(Z):
+def partition(Z):
     """k-means clusters of about :data:`CLUSTER_SIZE` rows: ``(centers,
     labels, order, starts)``, the rows of cluster ``c`` being
     ``order[starts[c]:starts[c + 1]]``."""
@@ -124,7 +124,7 @@ def _fewest_probes(Z, k, probed, limit, search):
     return None
 
 
-def clustered_topk(Z, k, exact_fallback=True):
+def clustered_topk(Z, k, exact_fallback=True, clusters=None):
     """k nearest other rows of Z, searched cluster by cluster, with a recall check.
 
     The rows are grouped by k-means into clusters of about
@@ -138,9 +138,10 @@ def clustered_topk(Z, k, exact_fallback=True):
     dimensions many items are about equally near, and any of them serves);
     past that the exact search is used instead (or, without
     ``exact_fallback``, :class:`ClusteredSearchFailed` is raised).
-    Deterministic.
+    Deterministic. ``clusters``: :func:`partition` of ``Z`` if already
+    computed.
     """
-    centers, labels, order, starts = _partition(Z)
+    centers, labels, order, starts = clusters or partition(Z)
     limit = min(MAX_PROBED_CLUSTERS, max(PROBED_CLUSTERS, centers.shape[0] // 4))
 
     def search(rows, probed):
@@ -240,8 +241,10 @@ class QueryPartition:
         self.probed = probed
 
     @classmethod
-    def build(cls, Z):
-        centers, _, order, starts = _partition(Z)
+    def build(cls, Z, clusters=None):
+        """The partition of the items ``Z``; ``clusters``: :func:`partition`
+        of ``Z`` if already computed (by the items' own search)."""
+        centers, _, order, starts = clusters or partition(Z)
         k = min(QUERY_CHECK_K, Z.shape[0] - 1)
         arrays = centers.numpy(), order.numpy(), starts.numpy()
 

@@ -25,6 +25,7 @@ from ._clustered import (
     CLUSTERED_QUERIES_ABOVE,
     QueryPartition,
     clustered_topk,
+    partition,
 )
 from ._device import DEVICE_MAX_ITEMS, device_topk
 from ._metrics import PYNNDESCENT_METRICS, TORCH_METRICS
@@ -77,6 +78,9 @@ class NeighborIndex:
     def __init__(self, data, metric, for_new_rows=False):
         self.metric = metric
         self.partition = None
+        # the k-means clusters of the items' own clustered search, kept
+        # until the partition for new rows reuses them (never pickled)
+        self._clusters = None
         self.n_items = data.shape[0]
         self.sparse = scipy.sparse.issparse(data)
         self.mean = self.basis = self.reduced = None
@@ -111,7 +115,7 @@ class NeighborIndex:
             self.prepare_for_new_rows()
 
     def __getstate__(self):
-        return {**self.__dict__, "_device_copy": None}
+        return {**self.__dict__, "_device_copy": None, "_clusters": None}
 
     def _reduce(self):
         """Compute the PCA-reduced copy of dense items with more than
@@ -151,7 +155,9 @@ class NeighborIndex:
         if dense and self.partition is None and self.n_items > CLUSTERED_QUERIES_ABOVE:
             self._reduce()
             space = self.data if self.reduced is None else self.reduced
-            self.partition = QueryPartition.build(torch.from_numpy(space))
+            clusters = getattr(self, "_clusters", None)  # None in older pickles
+            self.partition = QueryPartition.build(torch.from_numpy(space), clusters)
+        self._clusters = None
         return self
 
     @staticmethod
@@ -264,6 +270,7 @@ class NeighborIndex:
                 [self.squared_norms, squared_norms(new)]
             )
         self.n_items = self.data.shape[0]
+        self._clusters = None
         if self.partition is not None:
             self.partition = None
             self.prepare_for_new_rows()
@@ -369,7 +376,8 @@ class NeighborIndex:
         else:
             Zq, Zr, c = Xq, Xr, k
         if exclude_self and self.n_items > CLUSTERED_ABOVE:
-            indices, d2 = clustered_topk(Zr, c, exact_fallback)
+            self._clusters = partition(Zr)
+            indices, d2 = clustered_topk(Zr, c, exact_fallback, self._clusters)
         elif exclude_self:
             indices, d2 = block_topk(Zq, Zr, c, exclude_self)
         else:
