@@ -305,3 +305,21 @@ def test_compiled_searches_are_the_same_on_any_thread_count(monkeypatch):
     for other in found[1:]:
         for a, b in zip(found[0], other):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_new_rows_never_use_the_compiled_selection(monkeypatch):
+    # a new row's candidates must not depend on the size of its batch
+    from skmde import _kernels
+    from skmde.neighbors import _blocks
+
+    calls = []
+    real = _kernels.smallest_rows
+    monkeypatch.setattr(
+        _kernels, "smallest_rows", lambda *a: calls.append(1) or real(*a)
+    )
+    monkeypatch.setattr(_blocks, "COMPILED_MIN_SCORES", 0)
+    Z = torch.from_numpy(np.random.default_rng(5).normal(size=(300, 4)))
+    _blocks.block_topk(Z[:40], Z, 6, exclude_self=False)
+    assert calls == []
+    _blocks.block_topk(Z, Z, 6, exclude_self=True)
+    assert calls

@@ -127,18 +127,24 @@ def unit_rows(X):
 def block_topk(Zq, Zr, k, exclude_self):
     """Exact k nearest rows of Zr for each row of Zq, by squared distance.
 
-    Searches of at least :data:`COMPILED_MIN_SCORES` scores select with the
-    compiled loop where numba loads, and run their blocks in parallel, torch
-    on one thread in each (see :func:`parallel_blocks`); the others run
-    their blocks one after another, torch's thread count chosen by a
-    :class:`ThreadGovernor`. Each block's result is the same either way.
+    The items' own searches (``exclude_self``) of at least
+    :data:`COMPILED_MIN_SCORES` scores select with the compiled loop where
+    numba loads, and run their blocks in parallel, torch on one thread in
+    each (see :func:`parallel_blocks`); the others run their blocks one
+    after another, torch's thread count chosen by a :class:`ThreadGovernor`.
+    New rows never use the compiled loop: a row's candidates (ties
+    included) do not depend on the size of the batch it comes in.
     """
     nq = Zq.shape[0]
     sq_r = (Zr * Zr).sum(dim=1)
     sq_q = sq_r if exclude_self else (Zq * Zq).sum(dim=1)
     indices = torch.empty((nq, k), dtype=torch.int64)
     d2 = torch.empty((nq, k), dtype=Zr.dtype)
-    compiled = nq * Zr.shape[0] >= COMPILED_MIN_SCORES and load_kernels() is not None
+    compiled = (
+        exclude_self
+        and nq * Zr.shape[0] >= COMPILED_MIN_SCORES
+        and load_kernels() is not None
+    )
 
     def search(start, stop):
         # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
