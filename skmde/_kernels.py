@@ -27,11 +27,7 @@ search (rows of 10,000 scores, k = 24, one thread) it took 0.13 s against
 ``torch.topk``'s 0.29-0.32 s for all 10,000 rows.
 """
 
-import concurrent.futures
-import functools
-import itertools
 import math
-import os
 
 import numba
 import torch
@@ -155,35 +151,13 @@ def _smallest_rows(scores, k, values, indices):
                 top = best[0]
 
 
-@functools.cache
-def _pool():
-    """Worker threads for :func:`smallest_rows` (the loop releases the GIL)."""
-    return concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1)
-
-
-def smallest_rows(scores, k, threads=1):
+def smallest_rows(scores, k):
     """The ``k`` smallest entries of each row of a C-contiguous CPU tensor,
     ``1 <= k <= scores.shape[1]``, in no order: ``(values, column indices)``.
     Ties go to the earlier columns: the result is the first ``k`` entries of
-    the row sorted by value, then column, whatever the algorithm.
-
-    The rows are split over ``threads`` threads; each row's result depends
-    only on that row (the same for any split and any thread count).
-    """
-    m = scores.shape[0]
-    values = torch.empty((m, k), dtype=scores.dtype)
-    indices = torch.empty((m, k), dtype=torch.int64)
-    if m == 0:
-        return values, indices
-    arrays = scores.numpy(), values.numpy(), indices.numpy()
-    bounds = [m * t // threads for t in range(threads + 1)]
-    parts = [
-        (arrays[0][a:b], k, arrays[1][a:b], arrays[2][a:b])
-        for a, b in itertools.pairwise(bounds)
-        if b > a
-    ]
-    futures = [_pool().submit(_smallest_rows, *part) for part in parts[1:]]
-    _smallest_rows(*parts[0])
-    for future in futures:
-        future.result()
+    the row sorted by value, then column, whatever the algorithm. On one
+    thread (the searches run blocks of rows in parallel)."""
+    values = torch.empty((scores.shape[0], k), dtype=scores.dtype)
+    indices = torch.empty((scores.shape[0], k), dtype=torch.int64)
+    _smallest_rows(scores.numpy(), k, values.numpy(), indices.numpy())
     return values, indices

@@ -197,14 +197,13 @@ def test_smallest_rows_finds_the_k_smallest_of_each_row(dtype, k):
     scores[6] = torch.from_numpy(rng.integers(0, 4, 100) * 1.0)  # many ties
     # the first k entries by value, ties by column
     expected = np.argsort(scores.numpy(), axis=1, kind="stable")[:, :k]
-    for threads in (1, 2, 3, 64):
-        values, indices = _kernels.smallest_rows(scores, k, threads)
-        assert values.dtype == dtype and indices.dtype == torch.int64
-        np.testing.assert_array_equal(np.sort(indices.numpy(), 1), np.sort(expected, 1))
-        np.testing.assert_array_equal(
-            np.take_along_axis(scores.numpy(), indices.numpy(), 1), values.numpy()
-        )
-    empty = _kernels.smallest_rows(scores[:0], k, 2)
+    values, indices = _kernels.smallest_rows(scores, k)
+    assert values.dtype == dtype and indices.dtype == torch.int64
+    np.testing.assert_array_equal(np.sort(indices.numpy(), 1), np.sort(expected, 1))
+    np.testing.assert_array_equal(
+        np.take_along_axis(scores.numpy(), indices.numpy(), 1), values.numpy()
+    )
+    empty = _kernels.smallest_rows(scores[:0], k)
     assert empty[0].shape == (0, k) and empty[1].shape == (0, k)
 
 

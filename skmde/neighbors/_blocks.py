@@ -175,8 +175,9 @@ def smallest(scores, k, compiled=False):
     With ``compiled`` (searches of at least :data:`COMPILED_MIN_SCORES`
     scores, where numba loads), a compiled heap selection
     (:func:`skmde._kernels.smallest_rows`, 2.4 times as fast as
-    ``torch.topk`` on MNIST-10k's rows), its rows split over torch's thread
-    count. Otherwise, on one thread, numpy's introselect (``argpartition``)
+    ``torch.topk`` on MNIST-10k's rows, on one thread: the searches run
+    blocks in parallel). Otherwise, on one thread, numpy's introselect
+    (``argpartition``)
     takes about 0.6 of the time of ``torch.topk`` on rows of up to a few
     hundred entries (the k-means clusters); ``torch.topk`` is faster on wider
     rows and splits rows over threads.
@@ -190,7 +191,7 @@ def smallest(scores, k, compiled=False):
         and scores.is_contiguous()
         and scores.dtype.is_floating_point
     ):
-        return kernels.smallest_rows(scores, k, torch.get_num_threads())
+        return kernels.smallest_rows(scores, k)
     if width > NARROW_ROWS or torch.get_num_threads() > 1:
         best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
         return best, idx
