@@ -21,7 +21,7 @@ import torch
 
 from ._inputs import check_init_array
 from ._pairs import pair_distances
-from ._utils import on_accelerator, sparse_csr, tensor_on
+from ._utils import on_accelerator, parallel_blocks, sparse_csr, tensor_on
 from .constraints import Anchored, Standardized
 
 __all__ = ["initial_embedding", "landmark_mds", "pca", "spectral"]
@@ -82,16 +82,29 @@ def spectral(
         return standardize(_eigenmap(W, embedding_dim, random_state, device))
     rng = np.random.default_rng(random_state)
     centers = _component_centers(labels, count, embedding_dim, data, rng)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(count + 1))
+    members = [order[bounds[c] : bounds[c + 1]] for c in range(count)]
+    large = [c for c in range(count) if len(members[c]) > 4 * (embedding_dim + 1)]
+    maps = {}
+
+    def eigenmaps(start, stop):  # each component's on its own: any order
+        for c in large[start:stop]:
+            sub = W[members[c]][:, members[c]]
+            maps[c] = standardize(_eigenmap(sub, embedding_dim, random_state, device))
+
+    if on_accelerator(device):  # the GPU's products one after another
+        eigenmaps(0, len(large))
+    else:  # scipy's ARPACK and sparse products release the GIL
+        parallel_blocks(eigenmaps, len(large), 1)
     X = np.empty((n_items, embedding_dim))
     for c in range(count):
-        members = np.flatnonzero(labels == c)
-        if len(members) > 4 * (embedding_dim + 1):
-            sub = W[members][:, members]
-            local = standardize(_eigenmap(sub, embedding_dim, random_state, device))
-        else:
-            local = rng.standard_normal((len(members), embedding_dim))
+        if c in maps:
+            local = maps[c]
+        else:  # the seeded draws in the components' order
+            local = rng.standard_normal((len(members[c]), embedding_dim))
         # components cover about a fifth of the spacing between their centers
-        X[members] = centers[c] + 0.2 * local
+        X[members[c]] = centers[c] + 0.2 * local
     return standardize(X)
 
 

@@ -150,3 +150,38 @@ def test_pca_pads_low_rank_data():
     scores = _init.pca(X, 3)
     assert scores.shape == (10, 3)
     assert np.isfinite(scores).all()
+
+
+def test_spectral_components_are_the_same_on_any_thread_count(monkeypatch):
+    # rings of 300 (ARPACK), 40 and 3 items (seeded draws) in a shuffled
+    # order: the large components' eigenmaps run in parallel, the draws in order
+    import torch
+
+    sizes = [300, 3, 300, 40, 300, 3]
+    edges, start = [], 0
+    for size in sizes:
+        ring = np.arange(start, start + size)
+        edges.append(np.column_stack([ring, np.roll(ring, -1)]))
+        start += size
+    permutation = np.random.default_rng(1).permutation(start)
+    edges = permutation[np.vstack(edges)]
+    weights = np.random.default_rng(2).uniform(0.5, 1.5, len(edges))
+    called = []
+    real = _init._eigenmap
+    monkeypatch.setattr(
+        _init,
+        "_eigenmap",
+        lambda W, *a, **k: called.append(W.shape[0]) or real(W, *a, **k),
+    )
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            results.append(_init.spectral(start, 2, edges, weights, random_state=4))
+    finally:
+        torch.set_num_threads(before)
+    assert sorted(called) == sorted([40, 300, 300, 300] * 3)
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+    np.testing.assert_allclose(results[0].T @ results[0] / start, np.eye(2), atol=1e-8)
