@@ -95,7 +95,8 @@ def spectral(
 
     if on_accelerator(device):  # the GPU's products one after another
         eigenmaps(0, len(large))
-    else:  # scipy's ARPACK and sparse products release the GIL
+    else:  # SciPy's ARPACK in C (1.17 here) and sparse products release
+        # the GIL; older releases serialize ARPACK's calls with a lock
         parallel_blocks(eigenmaps, len(large), 1)
     X = np.empty((n_items, embedding_dim))
     for c in range(count):
