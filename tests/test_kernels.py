@@ -258,7 +258,6 @@ def test_compiled_searches_find_the_same_neighbours(threads, monkeypatch):
         found = {}
         for name, least in (("plain", 10**15), ("compiled", 0)):
             monkeypatch.setattr(_blocks, "COMPILED_MIN_SCORES", least)
-            monkeypatch.setattr(_clustered, "COMPILED_MIN_SCORES", least)
             found[name] = (
                 _blocks.block_topk(Z, Z, 7, exclude_self=True),
                 _clustered.clustered_topk(Z, 7),
@@ -287,7 +286,6 @@ def test_compiled_searches_are_the_same_on_any_thread_count(monkeypatch):
     Z = torch.from_numpy(rng.normal(size=(3000, 12)).astype(np.float32))
     monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
     monkeypatch.setattr(_blocks, "COMPILED_MIN_SCORES", 0)
-    monkeypatch.setattr(_clustered, "COMPILED_MIN_SCORES", 0)
     before = torch.get_num_threads()
     found = []
     try:

@@ -30,6 +30,12 @@ NARROW_ROWS = 320
 COMPILED_MIN_SCORES = 2**25
 
 
+def compiled_selection(n_scores):
+    """Whether a search of ``n_scores`` scores selects with the compiled loop
+    (at least :data:`COMPILED_MIN_SCORES`, where numba loads)."""
+    return n_scores >= COMPILED_MIN_SCORES and load_kernels() is not None
+
+
 def rows_per_block(n_columns, bytes_per_value=4):
     return max(1, min(8192, BLOCK_BYTES // max(1, n_columns * bytes_per_value)))
 
@@ -140,11 +146,7 @@ def block_topk(Zq, Zr, k, exclude_self):
     sq_q = sq_r if exclude_self else (Zq * Zq).sum(dim=1)
     indices = torch.empty((nq, k), dtype=torch.int64)
     d2 = torch.empty((nq, k), dtype=Zr.dtype)
-    compiled = (
-        exclude_self
-        and nq * Zr.shape[0] >= COMPILED_MIN_SCORES
-        and load_kernels() is not None
-    )
+    compiled = exclude_self and compiled_selection(nq * Zr.shape[0])
 
     def search(start, stop):
         # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking

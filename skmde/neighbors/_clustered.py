@@ -13,8 +13,14 @@ import math
 import numpy as np
 import torch
 
-from .._utils import ThreadGovernor, load_kernels, parallel_blocks
-from ._blocks import COMPILED_MIN_SCORES, block_topk, refine, rows_per_block, smallest
+from .._utils import ThreadGovernor, parallel_blocks
+from ._blocks import (
+    block_topk,
+    compiled_selection,
+    refine,
+    rows_per_block,
+    smallest,
+)
 
 #: above this many items, the neighbours of the items themselves (the fit's
 #: graph) are searched cluster by cluster (see clustered_topk)
@@ -170,10 +176,7 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
         asked = torch.zeros(n, dtype=torch.bool)
         asked[rows] = True
     asked_rows = n if rows is None else len(rows)
-    compiled = (
-        asked_rows * probed * CLUSTER_SIZE >= COMPILED_MIN_SCORES
-        and load_kernels() is not None
-    )
+    compiled = compiled_selection(asked_rows * probed * CLUSTER_SIZE)
 
     def search(c, governor=None):
         # the own cluster first: member i of the cluster is candidate i
