@@ -24,6 +24,12 @@ from .neighbors._blocks import BLOCK_BYTES, unit_rows
 #: accuracy (0.9783 -> 0.9766).
 MIN_REPULSIVE_PAIRS = 50_000
 
+#: the solver visits the edges in tiles whose tail rows of the embedding and
+#: of the gradient fill this many bytes (see :func:`cache_tile`)
+TILE_BYTES = 1 << 18
+#: :func:`_contains` searches this many keys at a time
+CONTAINS_CHUNK = 1 << 22
+
 
 def spread_repulsion(n_items, count, exclude, weight):
     """``(count, weight)``: ``count`` repulsive pairs of ``weight`` each
@@ -40,7 +46,46 @@ def spread_repulsion(n_items, count, exclude, weight):
     return spread, weight * count / spread
 
 
-def sample_non_edges(n_items, count, exclude, rng):
+def cache_tile(n_items, row_bytes):
+    """The tile of :func:`tile_order` for ``n_items`` items whose rows of the
+    embedding and of the gradient take ``row_bytes`` together, or None when
+    one tile would hold every item.
+
+    The solver's loops read the embedding and write the gradient at both
+    ends of each edge. Edges sorted by tail reach their heads all over the
+    embedding: past a few hundred thousand items nearly every head is a cache
+    miss. Visited tile by tile (the edges whose tails lie in one range of
+    ``tile`` items, sorted by head), the tails' rows stay in cache and the
+    heads are read in increasing order, which the processor prefetches. On
+    our machine the loops over 30 million random pairs of a million items
+    took 0.13-0.14 s instead of 0.41-0.49 s with tiles of 16,384 items
+    (0.14-0.18 s with 4,096 or 32,768), over 7.5 million pairs of 250,000
+    items 0.036-0.056 s instead of 0.059-0.066 s.
+    """
+    tile = max(1, TILE_BYTES // row_bytes)
+    return tile if n_items > tile else None
+
+
+def tile_keys(i, j, n_items, tile):
+    """Distinct int64 keys of the pairs ``(i, j)`` (two integer arrays) whose
+    increasing order is :func:`tile_order`'s: ``(i // tile, j, i)``."""
+    i = np.asarray(i, dtype=np.int64)
+    keys = i // tile
+    keys *= n_items
+    keys += j
+    keys *= tile
+    keys += i % tile
+    return keys
+
+
+def tile_order(pairs, n_items, tile):
+    """The permutation that visits ``pairs`` tile by tile: by the range of
+    ``tile`` items that holds the pair's first item, then by its second,
+    then by its first (see :func:`cache_tile`)."""
+    return np.argsort(tile_keys(pairs[:, 0], pairs[:, 1], n_items, tile))
+
+
+def sample_non_edges(n_items, count, exclude, rng, tile=None):
     """``count`` distinct pairs ``i < j`` drawn uniformly among those not in
     ``exclude`` (an (p, 2) array of pairs ``i < j``), without replacement.
 
@@ -49,7 +94,8 @@ def sample_non_edges(n_items, count, exclude, rng):
     set of ``count`` available pairs is equally likely. Memory is proportional
     to the pairs drawn. When the request approaches the number of available
     pairs, the available pairs are enumerated instead. The pairs come sorted
-    (by ``i``, then ``j``), which makes the solver read the embedding in order.
+    by ``i``, then ``j``, or with ``tile`` (see :func:`cache_tile`) in
+    :func:`tile_order`.
     """
     total = n_items * (n_items - 1) // 2
     excluded = _pair_keys(exclude, n_items)
@@ -66,18 +112,52 @@ def sample_non_edges(n_items, count, exclude, rng):
         keys = np.empty(0, dtype=np.int64)
         while len(keys) < count:
             want = int(1.05 * (count - len(keys))) + 64
-            a = rng.integers(0, n_items, size=want)
-            b = rng.integers(0, n_items - 1, size=want)
-            b = b + (b >= a)  # uniform over b != a
-            new = sorted_distinct(np.minimum(a, b) * n_items + np.maximum(a, b))
+            new = _drawn_keys(n_items, want, rng)
             new = new[~_contains(excluded, new)]  # sorted: cache-friendly search
             keys = (
                 new if len(keys) == 0 else sorted_distinct(np.concatenate([keys, new]))
             )
+            del new
         if len(keys) > count:
             surplus = rng.choice(len(keys), len(keys) - count, replace=False)
             keys = np.delete(keys, surplus)
-    return np.column_stack([keys // n_items, keys % n_items])
+    pairs = np.empty((len(keys), 2), dtype=np.int64)
+    if tile is None:
+        np.divmod(keys, n_items, out=(pairs[:, 0], pairs[:, 1]))
+        return pairs
+    # the same pairs in the tiles' order, decoded in place (the arrays of a
+    # sample of 30 million pairs take 240 MB each)
+    np.divmod(keys, n_items, out=(pairs[:, 0], pairs[:, 1]))
+    del keys
+    keys = tile_keys(pairs[:, 0], pairs[:, 1], n_items, tile)
+    keys.sort()
+    high = keys // tile
+    np.remainder(high, n_items, out=pairs[:, 1])
+    high //= n_items
+    high *= tile
+    high += np.remainder(keys, tile, out=keys)
+    pairs[:, 0] = high
+    return pairs
+
+
+def _drawn_keys(n_items, count, rng):
+    """The sorted distinct keys ``i n + j`` of ``count`` pairs ``i < j`` of
+    distinct items drawn uniformly with replacement, computed in place (three
+    arrays of ``count`` at most)."""
+    a = rng.integers(0, n_items, size=count)
+    b = rng.integers(0, n_items - 1, size=count)
+    b += b >= a  # uniform over b != a
+    high = np.maximum(a, b)
+    np.minimum(a, b, out=a)
+    del b
+    a *= n_items
+    a += high
+    del high
+    a.sort()
+    distinct = np.empty(len(a), dtype=bool)
+    distinct[:1] = True
+    np.not_equal(a[1:], a[:-1], out=distinct[1:])
+    return a[distinct]
 
 
 def _pair_keys(pairs, n_items):
@@ -93,9 +173,12 @@ def _contains(sorted_keys, keys):
     """
     if len(sorted_keys) == 0:
         return np.zeros(len(keys), dtype=bool)
-    haystack, needles = torch.from_numpy(sorted_keys), torch.from_numpy(keys)
-    pos = torch.searchsorted(haystack, needles).clamp_(max=len(sorted_keys) - 1)
-    return (haystack[pos] == needles).numpy()
+    haystack, found = torch.from_numpy(sorted_keys), np.empty(len(keys), dtype=bool)
+    for start in range(0, len(keys), CONTAINS_CHUNK):  # a chunk's positions
+        needles = torch.from_numpy(keys[start : start + CONTAINS_CHUNK])
+        pos = torch.searchsorted(haystack, needles).clamp_(max=len(sorted_keys) - 1)
+        found[start : start + len(needles)] = (haystack[pos] == needles).numpy()
+    return found
 
 
 def all_pairs(n_items):
@@ -104,9 +187,11 @@ def all_pairs(n_items):
     return np.column_stack([i, j]).astype(np.int64)
 
 
-def sample_pairs(n_items, count, rng):
-    """``count`` distinct pairs ``i < j`` drawn uniformly without replacement."""
-    return sample_non_edges(n_items, count, np.empty((0, 2), dtype=np.int64), rng)
+def sample_pairs(n_items, count, rng, tile=None):
+    """``count`` distinct pairs ``i < j`` drawn uniformly without replacement
+    (in :func:`tile_order` with ``tile``)."""
+    exclude = np.empty((0, 2), dtype=np.int64)
+    return sample_non_edges(n_items, count, exclude, rng, tile)
 
 
 def check_pair_metric(metric):

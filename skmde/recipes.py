@@ -32,6 +32,7 @@ from ._inputs import (
 )
 from ._pairs import (
     all_pairs,
+    cache_tile,
     check_pair_metric,
     drop_anchor_pairs,
     lookup_distances,
@@ -39,6 +40,7 @@ from ._pairs import (
     sample_non_edges,
     sample_pairs,
     spread_repulsion,
+    tile_order,
 )
 from ._plan import (
     Plan,
@@ -156,6 +158,7 @@ def neighbor_problem(
         repulsive_weight, "repulsive_weight", low=0.0, low_open=True
     )
     edge_weights = check_choice(edge_weights, "edge_weights", ("fuzzy", "binary"))
+    dtype = check_dtype(dtype)
     local_scaling = check_bool(local_scaling, "local_scaling")
     if max_distance is not None:
         max_distance = check_float(max_distance, "max_distance", low=0.0, low_open=True)
@@ -250,13 +253,18 @@ def neighbor_problem(
     plan.timings["init"] = time.perf_counter() - start
     logger.info("initialization (%s) in %.2f s", plan.init, plan.timings["init"])
 
+    # the solver's loops run fastest over edges in tiles (see cache_tile)
+    tile = cache_tile(n, 2 * m * dtype.itemsize)
+    if tile is not None:
+        order = tile_order(edges, n, tile)
+        edges, weights = edges[order], weights[order]
     plan.n_attractive = len(edges)
     if repulsive is not None:
         count = int(repulsive_fraction * min(len(edges), n_graph_edges))
         each = repulsive_weight
         if spread and not _refine.wanted(refine, n):  # see MIN_REPULSIVE_PAIRS
             count, each = spread_repulsion(n, count, edges, repulsive_weight)
-        negative = sample_non_edges(n, count, edges, rng)
+        negative = sample_non_edges(n, count, edges, rng, tile)
         negative, _ = drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
         repelling = _labels.repel(
             negative,
@@ -268,7 +276,7 @@ def neighbor_problem(
         edges = np.concatenate([edges, negative])
         weights = np.concatenate([weights, repelling])
         del negative, repelling  # copied: not held through the build
-    weights_t = torch.as_tensor(weights, dtype=check_dtype(dtype))
+    weights_t = torch.as_tensor(weights, dtype=dtype)
     if plan.n_repulsive:
         factory = functools.partial(
             penalties.PushAndPull,
@@ -556,10 +564,12 @@ def distance_problem(
     if kind == "graph":
         edges, deviations = shortest_path_pairs(data, max_distances, rng)
     else:
+        # in the order the solver visits fastest (see cache_tile)
+        tile = cache_tile(n, 2 * m * check_dtype(dtype).itemsize)
         edges = (
             all_pairs(n)
             if total <= max_distances
-            else sample_pairs(n, int(max_distances), rng)
+            else sample_pairs(n, int(max_distances), rng, tile)
         )
         if kind == "precomputed":
             deviations = lookup_distances(data, edges)

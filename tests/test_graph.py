@@ -174,6 +174,65 @@ class TestSampleNonEdges:
         assert observed.min() > 0.6 * observed.mean()
 
 
+class TestTiles:
+    def test_cache_tile(self):
+        # the tile is what TILE_BYTES holds of rows of row_bytes; None when
+        # one tile holds every item
+        assert _pairs.cache_tile(10**6, 16) == _pairs.TILE_BYTES // 16
+        assert _pairs.cache_tile(10**6, 32) == _pairs.TILE_BYTES // 32
+        assert _pairs.cache_tile(_pairs.TILE_BYTES // 16, 16) is None
+        assert _pairs.cache_tile(_pairs.TILE_BYTES // 16 + 1, 16) is not None
+
+    def test_order(self):
+        rng = np.random.default_rng(0)
+        pairs = rng.integers(0, 100, size=(500, 2))
+        order = _pairs.tile_order(pairs, 100, 8)
+        assert sorted(order.tolist()) == list(range(500))
+        i, j = pairs[order, 0], pairs[order, 1]
+        expected = sorted(zip(i // 8, j, i))
+        assert list(zip(i // 8, j, i)) == expected
+        distinct = {tuple(p) for p in pairs.tolist()}
+        keys = _pairs.tile_keys(*zip(*distinct), 100, 8)
+        assert len(set(keys.tolist())) == len(distinct)
+
+    @pytest.mark.parametrize("tile", [1, 7, 64])
+    def test_sample_in_tiles(self, tile):
+        # the same pairs as the sorted sample, in tile_order
+        knn = np.array([[0, 1], [3, 40], [5, 6]])
+        plain = _pairs.sample_non_edges(90, 700, knn, np.random.default_rng(2))
+        tiled = _pairs.sample_non_edges(90, 700, knn, np.random.default_rng(2), tile)
+        np.testing.assert_array_equal(tiled, plain[_pairs.tile_order(plain, 90, tile)])
+        assert (tiled[:, 0] < tiled[:, 1]).all()
+
+    def test_problem_in_tiles(self, monkeypatch):
+        # the neighbour problem has the same edges, weights and objective with
+        # its edges in tiles
+        from skmde import recipes
+
+        X = np.random.default_rng(0).normal(size=(300, 5)).astype(np.float32)
+        plain = recipes.preserve_neighbors(X, random_state=0)
+        monkeypatch.setattr(_pairs, "TILE_BYTES", 16 * 32)  # tiles of 32 items
+        tiled = recipes.preserve_neighbors(X, random_state=0)
+        a, b = plain.n_edges, tiled.n_edges
+        assert a == b
+        assert not torch.equal(plain.edges, tiled.edges)
+
+        def weighted(mde):
+            w = mde.distortion_function.weights.tolist()
+            return sorted(zip(map(tuple, mde.edges.tolist()), w))
+
+        assert weighted(plain) == weighted(tiled)
+        # each block (attraction, then repulsion) in the tiles' order
+        keys = _pairs.tile_keys(*tiled.edges.numpy().T, 300, 32)
+        pull = (tiled.distortion_function.weights > 0).numpy()
+        assert pull[: pull.sum()].all()
+        assert (np.diff(keys[pull]) > 0).all() and (np.diff(keys[~pull]) > 0).all()
+        Z = plain.X_init
+        torch.testing.assert_close(
+            plain.average_distortion(Z), tiled.average_distortion(Z)
+        )
+
+
 class TestGraphInput:
     def test_from_edges_and_adjacency(self):
         graph = Graph.from_edges(np.array([[0, 1], [2, 1]]), distances=[1.0, 3.0])
