@@ -204,6 +204,30 @@ class TestTiles:
         np.testing.assert_array_equal(tiled, plain[_pairs.tile_order(plain, 90, tile)])
         assert (tiled[:, 0] < tiled[:, 1]).all()
 
+    def test_contains_by_chunks(self, monkeypatch):
+        rng = np.random.default_rng(1)
+        haystack = np.unique(rng.integers(0, 1000, 300))
+        keys = rng.integers(0, 1000, 1000)
+        monkeypatch.setattr(_pairs, "CONTAINS_CHUNK", 64)
+        found = _pairs._contains(haystack, keys)
+        np.testing.assert_array_equal(found, np.isin(keys, haystack))
+
+    def test_distance_problem_in_tiles(self, monkeypatch):
+        from skmde import recipes
+
+        X = np.random.default_rng(0).normal(size=(120, 3))
+        plain = recipes.preserve_distances(X, max_distances=2000, random_state=0)
+        monkeypatch.setattr(_pairs, "TILE_BYTES", 16 * 16)  # tiles of 16 items
+        tiled = recipes.preserve_distances(X, max_distances=2000, random_state=0)
+        keys = _pairs.tile_keys(*tiled.edges.numpy().T, 120, 16)
+        assert (np.diff(keys) > 0).all()
+
+        def pairs(mde):
+            d = mde.distortion_function.deviations.tolist()
+            return sorted(zip(map(tuple, mde.edges.tolist()), d))
+
+        assert pairs(plain) == pairs(tiled)
+
     def test_problem_in_tiles(self, monkeypatch):
         # the neighbour problem has the same edges, weights and objective with
         # its edges in tiles
