@@ -152,11 +152,7 @@ def _drawn_keys(n_items, count, rng):
     a *= n_items
     a += high
     del high
-    a.sort()
-    distinct = np.empty(len(a), dtype=bool)
-    distinct[:1] = True
-    np.not_equal(a[1:], a[:-1], out=distinct[1:])
-    return a[distinct]
+    return sorted_distinct(a, in_place=True)
 
 
 def _pair_keys(pairs, n_items):

@@ -269,12 +269,16 @@ def parallel_blocks(function, n, block, torch_inside=False):
         torch.set_num_threads(before)
 
 
-def sorted_distinct(values):
+def sorted_distinct(values, in_place=False):
     """The sorted distinct values of a 1-D integer array: numpy's sort and a
     mask. On integers numpy 2.4's plain ``np.unique`` (no ``return_*``) is 20
     to 80 times slower (0.91 s against 0.04 s for 2 million keys here), and
-    ``torch.unique`` about 4 times."""
-    values = np.sort(values)
+    ``torch.unique`` about 4 times. ``in_place`` sorts ``values`` itself
+    instead of a copy."""
+    if in_place:
+        values.sort()
+    else:
+        values = np.sort(values)
     if len(values) < 2:
         return values
     return values[np.concatenate([[True], values[1:] != values[:-1]])]
