@@ -399,6 +399,13 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 self._rows_device(),
             )
 
+    def _prepare_for_new_rows(self):
+        """Build what the CPU search of new rows needs now rather than at the
+        first ``transform`` (a model about to be copied to many workers)."""
+        if getattr(self, "_index", None) is not None and self._rows_device() is None:
+            with torch_threads(self.n_jobs):
+                self._index.prepare_for_new_rows()
+
     def _rows_device(self):
         """Where ``transform`` works: the estimator's ``device``; None (the
         CPU) for the CPU, or for a GPU this machine lacks (a model fitted on

@@ -79,6 +79,7 @@ def transform(model, X):
             "X must be a dask.array.Array or a dask.dataframe.DataFrame; got "
             f"{type(X).__name__} (use model.transform for in-memory data)."
         )
+    model._prepare_for_new_rows()  # once here, not in each worker
     shared = dask.delayed(model, pure=True)  # one key: sent to each worker once
     names = list(model.get_feature_names_out())
     if is_frame:

@@ -58,6 +58,28 @@ def test_any_chunking_equals_the_in_memory_transform(client, model, data, chunks
     np.testing.assert_array_equal(lazy.compute(), expected)
 
 
+def test_the_model_is_prepared_once_before_it_is_shipped(model, data, monkeypatch):
+    # the partition for new rows is built here, not in each worker
+    from skmde.neighbors import _clustered, _exact
+
+    monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 32)
+    monkeypatch.setattr(_exact, "CLUSTERED_QUERIES_ABOVE", 300)
+    fitted = skmde.MDENeighbors(random_state=0, max_iter=20).fit(data[:400])
+    assert fitted._index.partition is None
+    transform(fitted, da.from_array(data, chunks=(500, 6)))
+    assert fitted._index.partition is not None
+
+
+def test_precomputed_model(client, data):
+    from scipy.spatial.distance import cdist
+
+    D = cdist(data, data[:300])
+    model = skmde.MDENeighbors(metric="precomputed", random_state=0, max_iter=30)
+    model.fit(D[:300])
+    lazy = transform(model, da.from_array(D[300:700], chunks=(128, 300)))
+    np.testing.assert_array_equal(lazy.compute(), model.transform(D[300:700]))
+
+
 def test_distances_model(client, data):
     model = skmde.MDEDistances(random_state=0, max_iter=50).fit(data[:300])
     lazy = transform(model, da.from_array(data[300:700], chunks=(64, 6)))

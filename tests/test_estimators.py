@@ -166,6 +166,29 @@ class TestTransform:
         for got, expected in zip(model._index.query(new, 12), fresh.query(new, 12)):
             np.testing.assert_array_equal(got, expected)
 
+    def test_the_partition_for_new_rows_waits_for_new_rows(self, digits, monkeypatch):
+        # fit (fit_transform) never searches new rows: the first transform
+        # builds the partition, the same one an eagerly prepared index has,
+        # also after pickling
+        from skmde.neighbors import _clustered, _exact
+
+        monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 32)
+        monkeypatch.setattr(_exact, "CLUSTERED_QUERIES_ABOVE", 300)
+        X, _, new, _ = digits
+        model = MDENeighbors(random_state=0, max_iter=20).fit(X)
+        assert model._index.partition is None
+        restored = pickle.loads(pickle.dumps(model))
+        Z = model.transform(new)
+        eager = neighbors.NeighborIndex(X, "euclidean", for_new_rows=True)
+        built = model._index.partition
+        assert built is not None and eager.partition is not None
+        for name in ("centers", "order", "starts", "probed"):
+            np.testing.assert_array_equal(
+                getattr(built, name), getattr(eager.partition, name)
+            )
+        np.testing.assert_array_equal(restored.transform(new), Z)
+        assert model.transform(new) is not None and model._index.partition is built
+
 
 class TestScore:
     def test_in_unit_interval_and_rewards_good_embeddings(self, digits):

@@ -140,10 +140,11 @@ def index_for_new_rows(data, metric, index=None, prepare=True):
     distances to given ones.
 
     ``index``, the :class:`NeighborIndex` of the fit's own search when there
-    was one, is reused, and prepared for CPU searches unless ``prepare`` is
-    False (a model fitted on a GPU, which searches new rows there: a CPU
-    search prepares it when first needed). ValueError when the metric has no exact
-    search on this kind of data (see :func:`supports_new_rows`).
+    was one, is reused. The index is prepared for CPU searches of many new
+    rows now unless ``prepare`` is False: then the first CPU search of new
+    rows prepares it (the same partition; a search on a GPU never needs it).
+    ValueError when the metric has no exact search on this kind of data (see
+    :func:`supports_new_rows`).
     """
     metric = check_metric(metric)
     if metric == "precomputed":

@@ -20,6 +20,10 @@ class PrecomputedIndex:
             return sparse_distance_topk(rows, k, exclude_self=False)
         return dense_distance_topk(rows, k, exclude_self=False)
 
+    def prepare_for_new_rows(self):
+        """Nothing to prepare (a common signature with NeighborIndex)."""
+        return self
+
     def distances_to(self, rows, partners):
         """The distances from each row to the fitted items ``partners``."""
         dense = rows.toarray() if scipy.sparse.issparse(rows) else rows
