@@ -402,7 +402,7 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _prepare_for_new_rows(self):
         """Build what the CPU search of new rows needs now rather than at the
         first ``transform`` (a model about to be copied to many workers)."""
-        if getattr(self, "_index", None) is not None and self._rows_device() is None:
+        if self._index is not None and self._rows_device() is None:
             with torch_threads(self.n_jobs):
                 self._index.prepare_for_new_rows()
 

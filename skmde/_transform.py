@@ -664,5 +664,6 @@ def _drop(neighbors, item, k):
 
 def training_index(X, metric):
     """An index of the training data ``X`` for new rows (see
-    :meth:`attach_training_data`)."""
-    return index_for_new_rows(X, metric)
+    :meth:`attach_training_data`), prepared by its first search of new rows
+    as a fitted model's is."""
+    return index_for_new_rows(X, metric, prepare=False)

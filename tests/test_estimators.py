@@ -187,7 +187,14 @@ class TestTransform:
                 getattr(built, name), getattr(eager.partition, name)
             )
         np.testing.assert_array_equal(restored.transform(new), Z)
-        assert model.transform(new) is not None and model._index.partition is built
+        model.transform(new)
+        assert model._index.partition is built  # built once
+        # a model given its training data back waits for new rows too
+        compact = MDENeighbors(random_state=0, max_iter=20, store_training_data=False)
+        compact.fit(X).attach_training_data(X)
+        assert compact._index.partition is None
+        np.testing.assert_array_equal(compact.transform(new), Z)
+        assert compact._index.partition is not None
 
 
 class TestScore:
