@@ -45,7 +45,7 @@ def blobs(n, d, seed=0):
 
 def worker(n, d):
     import skmde
-    from skmde.recipes import BYTES_PER_EDGE
+    from skmde._inputs import BYTES_PER_EDGE
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     X = blobs(n, d)

@@ -458,13 +458,13 @@ class TestNamedDistortions:
 def test_preserve_distances_uses_n_jobs(monkeypatch):
     # n_jobs was accepted and ignored
     seen = []
-    original = skmde.recipes.pair_distances
+    original = skmde.recipes._distances.pair_distances
 
     def recording(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(skmde.recipes, "pair_distances", recording)
+    monkeypatch.setattr(skmde.recipes._distances, "pair_distances", recording)
     before = torch.get_num_threads()
     X = np.random.default_rng(0).normal(size=(50, 3))
     skmde.preserve_distances(X, n_jobs=1)
