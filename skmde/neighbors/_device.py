@@ -27,17 +27,16 @@ def device_topk(Q, R, k, exclude_self, device, block_bytes=DEVICE_BLOCK_BYTES):
     of ``Q`` (None: the rows of ``R``, each excluded from its own list), by
     squared Euclidean distance.
 
-    Queries' squared distances to their candidates are computed pair by pair
-    (:func:`refine`), so that a new row's result does not depend on the rows
-    searched with it; the items' own come with the block products. Returns
-    ``(indices, d2)`` as CPU tensors of shape (nq, k), in no order.
+    The squared distances of the selected pairs are computed again pair by
+    pair (:func:`refine`), so that no result depends on the block it was
+    scored in (a matrix product's rounding varies with its shape) nor a new
+    row's on the rows searched with it. Returns ``(indices, d2)`` as CPU
+    tensors of shape (nq, k), sorted by distance.
     """
     Q = R if exclude_self else torch.as_tensor(Q).to(device)
     nq, n = Q.shape[0], R.shape[0]
     sq_r = (R * R).sum(dim=1)
-    sq_q = sq_r if exclude_self else (Q * Q).sum(dim=1)
     indices = torch.empty((nq, k), dtype=torch.int64, device=device)
-    d2 = torch.empty((nq, k), dtype=R.dtype, device=device)
     block = max(1, block_bytes // (R.element_size() * max(n, 1)))
     for start in range(0, nq, block):
         stop = min(nq, start + block)
@@ -46,9 +45,8 @@ def device_topk(Q, R, k, exclude_self, device, block_bytes=DEVICE_BLOCK_BYTES):
         if exclude_self:
             rows = torch.arange(stop - start, device=device)
             scores[rows, rows + start] = math.inf
-        best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
-        indices[start:stop] = idx
-        d2[start:stop] = best + sq_q[start:stop].unsqueeze(1)
-    if not exclude_self:
-        indices, d2 = refine(Q, R, indices, k)
+        indices[start:stop] = torch.topk(
+            scores, k, dim=1, largest=False, sorted=False
+        ).indices
+    indices, d2 = refine(Q, R, indices, k)
     return indices.cpu(), d2.cpu()
