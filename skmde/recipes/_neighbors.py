@@ -53,7 +53,6 @@ from ..neighbors import check_metric, check_new_rows
 __all__ = ["laplacian_embedding", "preserve_neighbors"]
 
 
-# -- preserve_neighbors --------------------------------------------------------
 def default_n_neighbors(n_items):
     """``max(min(12, 0.005 (n - 1)), 10)``, at most ``n - 1``.
 
