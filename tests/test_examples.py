@@ -11,9 +11,27 @@ import pytest
 EXAMPLES = sorted(
     (pathlib.Path(__file__).resolve().parents[1] / "examples").glob("plot_*.py")
 )
+#: examples that take 20 s or more on 2 cores (33, 23 and 20 s): they run
+#: with the tests marked slow, and again in the documentation build there,
+#: which keeps the default suite under 10 minutes
+SLOW_EXAMPLES = {"plot_grid_search", "plot_large_data", "plot_mnist"}
 
 
-@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
+def test_slow_examples_exist():
+    assert SLOW_EXAMPLES.issubset(script.stem for script in EXAMPLES)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(
+            script,
+            id=script.stem,
+            marks=[pytest.mark.slow] if script.stem in SLOW_EXAMPLES else [],
+        )
+        for script in EXAMPLES
+    ],
+)
 def test_example_runs(script, tmp_path):
     # run from a copy so that files the example writes land in tmp_path; the
     # MNIST example finds ../shared/data through the original location
