@@ -495,7 +495,9 @@ class _BaseMDE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "are in another order."
             )
         if self.metric != "precomputed":
-            self._index = _transform.training_index(X, self.metric)
+            self._index = _transform.training_index(
+                X, self.metric, getattr(self._transform_spec, "projection", None)
+            )
         return self
 
     # -- score -----------------------------------------------------------------------

@@ -32,7 +32,7 @@ from ._distortion import DistortionFunction
 from ._utils import tensor_on
 from .graphs import SCALING_CANDIDATES, fuzzy_memberships, scaled_neighbors
 from .initialization import best_start, weighted_mean
-from .neighbors import NeighborIndex, index_for_new_rows
+from .neighbors import NeighborIndex, ProjectedIndex, index_for_new_rows
 from .penalties import PushAndPull
 
 #: fitted items each new row is compared with by distance-preserving transforms
@@ -423,6 +423,7 @@ class NeighborSpec:
     partners: np.ndarray | None  # (n,) each fitted item's repulsive partner
     repulsive_weight: float
     constraint: object = None  # a user constraint new rows must satisfy
+    projection: object = None  # the Projection neighbours are searched in
 
 
 def transform_neighbors(spec, embedding, candidates, candidate_distances, device=None):
@@ -642,7 +643,11 @@ def nearest(index, embedding, rows, k, device=None):
 def neighborhood_score(index, embedding, X, Z, k):
     """Mean fraction of each row's k nearest fitted items in the data (by
     ``index``) that are among its k nearest in the embedding (``Z`` the rows'
-    positions); a row equal to a fitted item leaves that item out of both."""
+    positions); a row equal to a fitted item leaves that item out of both.
+    The data's nearest are found in its own features, also where the fit
+    searched principal components (so that the scores of such fits compare)."""
+    if isinstance(index, ProjectedIndex):
+        index = index.full
     data_idx, data_dist = nearest(index, embedding, X, k + 1)
     embedded = NeighborIndex(np.asarray(embedding), "euclidean")
     emb_idx, _ = embedded.query(Z, k + 1)
@@ -662,8 +667,9 @@ def _drop(neighbors, item, k):
     return set(neighbors[neighbors != item][:k].tolist())
 
 
-def training_index(X, metric):
+def training_index(X, metric, projection=None):
     """An index of the training data ``X`` for new rows (see
     :meth:`attach_training_data`), prepared by its first search of new rows
-    as a fitted model's is."""
-    return index_for_new_rows(X, metric, prepare=False)
+    as a fitted model's is; ``projection``: the fit's (see
+    :class:`NeighborSpec`)."""
+    return index_for_new_rows(X, metric, prepare=False, projection=projection)

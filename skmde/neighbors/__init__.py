@@ -19,7 +19,9 @@ them:
   search misses its quality target, and for the metrics only it computes
   (``_pynndescent``; it compiles with numba on its first call in a process, a
   cost worth paying only at that size);
-- given distances, ``metric="precomputed"`` (``_precomputed``).
+- given distances, ``metric="precomputed"`` (``_precomputed``);
+- neighbours by the distances of the data's first principal components
+  (its PCA scores), found by the searches above (``_projected``).
 
 No compilation cost below the threshold; never an n x n matrix for large n.
 The thresholds come from ``benchmarks/bench_knn.py``.
@@ -33,6 +35,7 @@ from ._device import DEVICE_MAX_ITEMS
 from ._exact import NeighborIndex
 from ._metrics import METRICS, PYNNDESCENT_METRICS, TORCH_METRICS, check_metric
 from ._precomputed import PrecomputedIndex, dense_distance_topk, sparse_distance_topk
+from ._projected import ProjectedIndex, Projection, projected_index
 from ._pynndescent import pynndescent_topk
 
 __all__ = [
@@ -41,6 +44,8 @@ __all__ = [
     "PYNNDESCENT_METRICS",
     "TORCH_METRICS",
     "NeighborIndex",
+    "ProjectedIndex",
+    "Projection",
     "check_metric",
     "check_new_rows",
     "index_for_new_rows",
@@ -134,7 +139,7 @@ def check_new_rows(data, metric):
         )
 
 
-def index_for_new_rows(data, metric, index=None, prepare=True):
+def index_for_new_rows(data, metric, index=None, prepare=True, projection=None):
     """An index of the fitted items ``data`` for new rows: ``query(rows, k)``
     gives their nearest fitted items, ``distances_to(rows, partners)`` their
     distances to given ones.
@@ -143,13 +148,17 @@ def index_for_new_rows(data, metric, index=None, prepare=True):
     was one, is reused. The index is prepared for CPU searches of many new
     rows now unless ``prepare`` is False: then the first CPU search of new
     rows prepares it (the same partition; a search on a GPU never needs it).
-    ValueError when the metric has no exact search on this kind of data (see
-    :func:`supports_new_rows`).
+    With a :class:`Projection`, the index measures the distances of the
+    rows' scores (a :class:`ProjectedIndex`; ``index``, if given, is that of
+    the fitted items' scores). ValueError when the metric has no exact
+    search on this kind of data (see :func:`supports_new_rows`).
     """
     metric = check_metric(metric)
     if metric == "precomputed":
         return PrecomputedIndex()
-    if index is not None:
-        return index.prepare_for_new_rows() if prepare else index
-    check_new_rows(data, metric)
-    return NeighborIndex(data, metric, for_new_rows=prepare)
+    if projection is not None:
+        index = projected_index(data, projection, index)
+    elif index is None:
+        check_new_rows(data, metric)
+        index = NeighborIndex(data, metric)
+    return index.prepare_for_new_rows() if prepare else index
