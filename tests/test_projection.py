@@ -14,7 +14,12 @@ import skmde
 from skmde import recipes
 from skmde._transform import neighborhood_score
 from skmde.neighbors import NeighborIndex, ProjectedIndex, Projection
-from skmde.recipes._neighbors import PCA_ABOVE, PCA_COMPONENTS, search_projection
+from skmde.recipes._neighbors import (
+    PCA_ABOVE,
+    PCA_COMPONENTS,
+    PCA_MIN_EXPLAINED,
+    search_projection,
+)
 
 
 def clusters(n=400, d=120, seed=0):
@@ -49,6 +54,8 @@ def test_projection_gives_the_principal_components(X):
     )
     largest = np.abs(projection.axes).argmax(axis=0)
     assert (projection.axes[largest, np.arange(10)] > 0).all()
+    expected_share = reference.explained_variance_ratio_.sum()
+    assert projection.explained == pytest.approx(expected_share, rel=1e-5)
     signs = np.sign(np.sum(projection.axes * reference.components_.T, axis=0))
     expected = reference.transform(X.astype(np.float64)) * signs
     np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-3)
@@ -82,6 +89,12 @@ def test_auto_projects_dense_euclidean_data_of_many_features():
     assert search_projection("auto", sparse, "sparse", "euclidean") is None
     assert search_projection(None, wide, "dense", "euclidean") is None
     assert search_projection(7, wide, "dense", "euclidean").n_components == 7
+    # data whose variance the components do not mostly hold keeps its features
+    noise = np.random.default_rng(0).normal(size=(400, 300)).astype(np.float32)
+    assert Projection.fit(noise, PCA_COMPONENTS).explained < PCA_MIN_EXPLAINED
+    assert projection.explained >= PCA_MIN_EXPLAINED
+    assert search_projection("auto", noise, "dense", "euclidean") is None
+    assert search_projection(50, noise, "dense", "euclidean").n_components == 50
 
 
 @pytest.mark.parametrize(

@@ -33,11 +33,14 @@ class Projection:
     axes : ndarray of shape (n_features, n_components)
         Orthonormal principal axes (float64), by decreasing variance; each
         axis's largest entry in magnitude is positive.
+    explained : float
+        The share of the fitted rows' variance along the axes, in [0, 1].
     """
 
-    def __init__(self, mean, axes):
+    def __init__(self, mean, axes, explained=1.0):
         self.mean = np.asarray(mean, dtype=np.float64)
         self.axes = np.asarray(axes, dtype=np.float64)
+        self.explained = float(explained)
 
     @property
     def n_components(self):
@@ -54,11 +57,14 @@ class Projection:
         scale = _power_of_two(spread.max() if spread.size else 0.0)
         centered = torch.from_numpy(centered_float32(data, mean, scale))
         gram = (centered.T @ centered).double()
-        _, vectors = torch.linalg.eigh(gram)
+        values, vectors = torch.linalg.eigh(gram)
         axes = vectors[:, -n_components:].flip(1).numpy()
         largest = np.abs(axes).argmax(axis=0)
         axes *= np.where(axes[largest, np.arange(n_components)] < 0, -1.0, 1.0)
-        return cls(mean, axes)
+        values = values.clamp(min=0.0)
+        total = float(values.sum())
+        kept = float(values[-n_components:].sum())
+        return cls(mean, axes, kept / total if total > 0 else 1.0)
 
     def __call__(self, rows):
         """The rows' scores, (n, n_components) float32, in blocks of rows."""
