@@ -2,6 +2,7 @@
 (``pca_components``): the projection, its index, the recipe's rule and the
 estimator's fit, transform, inverse_transform, score and partial_fit."""
 
+import copy
 import pickle
 
 import numpy as np
@@ -13,7 +14,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 import skmde
 from skmde import recipes
 from skmde._transform import neighborhood_score
-from skmde.neighbors import NeighborIndex, ProjectedIndex, Projection
+from skmde.neighbors import (
+    NeighborIndex,
+    ProjectedIndex,
+    Projection,
+    index_for_new_rows,
+)
 from skmde.recipes._neighbors import (
     PCA_ABOVE,
     PCA_COMPONENTS,
@@ -127,7 +133,7 @@ def test_the_recipe_refuses_a_number_with_precomputed_distances(X):
 
 def test_the_index_measures_scores_and_knows_equal_rows(X):
     projection = Projection.fit(X, 20)
-    index = recipes_index(X, projection)
+    index = projected(X, projection)
     scores = projection(X)
     rows = X[:30] + 0.5
     found, distances = index.query(rows, 6)
@@ -164,19 +170,15 @@ def test_the_index_measures_scores_and_knows_equal_rows(X):
     )
 
 
-def recipes_index(X, projection):
-    from skmde.neighbors import index_for_new_rows
-
+def projected(X, projection):
     index = index_for_new_rows(X, "euclidean", projection=projection)
     assert isinstance(index, ProjectedIndex)
     return index
 
 
 def test_extending_the_index_leaves_the_old_one_alone(X):
-    index = recipes_index(X[:300], Projection.fit(X[:300], 20))
+    index = projected(X[:300], Projection.fit(X[:300], 20))
     before = index.query(X[300:310], 4)
-    import copy
-
     grown = copy.copy(index).extend(X[300:])
     assert grown.n_items == len(X) and index.n_items == 300
     np.testing.assert_array_equal(index.query(X[300:310], 4)[0], before[0])
