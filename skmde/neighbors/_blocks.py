@@ -104,15 +104,23 @@ def squared_norms(A):
     return np.einsum("ij,ij->i", A, A, dtype=np.float64)
 
 
+def near_zero(Q, reference_norms, indices, d2):
+    """``(rows, cols)`` of the pairs (query row, its candidate ``indices``)
+    whose squared distance ``d2`` is within rounding of 0: at most 1e-5 of
+    their squared norms, ``|q|^2 + |r|^2`` (``reference_norms`` the
+    reference items')."""
+    size = squared_norms(Q)[:, None] + reference_norms[indices]
+    return np.nonzero(d2 <= 1e-5 * size + 1e-30)
+
+
 def zero_if_identical(Q, R, reference_norms, indices, d2):
     """Exact zeros for query rows equal to a reference item.
 
     ``|q|^2 + |r|^2 - 2 q.r`` rounds to a tiny number, not 0, when ``q == r``;
-    pairs whose squared distance is within rounding of 0 are compared value by
-    value.
+    pairs whose squared distance is within rounding of 0 (:func:`near_zero`)
+    are compared value by value.
     """
-    size = squared_norms(Q)[:, None] + reference_norms[indices]
-    rows, cols = np.nonzero(d2 <= 1e-5 * size + 1e-30)
+    rows, cols = near_zero(Q, reference_norms, indices, d2)
     if len(rows) == 0:
         return d2
     q, r = Q[rows], R[indices[rows, cols]]

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from ._blocks import centered_float32, rows_per_block, sort_rows, squared_norms
+from ._blocks import centered_float32, near_zero, rows_per_block, sort_rows
 from ._exact import NeighborIndex, _center_and_spread, _power_of_two
 
 
@@ -125,14 +125,14 @@ class ProjectedIndex:
     def _exact_zeros(self, queries, scores, indices, distances):
         """0 for the pairs of equal rows, and float32's least positive value
         for unequal rows at 0, among the pairs within rounding of 0 (as
-        :func:`._blocks.zero_if_identical` tells them): the scores of equal
-        rows agree but for a rounding, and different rows can share their
+        :func:`._blocks.near_zero` tells them): the scores of equal rows
+        agree but for a rounding, and different rows can share their
         scores."""
         inner = self.inner
-        prepared = inner._prepare_queries(scores)
-        size = squared_norms(prepared)[:, None] + inner.squared_norms[indices]
         d2 = (np.asarray(distances, dtype=np.float64) / inner.scale) ** 2
-        rows, cols = np.nonzero(d2 <= 1e-5 * size + 1e-30)
+        rows, cols = near_zero(
+            inner._prepare_queries(scores), inner.squared_norms, indices, d2
+        )
         if len(rows) == 0:
             return indices, distances
         same = (
