@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse
+import torch
 from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -65,6 +66,22 @@ def test_projection_gives_the_principal_components(X):
     signs = np.sign(np.sum(projection.axes * reference.components_.T, axis=0))
     expected = reference.transform(X.astype(np.float64)) * signs
     np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_the_axes_do_not_depend_on_torchs_thread_count():
+    # n_jobs sets torch's threads; the fit's embedding must not depend on it
+    # (the axes computed by torch differed in the 13th digit, 1 vs 2 threads)
+    X = clusters(n=1000, d=400, seed=1)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = Projection.fit(X, 50)
+        torch.set_num_threads(2)
+        two = Projection.fit(X, 50)
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(one.axes, two.axes)
+    assert one.explained == two.explained
 
 
 def test_a_row_projects_alike_in_any_batch(X):
