@@ -97,27 +97,38 @@ def test_a_row_projects_alike_in_any_batch(X):
 # -- the recipe's rule -------------------------------------------------------------
 
 
+def chosen(pca_components, data, kind="dense", metric="euclidean"):
+    """The projection ``search_projection`` chooses (None: the features),
+    checked against the index of the rows it returns beside it."""
+    projection, full = search_projection(pca_components, data, kind, metric)
+    if projection is None:
+        assert full is None
+    else:  # the index of the rows, which the projection was fitted from
+        assert isinstance(full, NeighborIndex) and full.n_items == data.shape[0]
+        np.testing.assert_array_equal(projection.mean, full.mean)
+        spread = np.abs(data[:5]).max()  # rows rebuilt to float32 rounding
+        np.testing.assert_allclose(
+            full.rows(np.arange(5)), data[:5], atol=1e-6 * spread
+        )
+    return projection
+
+
 def test_auto_projects_dense_euclidean_data_of_many_features():
     wide = clusters(d=PCA_ABOVE + 1)
-    projection = search_projection("auto", wide, "dense", "euclidean")
+    projection = chosen("auto", wide)
     assert projection.n_components == PCA_COMPONENTS
-    assert (
-        search_projection("auto", clusters(d=PCA_ABOVE), "dense", "euclidean") is None
-    )
-    assert search_projection("auto", wide, "dense", "cosine") is None
-    assert (
-        search_projection("auto", wide[:PCA_COMPONENTS], "dense", "euclidean") is None
-    )
-    sparse = scipy.sparse.csr_matrix(wide)
-    assert search_projection("auto", sparse, "sparse", "euclidean") is None
-    assert search_projection(None, wide, "dense", "euclidean") is None
-    assert search_projection(7, wide, "dense", "euclidean").n_components == 7
+    assert chosen("auto", clusters(d=PCA_ABOVE)) is None
+    assert chosen("auto", wide, metric="cosine") is None
+    assert chosen("auto", wide[:PCA_COMPONENTS]) is None
+    assert chosen("auto", scipy.sparse.csr_matrix(wide), kind="sparse") is None
+    assert chosen(None, wide) is None
+    assert chosen(7, wide).n_components == 7
     # data whose variance the components do not mostly hold keeps its features
     noise = np.random.default_rng(0).normal(size=(400, 300)).astype(np.float32)
     assert Projection.fit(noise, PCA_COMPONENTS).explained < PCA_MIN_EXPLAINED
     assert projection.explained >= PCA_MIN_EXPLAINED
-    assert search_projection("auto", noise, "dense", "euclidean") is None
-    assert search_projection(50, noise, "dense", "euclidean").n_components == 50
+    assert chosen("auto", noise) is None
+    assert chosen(50, noise).n_components == 50
 
 
 @pytest.mark.parametrize(
@@ -202,6 +213,31 @@ def test_extending_the_index_leaves_the_old_one_alone(X):
     found, distances = grown.query(X[300:310], 1)
     np.testing.assert_array_equal(found[:, 0], np.arange(300, 310))
     assert (distances[:, 0] == 0).all()
+
+
+@pytest.mark.parametrize("knn_method", ["exact", "approximate"])
+def test_a_fit_keeps_the_index_it_built_for_new_rows(X, knn_method):
+    # the fit reuses the index of the rows its projection was fitted from,
+    # and the search's index of the scores (the approximate search keeps
+    # none: the scores' index is built): the index a model would build anew
+    _, plan = recipes.neighbor_problem(
+        X,
+        knn_method=knn_method,
+        pca_components=20,
+        store_training_data=True,
+        random_state=0,
+    )
+    kept = plan.index
+    assert isinstance(kept, ProjectedIndex)
+    anew = projected(X, kept.projection)
+    np.testing.assert_array_equal(kept.full.data, anew.full.data)
+    np.testing.assert_array_equal(kept.inner.data, anew.inner.data)
+    rows = X[:20] + 0.3
+    for got, expected in zip(kept.query(rows, 5), anew.query(rows, 5)):
+        np.testing.assert_array_equal(got, expected)
+    # a compact fit keeps no index
+    _, plan = recipes.neighbor_problem(X, pca_components=20, random_state=0)
+    assert plan.index is None
 
 
 # -- the estimator --------------------------------------------------------------

@@ -14,8 +14,8 @@ import copy
 import numpy as np
 import scipy.sparse
 
-from ._blocks import centered_float32, near_zero, rows_per_block, sort_rows
-from ._exact import NeighborIndex, _center_and_spread, _power_of_two
+from ._blocks import near_zero, rows_per_block, sort_rows
+from ._exact import NeighborIndex
 
 
 class Projection:
@@ -49,19 +49,21 @@ class Projection:
     def fit(cls, data, n_components):
         """The projection of dense ``data`` (n, d) onto its first
         ``n_components`` principal axes (``n_components <= min(n, d)``)."""
-        data = np.asarray(data)
-        mean, spread = _center_and_spread(data)
-        # float32 squares overflow above ~1e19: centre and divide by a power
-        # of two near the spread (the axes do not depend on it)
-        scale = _power_of_two(spread.max() if spread.size else 0.0)
-        centered = centered_float32(data, mean, scale)
+        return cls.of_index(NeighborIndex(np.asarray(data), "euclidean"), n_components)
+
+    @classmethod
+    def of_index(cls, index, n_components):
+        """The projection of the rows a dense euclidean :class:`NeighborIndex`
+        holds, from the centred copy it keeps (centred and divided by a power
+        of two near their spread: float32 squares overflow above ~1e19; the
+        axes do not depend on it)."""
+        centered = index.data
         # A^T A as NumPy computes it, a symmetric rank-k update (half the work
         # of a general product), and the eigenpairs in NumPy's LAPACK: the
         # scores are NumPy products too, and one BLAS's threads, still
         # spinning after a call, slowed the next call of another (torch's or
         # SciPy's) 1.5 to 3 times
         gram = (centered.T @ centered).astype(np.float64)
-        del centered
         values, axes = np.linalg.eigh(gram)
         values, axes = values[-n_components:], axes[:, -n_components:]
         axes = np.ascontiguousarray(axes[:, ::-1])
@@ -69,7 +71,7 @@ class Projection:
         axes *= np.where(axes[largest, np.arange(n_components)] < 0, -1.0, 1.0)
         total = float(np.trace(gram))
         kept = float(np.clip(values, 0.0, None).sum())
-        return cls(mean, axes, kept / total if total > 0 else 1.0)
+        return cls(index.mean, axes, kept / total if total > 0 else 1.0)
 
     def __call__(self, rows):
         """The rows' scores, (n, n_components) float32, in blocks of rows."""
@@ -169,9 +171,12 @@ class ProjectedIndex:
         return self
 
 
-def projected_index(data, projection, index=None):
+def projected_index(data, projection, index=None, full=None):
     """A :class:`ProjectedIndex` of the fitted items ``data`` (their rows),
-    reusing ``index``, the :class:`NeighborIndex` of their scores, if given."""
+    reusing ``index``, the :class:`NeighborIndex` of their scores, and
+    ``full``, that of their rows, where given."""
     if index is None:
         index = NeighborIndex(projection(data), "euclidean")
-    return ProjectedIndex(projection, index, NeighborIndex(data, "euclidean"))
+    if full is None:
+        full = NeighborIndex(data, "euclidean")
+    return ProjectedIndex(projection, index, full)

@@ -48,7 +48,13 @@ from .._utils import (
 from ..constraints import Centered, Standardized
 from ..graphs import neighbor_graph
 from ..initialization import initial_embedding, jitter_coincident
-from ..neighbors import Projection, check_metric, check_new_rows
+from ..neighbors import (
+    NeighborIndex,
+    Projection,
+    check_metric,
+    check_new_rows,
+    projected_index,
+)
 
 __all__ = ["laplacian_embedding", "preserve_neighbors"]
 
@@ -78,18 +84,23 @@ PCA_MIN_EXPLAINED = 0.6
 
 
 def search_projection(pca_components, data, kind, metric):
-    """The :class:`~skmde.neighbors.Projection` whose scores the neighbours
-    are searched in, or None (the data's own features), for
-    ``pca_components`` (None, "auto" or an int), checked."""
+    """``(projection, full)``: the :class:`~skmde.neighbors.Projection` whose
+    scores the neighbours are searched in and the
+    :class:`~skmde.neighbors.NeighborIndex` of the data's rows it was fitted
+    from (kept for new rows), or ``(None, None)`` (the data's own features),
+    for ``pca_components`` (None, "auto" or an int), checked."""
     if pca_components is None:
-        return None
+        return None, None
     if isinstance(pca_components, str):
         check_choice(pca_components, "pca_components", ("auto",))
         n, d = data.shape if kind == "dense" else (0, 0)
         if metric != "euclidean" or d <= PCA_ABOVE or n <= PCA_COMPONENTS:
-            return None
-        projection = Projection.fit(data, PCA_COMPONENTS)
-        return projection if projection.explained >= PCA_MIN_EXPLAINED else None
+            return None, None
+        full = NeighborIndex(data, metric)
+        projection = Projection.of_index(full, PCA_COMPONENTS)
+        if projection.explained < PCA_MIN_EXPLAINED:
+            return None, None
+        return projection, full
     count = check_int(pca_components, "pca_components", min_value=1)
     if kind != "dense" or metric != "euclidean":
         what = "a Graph" if kind == "graph" else f"{kind} data"
@@ -103,7 +114,8 @@ def search_projection(pca_components, data, kind, metric):
             f"{min(data.shape)} (min of {data.shape[0]} samples and "
             f"{data.shape[1]} features)."
         )
-    return Projection.fit(data, count)
+    full = NeighborIndex(data, metric)
+    return Projection.of_index(full, count), full
 
 
 #: the repulsive sample: many light edges approximate all pairs' repulsion
@@ -190,7 +202,7 @@ def neighbor_problem(
     )
     if store_training_data and kind in ("dense", "sparse"):
         check_new_rows(data, metric)  # before the search, not after the solve
-    projection = search_projection(pca_components, data, kind, metric)
+    projection, full = search_projection(pca_components, data, kind, metric)
     # what the neighbours and the start are computed from
     search = data if projection is None else projection(data)
     if kind != "graph":
@@ -274,10 +286,19 @@ def neighbor_problem(
         rng=rng,
         device=device,
     )
-    del search  # not needed past the start (with a projection, a copy)
     plan.init = init if isinstance(init, str) else "array"
     plan.timings["init"] = time.perf_counter() - start
     logger.info("initialization (%s) in %.2f s", plan.init, plan.timings["init"])
+
+    # the index new rows are searched in: the search's own; with a
+    # projection, that of the items' scores (the search's, if it kept one)
+    # beside that of their rows the projection was fitted from
+    index = None if graph is None else graph.index
+    if projection is not None and store_training_data:
+        if index is None:
+            index = NeighborIndex(search, metric)
+        index = projected_index(data, projection, index, full)
+    del search, full  # not needed past the start (with a projection, a copy)
 
     # the solver's loops run fastest over edges in tiles (see cache_tile)
     tile = cache_tile(n, 2 * m * dtype.itemsize)
@@ -338,7 +359,6 @@ def neighbor_problem(
         repulsive_weight=repulsive_weight * repulsive_fraction * repulsion,
         projection=projection,
     )
-    index = None if graph is None else graph.index
     return mde, keep_for_new_rows(
         plan,
         mde,
@@ -349,7 +369,6 @@ def neighbor_problem(
         metric,
         index,
         store_training_data,
-        projection=projection,
     )
 
 
