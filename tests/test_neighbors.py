@@ -658,6 +658,43 @@ def test_clustered_search_ignores_the_global_random_state(blobs, monkeypatch):
     assert np.array_equal(p.order, q.order) and np.array_equal(p.starts, q.starts)
 
 
+@pytest.mark.parametrize("search", ["blocks", "clusters"])
+def test_governed_searches_give_distances_whatever_the_products_rounding(
+    blobs, monkeypatch, search
+):
+    # searches too small for the compiled loop run on the thread count a
+    # governor picks by timing, and MKL's products of a few rows round
+    # differently on one and two threads: every other product here is
+    # scaled by 1 + 2^-20 (the same ranking), and the distances must not
+    # show it
+    products = torch.addmm
+    calls = []
+
+    def rounded_otherwise(*args, **kwargs):
+        calls.append(None)
+        scores = products(*args, **kwargs)
+        return scores * (1.0 + 2.0**-20) if len(calls) % 2 else scores
+
+    Z = torch.from_numpy(blobs)
+    if search == "clusters":
+        monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
+        clusters = _clustered.partition(Z)
+
+        def run():
+            return _clustered.clustered_topk(Z, 6, clusters=clusters)
+    else:
+
+        def run():
+            return _blocks.block_topk(Z, Z, 6, exclude_self=True)
+
+    plain = run()
+    monkeypatch.setattr(torch, "addmm", rounded_otherwise)
+    perturbed = run()
+    assert calls  # the products were perturbed
+    torch.testing.assert_close(perturbed[0], plain[0], rtol=0, atol=0)
+    torch.testing.assert_close(perturbed[1], plain[1], rtol=0, atol=0)
+
+
 def test_without_nearest_and_good_enough_bounds():
     indices = torch.tensor([[4, 7, 9], [1, 2, 3]])
     d2 = torch.tensor([[2.0, 0.0, 1.0], [0.5, 0.1, 0.9]])

@@ -148,6 +148,11 @@ def block_topk(Zq, Zr, k, exclude_self):
     after another, torch's thread count chosen by a :class:`ThreadGovernor`.
     New rows never use the compiled loop: a row's candidates (ties
     included) do not depend on the size of the batch it comes in.
+
+    The distances do not depend on the thread count: on one thread per
+    block, or computed pair by pair (:func:`refine`) after a governed
+    search, whose products' rounding changes with the count (MKL's, for
+    blocks of a few rows).
     """
     nq = Zq.shape[0]
     sq_r = (Zr * Zr).sum(dim=1)
@@ -175,7 +180,7 @@ def block_topk(Zq, Zr, k, exclude_self):
             stop = min(nq, start + block)
             with governor.timed(work=stop - start):
                 search(start, stop)
-    return indices, d2
+    return refine(Zq, Zr, indices, k)  # distances independent of the threads
 
 
 def smallest(scores, k, compiled=False):

@@ -212,13 +212,17 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
                 search(c)
 
         parallel_blocks(clusters, n_clusters, 1, torch_inside=True)
-    else:
-        governor = ThreadGovernor()
-        for c in range(n_clusters):
-            search(c, governor)
+        if rows is not None:
+            return indices[rows], d2[rows]
+        return indices, d2
+    governor = ThreadGovernor()
+    for c in range(n_clusters):
+        search(c, governor)
+    # the products' rounding changed with the governed thread count (MKL's,
+    # for clusters of a few rows): distances computed pair by pair instead
     if rows is not None:
-        return indices[rows], d2[rows]
-    return indices, d2
+        return refine(Z[rows], Z, indices[rows], k)
+    return refine(Z, Z, indices, k)
 
 
 def _timed(governor, work):
