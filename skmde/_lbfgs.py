@@ -291,8 +291,10 @@ class _Memory:
     def append(self, s, y):
         s, y = s.flatten(), y.flatten()
         sy, yy = float(torch.dot(s, y)), float(torch.dot(y, y))
-        if not sy > 1e-10 * yy:
-            return  # no positive curvature: the pair would break H
+        if not (sy > 1e-10 * yy and yy > 0.0):
+            # no positive curvature, or a y whose square underflowed (the
+            # scaling sy / yy would divide by 0): the pair would break H
+            return
         slot = self.order.pop(0) if len(self.order) == self.size else len(self.order)
         k = self.size
         self.buffer[slot], self.buffer[k + slot] = s, y

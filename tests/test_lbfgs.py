@@ -174,6 +174,25 @@ def test_memory_rejects_pairs_without_positive_curvature():
     assert len(memory) == 0
 
 
+def test_memory_rejects_a_pair_whose_y_squared_underflows():
+    # found by the property tests: an embedding collapsing towards 0 gave
+    # s . y > 0 with y . y = 0 (float64 underflow), and H's scaling
+    # s . y / y . y divided by zero
+    from skmde._lbfgs import _Memory
+
+    memory = _Memory(3, torch.zeros(2, dtype=torch.float64))
+    s = torch.tensor([1e160, 1e160], dtype=torch.float64)
+    y = torch.tensor([1e-170, 1e-170], dtype=torch.float64)
+    assert float(torch.dot(s, y)) > 0 and float(torch.dot(y, y)) == 0
+    memory.append(s, y)
+    assert len(memory) == 0
+    g = torch.ones(2, dtype=torch.float64)
+    memory.append(
+        torch.ones(2, dtype=torch.float64), 2 * torch.ones(2, dtype=torch.float64)
+    )
+    torch.testing.assert_close(memory.times(g), 0.5 * g)
+
+
 def test_memory_reused_after_clear_ignores_stale_pairs():
     from skmde._lbfgs import _Memory
 
