@@ -116,9 +116,9 @@ def keep_for_new_rows(
 ):
     """Attach the index for new rows (given distances need no stored data),
     a user constraint new rows may have to satisfy, and the record that
-    rebuilds the problem. The index's partition for
-    new rows is left to the first search of new rows: a fit that is never
-    followed by ``transform`` (``fit_transform``) does not pay for it."""
+    rebuilds the problem. The index's partition for new rows is left to the
+    first search of new rows: a fit that is never followed by ``transform``
+    (``fit_transform``) does not pay for it."""
     if type(mde.constraint) not in (Centered, Standardized, Anchored):
         plan.transform.constraint = mde.constraint.to("cpu", torch.float64)
     if metric == "precomputed" or (store and kind != "graph"):

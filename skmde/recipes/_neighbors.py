@@ -203,6 +203,8 @@ def neighbor_problem(
     if store_training_data and kind in ("dense", "sparse"):
         check_new_rows(data, metric)  # before the search, not after the solve
     projection, full = search_projection(pca_components, data, kind, metric)
+    if not store_training_data:
+        full = None  # the index of the rows serves new rows only: freed now
     # what the neighbours and the start are computed from
     search = data if projection is None else projection(data)
     if kind != "graph":
