@@ -84,6 +84,19 @@ def test_the_axes_do_not_depend_on_torchs_thread_count():
     assert one.explained == two.explained
 
 
+@pytest.mark.parametrize(
+    "count, error, message",
+    [
+        (0, ValueError, "n_components must be >= 1"),
+        (121, ValueError, "n_components must be at most 120"),
+        (2.5, TypeError, "n_components must be an integer"),
+    ],
+)
+def test_the_projection_refuses_a_bad_count(count, error, message):
+    with pytest.raises(error, match=message):
+        Projection.fit(clusters(n=300, d=120), count)
+
+
 def test_a_row_projects_alike_in_any_batch(X):
     projection = Projection.fit(X, 50)
     whole = projection(X)

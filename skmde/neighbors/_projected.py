@@ -14,6 +14,7 @@ import copy
 import numpy as np
 import scipy.sparse
 
+from .._inputs import check_int
 from ._blocks import near_zero, rows_per_block, sort_rows
 from ._exact import NeighborIndex
 
@@ -58,6 +59,12 @@ class Projection:
         of two near their spread: float32 squares overflow above ~1e19; the
         axes do not depend on it)."""
         centered = index.data
+        n_components = check_int(n_components, "n_components", min_value=1)
+        if n_components > min(centered.shape):
+            raise ValueError(
+                f"n_components must be at most {min(centered.shape)} (the rows' "
+                f"count or features, {centered.shape}); got {n_components}."
+            )
         # A^T A as NumPy computes it, a symmetric rank-k update (half the work
         # of a general product), and the eigenpairs in NumPy's LAPACK: the
         # scores are NumPy products too, and one BLAS's threads, still
