@@ -695,6 +695,28 @@ def test_governed_searches_give_distances_whatever_the_products_rounding(
     torch.testing.assert_close(perturbed[1], plain[1], rtol=0, atol=0)
 
 
+def test_the_reduced_space_does_not_depend_on_torchs_thread_count():
+    # wide data's candidates are searched in its first principal components,
+    # whose axes torch's eigensolver rounded differently on one and two
+    # threads (so with n_jobs)
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(1000, 20)) @ rng.normal(size=(20, 400))
+    X = (latent + 0.5 * rng.normal(size=(1000, 400))).astype(np.float32)
+    before = torch.get_num_threads()
+    found = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            index = NeighborIndex(X, "euclidean")
+            index._reduce()
+            found.append((index.basis, index.reduced))
+    finally:
+        torch.set_num_threads(before)
+    assert found[0][0].shape == (400, _exact.REDUCED_DIM)
+    np.testing.assert_array_equal(found[0][0], found[1][0])
+    np.testing.assert_array_equal(found[0][1], found[1][1])
+
+
 def test_without_nearest_and_good_enough_bounds():
     indices = torch.tensor([[4, 7, 9], [1, 2, 3]])
     d2 = torch.tensor([[2.0, 0.0, 1.0], [0.5, 0.1, 0.9]])

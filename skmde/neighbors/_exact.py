@@ -125,10 +125,12 @@ class NeighborIndex:
             return
         n, d = self.data.shape
         if d > REDUCE_ABOVE_DIM and n > 4 * REDUCED_DIM:
-            T = torch.from_numpy(self.data)
-            _, vecs = torch.linalg.eigh((T.T @ T).double())
-            self.basis = vecs[:, -REDUCED_DIM:].float().numpy()
-            self.reduced = (T @ torch.from_numpy(self.basis)).numpy()
+            # the axes in NumPy, whose threads n_jobs does not set (torch's
+            # eigensolver rounds differently on one and two threads), as in
+            # Projection.of_index
+            _, vecs = np.linalg.eigh((self.data.T @ self.data).astype(np.float64))
+            self.basis = np.ascontiguousarray(vecs[:, -REDUCED_DIM:], np.float32)
+            self.reduced = self.data @ self.basis
 
     def _searches_on(self, device):
         """Whether queries given ``device`` are searched there."""
