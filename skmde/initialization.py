@@ -218,22 +218,24 @@ def pca(data, embedding_dim):
         components = vt[order].T
         scores = (X @ components) - mean @ components
     else:
-        X = torch.as_tensor(np.ascontiguousarray(data, dtype=np.float64))
-        X = X - X.mean(dim=0)
+        X = np.array(data, dtype=np.float64)
+        X -= X.mean(axis=0)
         # X^T X leaves float64's range for data near 1e-160 or 1e160: divide
         # by a power of two (exact), multiply the scores back
-        top = float(X.abs().max()) if X.numel() else 0.0
+        top = float(np.abs(X).max()) if X.size else 0.0
         unit = 1.0
         if top > 0 and not 2.0**-100 <= top <= 2.0**100:
             unit = 2.0 ** round(np.log2(top))
-            X = X / unit
+            X /= unit
+        # in NumPy, whose threads n_jobs does not set: torch's eigensolver
+        # rounds differently on one and two threads
         if d <= 4096:
-            _, vecs = torch.linalg.eigh(X.T @ X)
-            components = vecs[:, -m:].flip(1)
+            _, vecs = np.linalg.eigh(X.T @ X)
+            components = vecs[:, -m:][:, ::-1]
         else:
-            _, _, vh = torch.linalg.svd(X, full_matrices=False)
+            _, _, vh = np.linalg.svd(X, full_matrices=False)
             components = vh[:m].T
-        scores = (X @ components).numpy() * unit
+        scores = (X @ components) * unit
     scores = _fix_signs(np.asarray(scores))
     if scores.shape[1] < m:
         scores = _pad(scores, m)

@@ -152,6 +152,29 @@ def test_pca_pads_low_rank_data():
     assert np.isfinite(scores).all()
 
 
+def test_pca_scores_are_the_same_on_any_thread_count():
+    # the default start of distance embeddings: torch's eigensolver rounded
+    # its axes differently on one and two threads (so with n_jobs)
+    import torch
+
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(2000, 20)) @ rng.normal(size=(20, 400))
+    X = latent + 0.5 * rng.normal(size=(2000, 400))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _init.pca(X, 2)
+        torch.set_num_threads(2)
+        two = _init.pca(X, 2)
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    # the leading principal components (up to sign), as SciPy's SVD finds them
+    _, _, vt = scipy.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    expected = (X - X.mean(axis=0)) @ vt[:2].T
+    np.testing.assert_allclose(np.abs(one), np.abs(expected), rtol=1e-8, atol=1e-8)
+
+
 def test_spectral_components_are_the_same_on_any_thread_count(monkeypatch):
     # rings of 300 (ARPACK), 40 and 3 items (seeded draws) in a shuffled
     # order: the large components' eigenmaps run in parallel, the draws in order
