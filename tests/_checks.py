@@ -1,7 +1,9 @@
-"""Checks shared by the tests of distortion functions and problems."""
+"""Checks shared by the tests of distortion functions and problems, and a
+runner on one and two torch threads."""
 
 import numpy as np
 import pytest
+import torch
 
 
 def assert_derivative_matches_finite_differences(f, d):
@@ -36,3 +38,17 @@ def assert_objective_gradient_matches_finite_differences(mde, X, entries, **tol)
             float(mde._objective(X + E)[0]) - float(mde._objective(X - E)[0])
         ) / (2 * h)
         assert float(G[i, j]) == pytest.approx(numeric, **tol)
+
+
+def on_one_and_two_threads(compute):
+    """``(compute() on one torch thread, compute() on two)``, torch's
+    thread count restored (what ``n_jobs`` changes)."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = compute()
+        torch.set_num_threads(2)
+        two = compute()
+    finally:
+        torch.set_num_threads(before)
+    return one, two

@@ -9,6 +9,8 @@ import scipy.sparse
 from skmde import graphs, neighbors
 from skmde import initialization as _init
 
+from ._checks import on_one_and_two_threads
+
 
 def ring_graph(n=300, seed=0):
     rng = np.random.default_rng(seed)
@@ -155,19 +157,10 @@ def test_pca_pads_low_rank_data():
 def test_pca_scores_are_the_same_on_any_thread_count():
     # the default start of distance embeddings: torch's eigensolver rounded
     # its axes differently on one and two threads (so with n_jobs)
-    import torch
-
     rng = np.random.default_rng(0)
     latent = rng.normal(size=(2000, 20)) @ rng.normal(size=(20, 400))
     X = latent + 0.5 * rng.normal(size=(2000, 400))
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = _init.pca(X, 2)
-        torch.set_num_threads(2)
-        two = _init.pca(X, 2)
-    finally:
-        torch.set_num_threads(before)
+    one, two = on_one_and_two_threads(lambda: _init.pca(X, 2))
     np.testing.assert_array_equal(one, two)
     # the leading principal components (up to sign), as SciPy's SVD finds them
     _, _, vt = scipy.linalg.svd(X - X.mean(axis=0), full_matrices=False)

@@ -23,6 +23,8 @@ from skmde.neighbors import (
     supports_new_rows,
 )
 
+from ._checks import on_one_and_two_threads
+
 
 def brute(X, k, metric="euclidean", Q=None):
     """Exact neighbours in float64 (ties by index), the items excluded from
@@ -702,19 +704,16 @@ def test_the_reduced_space_does_not_depend_on_torchs_thread_count():
     rng = np.random.default_rng(0)
     latent = rng.normal(size=(1000, 20)) @ rng.normal(size=(20, 400))
     X = (latent + 0.5 * rng.normal(size=(1000, 400))).astype(np.float32)
-    before = torch.get_num_threads()
-    found = []
-    try:
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            index = NeighborIndex(X, "euclidean")
-            index._reduce()
-            found.append((index.basis, index.reduced))
-    finally:
-        torch.set_num_threads(before)
-    assert found[0][0].shape == (400, _exact.REDUCED_DIM)
-    np.testing.assert_array_equal(found[0][0], found[1][0])
-    np.testing.assert_array_equal(found[0][1], found[1][1])
+
+    def reduced():
+        index = NeighborIndex(X, "euclidean")
+        index._reduce()
+        return index.basis, index.reduced
+
+    one, two = on_one_and_two_threads(reduced)
+    assert one[0].shape == (400, _exact.REDUCED_DIM)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
 
 
 def test_without_nearest_and_good_enough_bounds():

@@ -8,7 +8,6 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse
-import torch
 from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -27,6 +26,8 @@ from skmde.recipes._neighbors import (
     PCA_MIN_EXPLAINED,
     search_projection,
 )
+
+from ._checks import on_one_and_two_threads
 
 
 def clusters(n=400, d=120, seed=0):
@@ -72,14 +73,7 @@ def test_the_axes_do_not_depend_on_torchs_thread_count():
     # n_jobs sets torch's threads; the fit's embedding must not depend on it
     # (the axes computed by torch differed in the 13th digit, 1 vs 2 threads)
     X = clusters(n=1000, d=400, seed=1)
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = Projection.fit(X, 50)
-        torch.set_num_threads(2)
-        two = Projection.fit(X, 50)
-    finally:
-        torch.set_num_threads(before)
+    one, two = on_one_and_two_threads(lambda: Projection.fit(X, 50))
     np.testing.assert_array_equal(one.axes, two.axes)
     assert one.explained == two.explained
 
