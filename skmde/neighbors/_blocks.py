@@ -104,6 +104,19 @@ def squared_norms(A):
     return np.einsum("ij,ij->i", A, A, dtype=np.float64)
 
 
+def leading_axes(centered, count):
+    """``(values, axes, total)`` of centred rows (float32): the ``count``
+    largest eigenvalues of ``centered^T centered`` (float64, ascending), their
+    unit eigenvectors as the columns of ``axes``, and the sum of all the
+    eigenvalues (the trace). Computed by NumPy, whose threads ``n_jobs`` does
+    not set (torch's eigensolver rounds differently on one and two threads);
+    NumPy computes ``A^T A`` as a symmetric rank-k update, half the work of a
+    general product."""
+    gram = (centered.T @ centered).astype(np.float64)
+    values, vectors = np.linalg.eigh(gram)
+    return values[-count:], vectors[:, -count:], float(np.trace(gram))
+
+
 def near_zero(Q, reference_norms, indices, d2):
     """``(rows, cols)`` of the pairs (query row, its candidate ``indices``)
     whose squared distance ``d2`` is within rounding of 0: at most 1e-5 of

@@ -212,17 +212,17 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
                 search(c)
 
         parallel_blocks(clusters, n_clusters, 1, torch_inside=True)
-        if rows is not None:
-            return indices[rows], d2[rows]
-        return indices, d2
-    governor = ThreadGovernor()
-    for c in range(n_clusters):
-        search(c, governor)
-    # the products' rounding changed with the governed thread count (MKL's,
-    # for clusters of a few rows): distances computed pair by pair instead
+    else:
+        governor = ThreadGovernor()
+        for c in range(n_clusters):
+            search(c, governor)
     if rows is not None:
-        return refine(Z[rows], Z, indices[rows], k)
-    return refine(Z, Z, indices, k)
+        indices, d2 = indices[rows], d2[rows]
+    if not compiled:
+        # the products' rounding changed with the governed thread count
+        # (MKL's, for clusters of a few rows): distances pair by pair instead
+        indices, d2 = refine(Z if rows is None else Z[rows], Z, indices, k)
+    return indices, d2
 
 
 def _timed(governor, work):

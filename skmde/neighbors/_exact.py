@@ -12,6 +12,7 @@ from ._blocks import (
     block_topk,
     blocked_smallest,
     centered_float32,
+    leading_axes,
     refine,
     rows_per_block,
     scaled_float32,
@@ -125,11 +126,8 @@ class NeighborIndex:
             return
         n, d = self.data.shape
         if d > REDUCE_ABOVE_DIM and n > 4 * REDUCED_DIM:
-            # the axes in NumPy, whose threads n_jobs does not set (torch's
-            # eigensolver rounds differently on one and two threads), as in
-            # Projection.of_index
-            _, vecs = np.linalg.eigh((self.data.T @ self.data).astype(np.float64))
-            self.basis = np.ascontiguousarray(vecs[:, -REDUCED_DIM:], np.float32)
+            _, axes, _ = leading_axes(self.data, REDUCED_DIM)
+            self.basis = np.ascontiguousarray(axes, np.float32)
             self.reduced = self.data @ self.basis
 
     def _searches_on(self, device):

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse
 
 from .._inputs import check_int
-from ._blocks import near_zero, rows_per_block, sort_rows
+from ._blocks import leading_axes, near_zero, rows_per_block, sort_rows
 from ._exact import NeighborIndex
 
 
@@ -65,18 +65,13 @@ class Projection:
                 f"n_components must be at most {min(centered.shape)} (the rows' "
                 f"count or features, {centered.shape}); got {n_components}."
             )
-        # A^T A as NumPy computes it, a symmetric rank-k update (half the work
-        # of a general product), and the eigenpairs in NumPy's LAPACK: the
-        # scores are NumPy products too, and one BLAS's threads, still
-        # spinning after a call, slowed the next call of another (torch's or
-        # SciPy's) 1.5 to 3 times
-        gram = (centered.T @ centered).astype(np.float64)
-        values, axes = np.linalg.eigh(gram)
-        values, axes = values[-n_components:], axes[:, -n_components:]
+        # the axes in NumPy, as the scores (NumPy products): one BLAS's
+        # threads, still spinning after a call, slowed the next call of
+        # another (torch's or SciPy's) 1.5 to 3 times
+        values, axes, total = leading_axes(centered, n_components)
         axes = np.ascontiguousarray(axes[:, ::-1])
         largest = np.abs(axes).argmax(axis=0)
         axes *= np.where(axes[largest, np.arange(n_components)] < 0, -1.0, 1.0)
-        total = float(np.trace(gram))
         kept = float(np.clip(values, 0.0, None).sum())
         return cls(index.mean, axes, kept / total if total > 0 else 1.0)
 
