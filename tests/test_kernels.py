@@ -328,3 +328,30 @@ def test_new_rows_never_use_the_compiled_selection(monkeypatch):
     assert calls == []
     _blocks.block_topk(Z, Z, 6, exclude_self=True)
     assert calls
+
+
+def test_the_compiled_assignment_to_centres_is_argmins(monkeypatch):
+    """k-means' assignment with the compiled selection (blocks in parallel)
+    gives each row the centre ``argmin`` gives it, ties to the first centre,
+    on one thread as on two."""
+    from skmde import _kernels
+    from skmde.neighbors import _blocks, _clustered
+
+    from ._checks import on_one_and_two_threads
+
+    rng = np.random.default_rng(6)
+    Z = torch.from_numpy(rng.integers(-3, 4, size=(5000, 3)).astype(np.float32))
+    centers = torch.cat([Z[:40], Z[:40]])  # each centre twice: ties
+    monkeypatch.setattr(_blocks, "BLOCK_BYTES", 4 * 80 * 64)  # 64 rows a block
+    monkeypatch.setattr(_blocks, "COMPILED_MIN_SCORES", 10**15)
+    plain = _clustered._nearest_center(Z, centers)
+    monkeypatch.setattr(_blocks, "COMPILED_MIN_SCORES", 0)
+    calls = []
+    real = _kernels.smallest_rows
+    monkeypatch.setattr(
+        _kernels, "smallest_rows", lambda *a: calls.append(1) or real(*a)
+    )
+    one, two = on_one_and_two_threads(lambda: _clustered._nearest_center(Z, centers))
+    assert len(calls) >= 2 * 5000 // 64  # the compiled selection, block by block
+    assert int(plain.max()) < 40  # the first of two equal centres
+    assert torch.equal(one, plain) and torch.equal(two, plain)

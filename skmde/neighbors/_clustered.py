@@ -68,13 +68,27 @@ def _kmeans(Z, n_clusters, n_iter=8, seed=0):
 
 
 def _nearest_center(Z, centers):
+    """Each row's nearest centre (ties to the first). Large assignments run
+    blocks in parallel, torch on one thread in each, and take each row's
+    minimum with the compiled selection: ``argmin`` over the scores took 3
+    of every 4 seconds of a million rows' assignment to 3,906 centres."""
     sq = (centers * centers).sum(dim=1)
     labels = torch.empty(Z.shape[0], dtype=torch.int64)
-    block = rows_per_block(centers.shape[0])
-    for start in range(0, Z.shape[0], block):
-        stop = min(Z.shape[0], start + block)
+    compiled = compiled_selection(Z.shape[0] * centers.shape[0])
+
+    def assign(start, stop):
         scores = torch.addmm(sq.unsqueeze(0), Z[start:stop], centers.T, alpha=-2.0)
-        labels[start:stop] = scores.argmin(dim=1)
+        if compiled:
+            labels[start:stop] = smallest(scores, 1, compiled)[1][:, 0]
+        else:
+            labels[start:stop] = scores.argmin(dim=1)
+
+    block = rows_per_block(centers.shape[0])
+    if compiled:
+        parallel_blocks(assign, Z.shape[0], block, torch_inside=True)
+    else:
+        for start in range(0, Z.shape[0], block):
+            assign(start, min(Z.shape[0], start + block))
     return labels
 
 
@@ -191,14 +205,17 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
         pool = torch.cat([members[c], *others])
         if pool.numel() - 1 < k:  # too few candidates: search everything
             pool = torch.cat([members[c], order[labels[order] != c]])
-        Zp, sq_p = Z[pool], sq[pool]
+        # index_select copies whole rows: 4 to 8 times as fast as Z[pool]
+        Zp, sq_p = Z.index_select(0, pool), sq.index_select(0, pool)
         block = rows_per_block(pool.numel())
         with governor or contextlib.nullcontext():
             for start in range(0, queries.numel(), block):
                 stop = min(queries.numel(), start + block)
                 with _timed(governor, (stop - start) * pool.numel()):
                     batch = queries[start:stop]
-                    scores = torch.addmm(sq_p.unsqueeze(0), Z[batch], Zp.T, alpha=-2.0)
+                    scores = torch.addmm(
+                        sq_p.unsqueeze(0), Z.index_select(0, batch), Zp.T, alpha=-2.0
+                    )
                     itself = position[start:stop]
                     scores[torch.arange(stop - start), itself] = math.inf
                     best, idx = smallest(scores, k, compiled)
