@@ -311,8 +311,14 @@ def jitter_coincident(X, edges, rng, constraint):
     scale = float(np.sqrt((X**2).sum(axis=1).mean())) or 1.0
     Y, pairs = tensor_on(X), tensor_on(edges)
     step = 1 << 22  # in chunks: no (edges x dim) array for large problems
+    # index_select copies whole rows: several times faster than Y[chunk[:, 0]]
     coincide = any(
-        float((Y[chunk[:, 0]] - Y[chunk[:, 1]]).abs_().amax(dim=1).min())
+        float(
+            (Y.index_select(0, chunk[:, 0]) - Y.index_select(0, chunk[:, 1]))
+            .abs_()
+            .amax(dim=1)
+            .min()
+        )
         <= 1e-6 * scale
         for chunk in pairs.split(step)
         if len(chunk)
