@@ -14,7 +14,10 @@ import skmde._problem as problem_module
 import skmde._utils as utils_module
 from skmde import MDE, losses
 
-from ._checks import assert_objective_gradient_matches_finite_differences
+from ._checks import (
+    assert_objective_gradient_matches_finite_differences,
+    on_one_and_two_threads,
+)
 
 pytest.importorskip("numba")
 
@@ -336,8 +339,6 @@ def test_the_compiled_assignment_to_centres_is_argmins(monkeypatch):
     on one thread as on two."""
     from skmde import _kernels
     from skmde.neighbors import _blocks, _clustered
-
-    from ._checks import on_one_and_two_threads
 
     rng = np.random.default_rng(6)
     Z = torch.from_numpy(rng.integers(-3, 4, size=(5000, 3)).astype(np.float32))
