@@ -268,20 +268,51 @@ class TestPushAndPull:
         (np.expm1, torch.expm1, [-np.inf, -50.0, -2.0, -0.3, -1e-8, -1e-30, 0.0]),
     ],
 )
-def test_numpy_kernels_match_torch(numpy_function, torch_function, x, dtype):
-    # the solver's hot path computes these by NumPy on the CPU: same values
-    # (to a few units in the last place), silently at the edges, and torch
-    # itself under autograd
+@pytest.mark.parametrize("numpy_faster", [True, False])
+def test_numpy_kernels_match_torch(
+    numpy_function, torch_function, x, dtype, numpy_faster, monkeypatch
+):
+    # the solver's hot path computes these by NumPy on the CPU where NumPy's
+    # loop is the faster: same values (to a few units in the last place),
+    # silently at the edges, and torch itself under autograd
+    calls = []
+    monkeypatch.setattr(
+        penalties, "_numpy_is_faster", lambda *key: calls.append(key) or numpy_faster
+    )
+
+    def spy(values):
+        calls.append("numpy")
+        return numpy_function(values)
+
+    spy.__name__ = numpy_function.__name__
     x = torch.tensor(x, dtype=dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = penalties._apply(numpy_function, torch_function, x)
+        got = penalties._apply(spy, torch_function, x)
     assert got.dtype == dtype
     np.testing.assert_allclose(
         got.numpy(), torch_function(x).numpy(), rtol=4 * torch.finfo(dtype).eps
     )
+    name, dtype_name = numpy_function.__name__, str(dtype).split(".")[1]
+    assert (
+        calls == [(name, dtype_name), "numpy"] if numpy_faster else [(name, dtype_name)]
+    )
     x = x.clone().requires_grad_(True)
     assert penalties._apply(numpy_function, torch_function, x).requires_grad
+
+
+@pytest.mark.parametrize("name", ["expm1", "log"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_numpy_is_faster_follows_numpys_loop(name, dtype):
+    # NumPy computes only where it runs its AVX-512 loop for the dtype (its
+    # other loops are slower than torch's); a dtype it has no loop for, never
+    expected = False
+    introspect = getattr(getattr(np, "lib", None), "introspect", None)
+    if introspect is not None and dtype != "bfloat16":
+        info = introspect.opt_func_info(func_name=f"^{name}$", signature=dtype)
+        (loop,) = info[name].values()
+        expected = "512" in loop["current"] or "X86_V4" in loop["current"]
+    assert penalties._numpy_is_faster(name, dtype) is expected
 
 
 class TestExtensionProtocol:
