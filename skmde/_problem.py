@@ -35,12 +35,16 @@ __all__ = ["MDE", "SolveStats"]
 #: path's chunks hold at least n_items, since every chunk's sparse product
 #: visits all the rows (the compiled loops' need no such floor)
 CHUNK_EDGES = 1 << 18
-#: CPU problems of at least this many edges gather and scatter with the
-#: compiled loops of ``_kernels`` (numba): a 200-iteration solve saves about
-#: 1.4 us per edge (0.3 s here), loading numba costs a process 0.7 s once;
-#: the break-even of a single fit in a fresh process is near 500,000 edges,
-#: and every later fit in the process gains
-KERNEL_MIN_EDGES = 200_000
+#: CPU solves of at least this many edge evaluations (edges times the
+#: solve's ``max_iter``) gather and scatter with the compiled loops of
+#: ``_kernels`` (numba): they save about 7 ns per edge and evaluation (0.3 s
+#: of a 200-iteration solve of 200,000 edges on one machine; on another, an
+#: evaluation of MNIST-10k's 358,180 edges took 7.4 ms against torch's
+#: 11.6), loading numba
+#: costs a process 0.7 s once; the break-even of a single fit in a fresh
+#: process is near 100 million, and every later fit in the process gains.
+#: MDENeighbors' phases of 100 iterations use them from 200,000 edges
+KERNEL_MIN_WORK = 20_000_000
 
 
 class MDE(Diagnostics):
@@ -398,12 +402,14 @@ class MDE(Diagnostics):
             crow.to(index_dtype), order.to(index_dtype), ones[: 2 * p], (n, 2 * p)
         )
 
-    def _objective(self, X):
-        """Average distortion and its Euclidean gradient with respect to X."""
+    def _objective(self, X, iterations=1):
+        """Average distortion and its Euclidean gradient with respect to X,
+        evaluated for a solve of ``iterations`` iterations (see
+        :data:`KERNEL_MIN_WORK`)."""
         p = self.n_edges
         total = torch.zeros((), dtype=X.dtype, device=X.device)
         G = torch.zeros_like(X)
-        kernels = self._kernels(X)
+        kernels = self._kernels(X, iterations)
         if kernels is None:
             for start, stop, function, incidence in self._chunks():
                 diff, distances = self._differences(X, start, stop)
@@ -436,10 +442,11 @@ class MDE(Diagnostics):
             )
         return value, G
 
-    def _kernels(self, X):
-        """The compiled loops of ``_kernels`` if they serve ``X``, else None."""
+    def _kernels(self, X, iterations=1):
+        """The compiled loops of ``_kernels`` if they serve ``X`` in a solve of
+        ``iterations`` iterations, else None."""
         if (
-            self.n_edges < KERNEL_MIN_EDGES
+            self.n_edges * iterations < KERNEL_MIN_WORK
             or X.device.type != "cpu"
             or X.dtype not in (torch.float32, torch.float64)
             or not X.is_contiguous()
@@ -591,7 +598,7 @@ class MDE(Diagnostics):
 
             def objective(Y):
                 with governor.timed():
-                    return self._objective(Y)
+                    return self._objective(Y, iterations=max_iter)
 
             def record(iteration, iterate, info):
                 stats.average_distortions.append(iterate.value)

@@ -37,7 +37,7 @@ def problem(n, m, function, dtype, seed=0):
 
 
 def with_kernels(monkeypatch, on):
-    monkeypatch.setattr(problem_module, "KERNEL_MIN_EDGES", 0 if on else 10**12)
+    monkeypatch.setattr(problem_module, "KERNEL_MIN_WORK", 0 if on else 10**18)
 
 
 @pytest.mark.parametrize("function", ["pushpull", "loss", "callable"])
@@ -80,9 +80,11 @@ def test_kernel_gradient_matches_finite_differences(monkeypatch):
 def test_kernel_path_is_used_from_its_threshold_up(monkeypatch):
     mde = problem(100, 2, "pushpull", torch.float32)
     X = torch.randn(100, 2)
-    monkeypatch.setattr(problem_module, "KERNEL_MIN_EDGES", mde.n_edges + 1)
-    assert mde._kernels(X) is None
-    monkeypatch.setattr(problem_module, "KERNEL_MIN_EDGES", mde.n_edges)
+    # the threshold is on the edge evaluations of the solve
+    monkeypatch.setattr(problem_module, "KERNEL_MIN_WORK", 30 * mde.n_edges + 1)
+    assert mde._kernels(X, iterations=30) is None
+    assert mde._kernels(X, iterations=31) is not None
+    monkeypatch.setattr(problem_module, "KERNEL_MIN_WORK", mde.n_edges)
     assert mde._kernels(X) is not None
     # not for what the loops do not handle: tensors needing a gradient,
     # strided ones (both evaluated by torch, with the same result)
@@ -173,7 +175,7 @@ def test_without_a_writable_cache_the_loops_compile_in_each_process():
     code = """
 import torch, skmde, skmde._problem as P
 from skmde import _kernels as K
-P.KERNEL_MIN_EDGES = 0
+P.KERNEL_MIN_WORK = 0
 print(type(K._differences_2d._cache).__name__)
 edges = torch.tensor([[0, 1], [1, 2], [2, 3]])
 mde = skmde.MDE(4, 2, edges, skmde.penalties.Quadratic(torch.ones(3)))
