@@ -236,7 +236,7 @@ def load_kernels():
     return _kernels
 
 
-def parallel_blocks(function, n, block, torch_inside=False):
+def parallel_blocks(function, n, block, torch_inside=False, blas_inside=False):
     """Call ``function(start, stop)`` on blocks of ``block`` indices covering
     ``range(n)`` (rows or columns of an array), on torch's current number of
     threads, each thread taking the next block when done with its last (a
@@ -249,24 +249,40 @@ def parallel_blocks(function, n, block, torch_inside=False):
     them on one thread each (set from the main thread, restored after; from
     any other thread the blocks run one after another), so that torch's idle
     threads, which spin for a while after each operation, do not take the
-    cores from the blocks.
+    cores from the blocks. With ``blas_inside`` the blocks call NumPy's BLAS,
+    which then runs on one thread too (from the main thread), whether or not
+    the blocks run in parallel.
     """
     bounds = [(start, min(n, start + block)) for start in range(0, n, block)]
     workers = min(torch.get_num_threads(), len(bounds))
     main = threading.current_thread() is threading.main_thread()
-    if workers <= 1 or (torch_inside and not main):
-        for start, stop in bounds:
-            function(start, stop)
-        return
-    before = torch.get_num_threads()
-    if torch_inside:
-        torch.set_num_threads(1)
-    try:
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            for future in [pool.submit(function, *bound) for bound in bounds]:
-                future.result()  # re-raises a block's error
-    finally:
-        torch.set_num_threads(before)
+    with one_blas_thread() if blas_inside and main else contextlib.nullcontext():
+        if workers <= 1 or (torch_inside and not main):
+            for start, stop in bounds:
+                function(start, stop)
+            return
+        before = torch.get_num_threads()
+        if torch_inside:
+            torch.set_num_threads(1)
+        try:
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                for future in [pool.submit(function, *bound) for bound in bounds]:
+                    future.result()  # re-raises a block's error
+        finally:
+            torch.set_num_threads(before)
+
+
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context in which NumPy's BLAS runs on one thread (process-wide, as
+    torch's setting; threadpoolctl comes with scikit-learn)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def sorted_distinct(values, in_place=False):

@@ -243,13 +243,26 @@ def test_smallest_uses_the_compiled_selection_only_when_asked(monkeypatch):
         utils_module.load_kernels.cache_clear()
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_compiled_searches_find_the_same_neighbours(threads, monkeypatch):
-    """The exact and the clustered search give the same neighbours with the
-    compiled selection (blocks in parallel) as without it, at the same
-    distances but for their rounding."""
+def with_numpy_products(monkeypatch, on):
+    """The compiled searches' products by NumPy's BLAS (on) or torch's."""
     from skmde.neighbors import _blocks, _clustered
 
+    for module in (_blocks, _clustered):
+        monkeypatch.setattr(module, "numpy_products", lambda: on)
+
+
+@pytest.mark.parametrize("numpy_products", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_searches_find_the_same_neighbours(
+    threads, numpy_products, monkeypatch
+):
+    """The exact and the clustered search give the same neighbours with the
+    compiled selection (blocks in parallel) as without it, at the same
+    distances but for their rounding, whichever library computes the
+    compiled searches' products."""
+    from skmde.neighbors import _blocks, _clustered
+
+    with_numpy_products(monkeypatch, numpy_products)
     rng = np.random.default_rng(3)
     centers = rng.normal(size=(10, 6)) * 5
     Z = torch.from_numpy(
@@ -290,11 +303,16 @@ def test_compiled_searches_find_the_same_neighbours(threads, monkeypatch):
         torch.set_num_threads(before)
 
 
-def test_compiled_searches_are_the_same_on_any_thread_count(monkeypatch):
-    """With the compiled selection each block is scored on one torch thread:
-    the same bits whatever torch's thread count (the blocks' threads)."""
+@pytest.mark.parametrize("numpy_products", [False, True])
+def test_compiled_searches_are_the_same_on_any_thread_count(
+    numpy_products, monkeypatch
+):
+    """With the compiled selection each block is scored on one thread (of
+    torch, or of NumPy's BLAS): the same bits whatever torch's thread count
+    (the blocks' threads)."""
     from skmde.neighbors import _blocks, _clustered
 
+    with_numpy_products(monkeypatch, numpy_products)
     rng = np.random.default_rng(4)
     Z = torch.from_numpy(rng.normal(size=(3000, 12)).astype(np.float32))
     monkeypatch.setattr(_clustered, "CLUSTER_SIZE", 64)
@@ -315,6 +333,84 @@ def test_compiled_searches_are_the_same_on_any_thread_count(monkeypatch):
     for other in found[1:]:
         for a, b in zip(found[0], other):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "mkl", "expected"),
+    [
+        ("GenuineIntel", True, False),  # MKL is fast on Intel's processors
+        (None, True, False),  # unknown: torch's
+        ("AuthenticAMD", False, False),  # torch's BLAS is not MKL
+        ("AuthenticAMD", True, None),  # NumPy's, if it is OpenBLAS
+    ],
+)
+def test_numpy_products_where_mkl_runs_on_another_processor(
+    vendor, mkl, expected, monkeypatch
+):
+    from threadpoolctl import threadpool_info
+
+    from skmde.neighbors import _blocks
+
+    monkeypatch.setattr(_blocks, "_cpu_vendor", lambda: vendor)
+    monkeypatch.setattr(torch.backends.mkl, "is_available", lambda: mkl)
+    _blocks.numpy_products.cache_clear()
+    try:
+        got = _blocks.numpy_products()
+    finally:
+        _blocks.numpy_products.cache_clear()
+    if expected is None:
+        apis = {library.get("internal_api") for library in threadpool_info()}
+        expected = "openblas" in apis and "mkl" not in apis
+    assert got is expected
+
+
+def test_the_processor_vendor_is_read_where_linux_tells_it():
+    from skmde.neighbors import _blocks
+
+    vendor = _blocks._cpu_vendor()
+    if not os.path.exists("/proc/cpuinfo"):
+        assert vendor is None
+    else:
+        with open("/proc/cpuinfo") as info:
+            listed = [line for line in info if line.startswith("vendor_id")]
+        assert vendor == (listed[0].split(":", 1)[1].strip() if listed else None)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_numpy_scores_match_torchs(dtype):
+    from skmde.neighbors._blocks import scores_of
+
+    generator = torch.Generator().manual_seed(5)
+    Q = torch.randn(7, 5, dtype=dtype, generator=generator)
+    R = torch.randn(40, 5, dtype=dtype, generator=generator)
+    sq = (R * R).sum(dim=1)
+    by_numpy, by_torch = scores_of(sq, Q, R, True), scores_of(sq, Q, R)
+    assert by_numpy.dtype == dtype and by_numpy.shape == (7, 40)
+    expected = torch.cdist(Q, R).square() - (Q * Q).sum(dim=1, keepdim=True)
+    torch.testing.assert_close(by_numpy, by_torch)
+    torch.testing.assert_close(by_numpy, expected)
+
+
+def test_numpy_blas_runs_on_one_thread_inside_the_blocks():
+    from threadpoolctl import threadpool_info
+
+    from skmde._utils import parallel_blocks
+
+    def blas_threads():
+        counts = [
+            library["num_threads"]
+            for library in threadpool_info()
+            if library["user_api"] == "blas"
+        ]
+        if not counts:
+            pytest.skip("NumPy's BLAS is not visible to threadpoolctl")
+        return counts
+
+    seen = []
+    outside = blas_threads()
+    parallel_blocks(lambda a, b: seen.append(blas_threads()), 4, 1, True, True)
+    assert seen and all(counts == [1] * len(counts) for counts in seen)
+    assert blas_threads() == outside  # restored
 
 
 def test_new_rows_never_use_the_compiled_selection(monkeypatch):

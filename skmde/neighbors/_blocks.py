@@ -2,6 +2,7 @@
 rows at a time (small enough to stay in cache), the k smallest per row, rows
 sorted by distance, exact re-ranking of candidates."""
 
+import functools
 import math
 
 import numpy as np
@@ -34,6 +35,51 @@ def compiled_selection(n_scores):
     """Whether a search of ``n_scores`` scores selects with the compiled loop
     (at least :data:`COMPILED_MIN_SCORES`, where numba loads)."""
     return n_scores >= COMPILED_MIN_SCORES and load_kernels() is not None
+
+
+@functools.cache
+def numpy_products():
+    """Whether the searches that run their blocks in parallel compute their
+    products with NumPy's BLAS rather than torch's: where torch's is MKL and
+    the processor is not Intel's, and NumPy's is OpenBLAS.
+
+    On an AMD EPYC without AVX-512, MKL's float32 product of 256 rows by
+    32,768 candidates of 50 features (a cluster of the clustered search)
+    took 65.6 ms on one thread, OpenBLAS's 25.8 ms; the exact search of
+    10,000 rows of 50 features in blocks, 387 ms against 282 ms. The
+    choice depends on the machine only, not on timings, so a fit's
+    results do not change from one run to the next.
+    """
+    if not torch.backends.mkl.is_available() or _cpu_vendor() in (None, "GenuineIntel"):
+        return False
+    from threadpoolctl import threadpool_info
+
+    apis = {library.get("internal_api") for library in threadpool_info()}
+    return "openblas" in apis and "mkl" not in apis
+
+
+def _cpu_vendor():
+    """The processor's vendor string (Linux's ``/proc/cpuinfo``), or None."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def scores_of(sq_r, Q, R, numpy=False):
+    """``sq_r - 2 Q R^T`` (a row's ranking of the rows of ``R`` by squared
+    distance, up to the row's own norm), a new float tensor; with
+    ``numpy``, by NumPy's product (see :func:`numpy_products`)."""
+    if not numpy:
+        return torch.addmm(sq_r.unsqueeze(0), Q, R.T, alpha=-2.0)
+    out = Q.numpy() @ R.numpy().T
+    out *= -2.0
+    out += sq_r.numpy()
+    return torch.from_numpy(out)
 
 
 def rows_per_block(n_columns, bytes_per_value=4):
@@ -174,9 +220,11 @@ def block_topk(Zq, Zr, k, exclude_self):
     d2 = torch.empty((nq, k), dtype=Zr.dtype)
     compiled = exclude_self and compiled_selection(nq * Zr.shape[0])
 
+    products = compiled and numpy_products()
+
     def search(start, stop):
         # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
-        scores = torch.addmm(sq_r.unsqueeze(0), Zq[start:stop], Zr.T, alpha=-2.0)
+        scores = scores_of(sq_r, Zq[start:stop], Zr, products)
         if exclude_self:
             rows = torch.arange(stop - start)
             scores[rows, rows + start] = math.inf
@@ -186,7 +234,7 @@ def block_topk(Zq, Zr, k, exclude_self):
 
     block = rows_per_block(Zr.shape[0])
     if compiled:
-        parallel_blocks(search, nq, block, torch_inside=True)
+        parallel_blocks(search, nq, block, torch_inside=True, blas_inside=products)
         return indices, d2
     with ThreadGovernor() as governor:
         for start in range(0, nq, block):

@@ -17,8 +17,10 @@ from .._utils import ThreadGovernor, parallel_blocks
 from ._blocks import (
     block_topk,
     compiled_selection,
+    numpy_products,
     refine,
     rows_per_block,
+    scores_of,
     smallest,
 )
 
@@ -75,9 +77,10 @@ def _nearest_center(Z, centers):
     sq = (centers * centers).sum(dim=1)
     labels = torch.empty(Z.shape[0], dtype=torch.int64)
     compiled = compiled_selection(Z.shape[0] * centers.shape[0])
+    products = compiled and numpy_products()
 
     def assign(start, stop):
-        scores = torch.addmm(sq.unsqueeze(0), Z[start:stop], centers.T, alpha=-2.0)
+        scores = scores_of(sq, Z[start:stop], centers, products)
         if compiled:
             labels[start:stop] = smallest(scores, 1, compiled)[1][:, 0]
         else:
@@ -85,7 +88,9 @@ def _nearest_center(Z, centers):
 
     block = rows_per_block(centers.shape[0])
     if compiled:
-        parallel_blocks(assign, Z.shape[0], block, torch_inside=True)
+        parallel_blocks(
+            assign, Z.shape[0], block, torch_inside=True, blas_inside=products
+        )
     else:
         for start in range(0, Z.shape[0], block):
             assign(start, min(Z.shape[0], start + block))
@@ -191,6 +196,7 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
         asked[rows] = True
     asked_rows = n if rows is None else len(rows)
     compiled = compiled_selection(asked_rows * probed * CLUSTER_SIZE)
+    products = compiled and numpy_products()
 
     def search(c, governor=None):
         # the own cluster first: member i of the cluster is candidate i
@@ -213,9 +219,7 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
                 stop = min(queries.numel(), start + block)
                 with _timed(governor, (stop - start) * pool.numel()):
                     batch = queries[start:stop]
-                    scores = torch.addmm(
-                        sq_p.unsqueeze(0), Z.index_select(0, batch), Zp.T, alpha=-2.0
-                    )
+                    scores = scores_of(sq_p, Z.index_select(0, batch), Zp, products)
                     itself = position[start:stop]
                     scores[torch.arange(stop - start), itself] = math.inf
                     best, idx = smallest(scores, k, compiled)
@@ -228,7 +232,9 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
             for c in range(first, stop):
                 search(c)
 
-        parallel_blocks(clusters, n_clusters, 1, torch_inside=True)
+        parallel_blocks(
+            clusters, n_clusters, 1, torch_inside=True, blas_inside=products
+        )
     else:
         governor = ThreadGovernor()
         for c in range(n_clusters):
