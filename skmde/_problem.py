@@ -40,10 +40,10 @@ CHUNK_EDGES = 1 << 18
 #: ``_kernels`` (numba): they save about 7 ns per edge and evaluation (0.3 s
 #: of a 200-iteration solve of 200,000 edges on one machine; on another, an
 #: evaluation of MNIST-10k's 358,180 edges took 7.4 ms against torch's
-#: 11.6), loading numba
-#: costs a process 0.7 s once; the break-even of a single fit in a fresh
-#: process is near 100 million, and every later fit in the process gains.
-#: MDENeighbors' phases of 100 iterations use them from 200,000 edges
+#: 11.6 ms). Loading numba costs a process 0.7 s once: the break-even of a
+#: single fit in a fresh process is near 100 million, and every later fit
+#: in the process gains. MDENeighbors' phases of 100 iterations use them
+#: from 200,000 edges
 KERNEL_MIN_WORK = 20_000_000
 
 
