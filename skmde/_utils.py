@@ -256,7 +256,7 @@ def parallel_blocks(function, n, block, torch_inside=False, blas_inside=False):
     bounds = [(start, min(n, start + block)) for start in range(0, n, block)]
     workers = min(torch.get_num_threads(), len(bounds))
     main = threading.current_thread() is threading.main_thread()
-    with one_blas_thread() if blas_inside and main else contextlib.nullcontext():
+    with one_blas_thread() if blas_inside else contextlib.nullcontext():
         if workers <= 1 or (torch_inside and not main):
             for start, stop in bounds:
                 function(start, stop)
@@ -280,8 +280,11 @@ def _blas_controller():
 
 
 def one_blas_thread():
-    """A context in which NumPy's BLAS runs on one thread (process-wide, as
-    torch's setting; threadpoolctl comes with scikit-learn)."""
+    """A context in which NumPy's BLAS runs on one thread: set from the main
+    thread only, as torch's count (the setting is process-wide; from another
+    thread, nothing changes). threadpoolctl comes with scikit-learn."""
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
