@@ -1,5 +1,5 @@
 """Checks shared by the tests of distortion functions and problems, and a
-runner on one and two torch threads."""
+runner on one and two torch threads, and the BLAS thread counts."""
 
 import numpy as np
 import pytest
@@ -52,3 +52,14 @@ def on_one_and_two_threads(compute):
     finally:
         torch.set_num_threads(before)
     return one, two
+
+
+def blas_threads():
+    """The thread counts of NumPy's BLAS libraries (threadpoolctl's view);
+    skips the test where threadpoolctl sees none."""
+    from threadpoolctl import threadpool_info
+
+    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    if not counts:
+        pytest.skip("NumPy's BLAS is not visible to threadpoolctl")
+    return counts

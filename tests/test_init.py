@@ -9,7 +9,7 @@ import scipy.sparse
 from skmde import graphs, neighbors
 from skmde import initialization as _init
 
-from ._checks import on_one_and_two_threads
+from ._checks import blas_threads, on_one_and_two_threads
 
 
 def ring_graph(n=300, seed=0):
@@ -203,29 +203,20 @@ def test_spectral_components_are_the_same_on_any_thread_count(monkeypatch):
     np.testing.assert_allclose(results[0].T @ results[0] / start, np.eye(2), atol=1e-8)
 
 
-def _blas_threads():
-    from threadpoolctl import threadpool_info
-
-    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-    if not counts:
-        pytest.skip("NumPy's BLAS is not visible to threadpoolctl")
-    return counts
-
-
 def test_spectral_runs_its_eigensolver_on_one_blas_thread(monkeypatch):
     # ARPACK's products of a few dozen vectors are faster on one thread, and
     # the start then does not depend on the machine's core count
     import threading
 
     edges, weights = ring_graph()
-    outside, seen = _blas_threads(), []
+    outside, seen = blas_threads(), []
     real = _init._eigenmap
     monkeypatch.setattr(
-        _init, "_eigenmap", lambda *a: seen.append(_blas_threads()) or real(*a)
+        _init, "_eigenmap", lambda *a: seen.append(blas_threads()) or real(*a)
     )
     _init.spectral(300, 2, edges, weights)
     assert seen and all(counts == [1] * len(counts) for counts in seen)
-    assert _blas_threads() == outside  # restored
+    assert blas_threads() == outside  # restored
     # from another thread nothing process-wide changes (as torch's count)
     seen.clear()
     worker = threading.Thread(target=_init.spectral, args=(300, 2, edges, weights))

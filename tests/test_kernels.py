@@ -16,6 +16,7 @@ from skmde import MDE, losses
 
 from ._checks import (
     assert_objective_gradient_matches_finite_differences,
+    blas_threads,
     on_one_and_two_threads,
 )
 
@@ -392,19 +393,7 @@ def test_numpy_scores_match_torchs(dtype):
 
 
 def test_numpy_blas_runs_on_one_thread_inside_the_blocks():
-    from threadpoolctl import threadpool_info
-
     from skmde._utils import parallel_blocks
-
-    def blas_threads():
-        counts = [
-            library["num_threads"]
-            for library in threadpool_info()
-            if library["user_api"] == "blas"
-        ]
-        if not counts:
-            pytest.skip("NumPy's BLAS is not visible to threadpoolctl")
-        return counts
 
     seen = []
     outside = blas_threads()

@@ -219,7 +219,6 @@ def block_topk(Zq, Zr, k, exclude_self):
     indices = torch.empty((nq, k), dtype=torch.int64)
     d2 = torch.empty((nq, k), dtype=Zr.dtype)
     compiled = exclude_self and compiled_selection(nq * Zr.shape[0])
-
     products = compiled and numpy_products()
 
     def search(start, stop):
