@@ -154,6 +154,13 @@ class DistortionFunction:
         """A view restricted to the edges ``start:stop`` (no copy; internal)."""
         return self.subset(slice(start, stop))
 
+    def _kernel_parts(self):
+        """``[(start, stop, name, weights, exponent)]``: the ranges of edges
+        that a compiled loop of :mod:`skmde._kernels` evaluates (the penalty
+        ``name`` with those weights and exponent), covering all edges; None
+        where torch evaluates the function."""
+        return None
+
     def _sum_and_ratio(self, distances):
         """``(sum_k f(d_k), f'(d)/d)``: what the objective needs."""
         value, ratio = self._value_and_ratio(distances)

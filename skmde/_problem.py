@@ -8,7 +8,7 @@ import torch
 
 from . import constraints
 from ._diagnostics import Diagnostics
-from ._distortion import DistortionFunction, safe_ratio
+from ._distortion import DistortionFunction, fixed_order_sum, safe_ratio
 from ._inputs import (
     as_float_tensor,
     check_dtype,
@@ -45,6 +45,14 @@ CHUNK_EDGES = 1 << 18
 #: in the process gains. MDENeighbors' phases of 100 iterations use them
 #: from 200,000 edges
 KERNEL_MIN_WORK = 20_000_000
+
+
+def _kernel_parts(function, dtype):
+    """The parts of a float32 ``function`` the compiled loops evaluate whole
+    (see :meth:`~skmde.penalties.Penalty._kernel_parts`), or None."""
+    if dtype != torch.float32 or not isinstance(function, DistortionFunction):
+        return None
+    return function._kernel_parts()
 
 
 class MDE(Diagnostics):
@@ -138,6 +146,7 @@ class MDE(Diagnostics):
         self._incidences = {}  # (start, stop) -> incidence, across functions
         self._ones = None  # the values of every incidence matrix (views)
         self._operand = None  # scratch for the objective (see _scratch)
+        self._penalty_scratch = None  # ... and for the compiled penalties'
         self.distortion_function = distortion_function
         self.constraint = constraint.to(self.device, self.dtype)
         self.X = None
@@ -254,7 +263,7 @@ class MDE(Diagnostics):
         self.X = None if self.X is None else self.X.to(device)
         self.X_init = None if self.X_init is None else self.X_init.to(device)
         self._slices, self._chunk_cache, self._incidences = {}, None, {}
-        self._ones = self._operand = None
+        self._ones = self._operand = self._penalty_scratch = None
         return self
 
     def distances(self, X=None):
@@ -423,9 +432,19 @@ class MDE(Diagnostics):
             for start, stop, function in chunks:
                 tail, head = self._tail[start:stop], self._head[start:stop]
                 diff, distances = kernels.differences(X, tail, head, scratch)
-                chunk_total, ratio = self._sum_and_ratio(function, distances)
+                parts = _kernel_parts(function, X.dtype)
+                if parts is None:
+                    chunk_total, ratio = self._sum_and_ratio(function, distances)
+                    ratio.mul_(1.0 / p)
+                else:  # values and f'(d) / (p d) by the compiled loops
+                    buffers = self._penalty_buffers(rows, X.dtype)
+                    for a, b, name, weights, exponent in parts:
+                        d, out = distances[a:b], buffers[:, a:b]
+                        kernels.penalty(name, d, weights, exponent, 1.0 / p, out)
+                    values, ratio = buffers[:2, : stop - start]
+                    chunk_total = fixed_order_sum(values)
                 total += chunk_total
-                kernels.accumulate(G, diff, ratio.mul_(1.0 / p), tail, head)
+                kernels.accumulate(G, diff, ratio, tail, head)
         value = total / p
         v = float(value)
         if math.isnan(v) or v == -math.inf:
@@ -454,6 +473,15 @@ class MDE(Diagnostics):
         ):
             return None
         return load_kernels()
+
+    def _penalty_buffers(self, length, dtype):
+        """Three rows of at least ``length`` values (a CPU tensor), kept
+        between evaluations, for the compiled penalties' values, ratios and
+        powers."""
+        buffers = self._penalty_scratch
+        if buffers is None or buffers.shape[1] < length or buffers.dtype != dtype:
+            buffers = self._penalty_scratch = torch.empty((3, length), dtype=dtype)
+        return buffers
 
     def _scratch(self, rows, m, dtype, device):
         """A buffer of at least ``rows`` rows of ``m`` values, kept between

@@ -125,6 +125,15 @@ class Penalty(DistortionFunction):
     def _w(self):
         return self.weights if self._uniform is None else self._uniform
 
+    def _kernel_parts(self):
+        # the classes with a compiled loop name it in their own _kernel (a
+        # subclass, which may change the formula, does not inherit it)
+        name = type(self).__dict__.get("_kernel")
+        w = self.weights
+        if name is None or w.device.type != "cpu" or not w.is_contiguous():
+            return None
+        return [(0, self.n_edges, name, w, self.exponent)]
+
 
 class Linear(Penalty):
     """``p(d) = d``."""
@@ -245,6 +254,7 @@ class Log1p(Penalty):
     """
 
     _hyperparameters = ("exponent",)
+    _kernel = "log1p"  # see Penalty._kernel_parts
 
     def __init__(self, weights, exponent=1.5):
         self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
@@ -298,6 +308,7 @@ class Log(Penalty):
     """
 
     _hyperparameters = ("exponent",)
+    _kernel = "log"  # see Penalty._kernel_parts
 
     def __init__(self, weights, exponent=1.0):
         self.exponent = check_float(exponent, "exponent", low=0.0, low_open=True)
@@ -531,6 +542,17 @@ class PushAndPull(Penalty):
     def _value_and_ratio(self, d, out=None):
         value, ratio = self._combine(d, "_value_and_ratio")
         return value, (ratio if out is None else out.copy_(ratio))
+
+    def _kernel_parts(self):
+        if not self._contiguous:
+            return None
+        parts = []
+        for index, function in self._parts.values():
+            inner = function._kernel_parts()
+            if inner is None:
+                return None
+            parts += [(index.start + a, index.start + b, *f) for a, b, *f in inner]
+        return parts
 
     def _sum_and_ratio(self, d):
         if not self._contiguous:

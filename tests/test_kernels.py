@@ -1,6 +1,7 @@
 """The compiled gathers and scatters of the objective (``skmde._kernels``)
 against the torch path they replace on large CPU problems."""
 
+import math
 import os
 import subprocess
 import sys
@@ -443,3 +444,154 @@ def test_the_compiled_assignment_to_centres_is_argmins(monkeypatch):
     assert len(calls) >= 2 * 5000 // 64  # the compiled selection, block by block
     assert int(plain.max()) < 40  # the first of two equal centres
     assert torch.equal(one, plain) and torch.equal(two, plain)
+
+
+def _elementwise(function):
+    """A compiled loop applying one of the kernels' inline functions."""
+    import numba
+
+    @numba.njit
+    def loop(x, out):
+        for k in range(x.shape[0]):
+            out[k] = function(x[k])
+
+    def apply(x):
+        out = np.empty_like(x)
+        loop(x, out)
+        return out
+
+    return apply
+
+
+def test_the_compiled_exp_and_log_are_within_a_few_ulps():
+    from skmde import _kernels
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-86, 88.7, 20000), [-86.0, 0.0, 88.7]])
+    x = x.astype(np.float32)
+    found = _elementwise(_kernels._exp)(x)
+    exact = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(found - exact) / exact) < 3e-7
+    # outside the range: clamped below, inf above, NaN kept
+    edges = np.array([-1e30, 89.0, np.inf, -np.inf, np.nan], dtype=np.float32)
+    out = _elementwise(_kernels._exp)(edges)
+    assert out[0] == pytest.approx(np.exp(-86.0), rel=1e-6)
+    assert np.isinf(out[1:3]).all() and out[3] == pytest.approx(np.exp(-86.0), rel=1e-6)
+    assert np.isnan(out[4])
+    y = np.concatenate(
+        [10.0 ** rng.uniform(-45, 38.5, 20000), rng.uniform(0.5, 2.0, 5000)]
+    ).astype(np.float32)
+    y = y[y > 0]
+    found = _elementwise(_kernels._log)(y)
+    exact = np.log(y.astype(np.float64))
+    assert np.max(np.abs(found - exact) / np.maximum(np.abs(exact), 1.0)) < 3e-7
+    special = np.array([0.0, np.inf, np.nan, 1.0], dtype=np.float32)
+    out = _elementwise(_kernels._log)(special)
+    assert out[0] == -np.inf and out[1] == np.inf and np.isnan(out[2]) and out[3] == 0
+
+
+@pytest.mark.parametrize(
+    "cls, exponent, weight",
+    [
+        (skmde.penalties.Log, 1.0, -0.5),
+        (skmde.penalties.Log, 1.5, -1.0),
+        (skmde.penalties.Log, 0.7, -2.0),
+        (skmde.penalties.Log1p, 1.5, 1.0),
+        (skmde.penalties.Log1p, 1.25, 0.3),
+        (skmde.penalties.Log1p, 2.0, 1.0),
+        (skmde.penalties.Log1p, 3.0, 2.0),
+    ],
+)
+def test_the_compiled_penalties_match_torch(cls, exponent, weight):
+    from skmde import _kernels
+
+    rng = np.random.default_rng(1)
+    d = np.concatenate([rng.uniform(0, 8, 3000), 10.0 ** rng.uniform(-6, 1.5, 3000)])
+    d = torch.tensor(d, dtype=torch.float32)
+    w = torch.full_like(d, weight)
+    function = cls(w, exponent=exponent)
+    assert function._kernel_parts() == [(0, len(d), cls._kernel, w, exponent)]
+    buffers = torch.empty((3, len(d) + 5))
+    values, ratio = _kernels.penalty(cls._kernel, d, w, exponent, 0.25, buffers)
+    # against float64 torch: as close as float32 torch gets, or closer
+    exact = cls(w.double(), exponent=exponent)
+    exact_values, exact_ratio = exact._value_and_ratio(d.double())
+    ours = (values.double() - exact_values).abs()
+    theirs = (function(d).double() - exact_values).abs()
+    assert float(ours.max()) <= 4 * float(theirs.max()) + 1e-6
+    # the ratio to float32's precision, but where it is below 1e-9 (there
+    # torch's float64 reference, 1 - (1 - e^-d), loses digits itself)
+    large = exact_ratio.abs() > 1e-9
+    torch.testing.assert_close(
+        ratio.double()[large], 0.25 * exact_ratio[large], rtol=1e-5, atol=0
+    )
+    assert bool(((ratio.double() - 0.25 * exact_ratio)[~large].abs() < 1e-11).all())
+    torch.testing.assert_close(
+        values.double().sum(), exact_values.sum(), rtol=1e-6, atol=0
+    )
+
+
+def test_the_compiled_penalties_at_zero_inf_and_nan():
+    from skmde import _kernels
+
+    d = torch.tensor([0.0, 1e-30, 1e20, float("inf"), float("nan")])
+    w = torch.tensor([-1.0, -1.0, -1.0, -1.0, -1.0])
+    buffers = torch.empty((3, 5))
+    values, ratio = _kernels.penalty("log", d, w, 1.0, 1.0, buffers)
+    reference, _ = skmde.penalties.Log(w)._value_and_ratio(d)
+    # +inf where two repelled items coincide, 0 far away, NaN kept; the
+    # ratio 0 where not finite (as the torch path's)
+    assert values[0] == math.inf and values[2] == 0 and torch.isnan(values[4])
+    torch.testing.assert_close(values[:4], reference[:4])
+    assert ratio[0] == 0 and ratio[3] == 0 and ratio[4] == 0
+    values, ratio = _kernels.penalty("log1p", d, -w, 1.5, 1.0, buffers)
+    assert values[0] == 0 and values[3] == math.inf and torch.isnan(values[4])
+    assert ratio[0] == 0 and bool(torch.isfinite(ratio).all())
+
+
+def test_the_compiled_penalties_serve_float32_default_penalties_only(monkeypatch):
+    with_kernels(monkeypatch, True)
+    mde = problem(200, 2, "pushpull", torch.float32)
+    f = mde.distortion_function
+    parts = f._kernel_parts()
+    # the pull's block, then the push's, in edge order with their weights
+    pull, push = f._parts["attractive"], f._parts["repulsive"]
+    assert [p[:3] for p in parts] == [
+        (pull[0].start, pull[0].stop, "log1p"),
+        (push[0].start, push[0].stop, "log"),
+    ]
+    calls = []
+    real = skmde._kernels.penalty
+    monkeypatch.setattr(
+        skmde._kernels, "penalty", lambda *a: calls.append(a[0]) or real(*a)
+    )
+    mde._objective(torch.randn(200, 2))
+    assert calls == ["log1p", "log"]
+    # float64, a subclass (its formula may differ), a loss: torch computes
+
+    class Softer(skmde.penalties.Log):
+        pass
+
+    assert Softer(torch.tensor([-1.0]))._kernel_parts() is None
+    assert losses.Huber(torch.tensor([1.0]))._kernel_parts() is None
+    calls.clear()
+    problem(200, 2, "pushpull", torch.float64)._objective(
+        torch.randn(200, 2, dtype=torch.float64)
+    )
+    assert calls == []
+
+
+def test_coincident_repelled_items_give_an_infinite_objective(monkeypatch):
+    # as on the torch path: the line search reads inf as "too far"
+    X = torch.randn(50, 2)
+    results = []
+    for on in (False, True):
+        with_kernels(monkeypatch, on)
+        mde = problem(50, 2, "pushpull", torch.float32)
+        push = mde.distortion_function._parts["repulsive"][0].start
+        i, j = (int(v) for v in mde.edges[push])
+        Y = X.clone()
+        Y[j] = Y[i]
+        results.append(mde._objective(Y))
+    assert results[0][0] == results[1][0] == math.inf
+    assert results[0][1] is None and results[1][1] is None
