@@ -1,5 +1,6 @@
-"""Compiled loops on the CPU: the objective's gathers and scatters, and the
-neighbour search's selection of the smallest scores of each row.
+"""Compiled loops on the CPU: the objective's gathers and scatters, its
+default penalties in float32 (:func:`penalty`), and the neighbour search's
+selection of the smallest scores of each row.
 
 An evaluation of the objective gathers the two ends of every edge, takes their
 difference and its norm, and, once the distortion function has turned the
