@@ -24,6 +24,7 @@ from ._utils import (
     make_generator,
     reporting,
     resolve_device,
+    run_lanes,
     sparse_csr,
 )
 from .constraints import Centered
@@ -45,6 +46,11 @@ CHUNK_EDGES = 1 << 18
 #: in the process gains. MDENeighbors' phases of 100 iterations use them
 #: from 200,000 edges
 KERNEL_MIN_WORK = 20_000_000
+#: the compiled objective cuts its pairs into this many runs of consecutive
+#: chunks, each summing into a gradient of its own: the runs are evaluated
+#: on the governed threads, in any order, and their gradients and values
+#: added up in order, so that the results are the same for any thread count
+LANES = 4
 
 
 def _kernel_parts(function, dtype):
@@ -53,6 +59,16 @@ def _kernel_parts(function, dtype):
     if dtype != torch.float32 or not isinstance(function, DistortionFunction):
         return None
     return function._kernel_parts()
+
+
+def _lanes(n_chunks):
+    """The chunks of each of the :data:`LANES` lanes (runs of consecutive
+    chunks, as even in count as can be; fewer lanes for fewer chunks)."""
+    count = min(LANES, n_chunks)
+    return [
+        list(range(lane * n_chunks // count, (lane + 1) * n_chunks // count))
+        for lane in range(count)
+    ]
 
 
 class MDE(Diagnostics):
@@ -146,7 +162,7 @@ class MDE(Diagnostics):
         self._incidences = {}  # (start, stop) -> incidence, across functions
         self._ones = None  # the values of every incidence matrix (views)
         self._operand = None  # scratch for the objective (see _scratch)
-        self._penalty_scratch = None  # ... and for the compiled penalties'
+        self._lane_buffers = None  # ... and for the compiled loops' lanes
         self.distortion_function = distortion_function
         self.constraint = constraint.to(self.device, self.dtype)
         self.X = None
@@ -263,7 +279,7 @@ class MDE(Diagnostics):
         self.X = None if self.X is None else self.X.to(device)
         self.X_init = None if self.X_init is None else self.X_init.to(device)
         self._slices, self._chunk_cache, self._incidences = {}, None, {}
-        self._ones = self._operand = self._penalty_scratch = None
+        self._ones = self._operand = self._lane_buffers = None
         return self
 
     def distances(self, X=None):
@@ -377,7 +393,8 @@ class MDE(Diagnostics):
         their incidence matrices, built once; with ``compiled``, those of the
         compiled loops, :data:`CHUNK_EDGES` long whatever ``n_items`` (the
         floor is for the sparse products, which visit every row: without it
-        a million-item problem's evaluation took 0.84 times as long)."""
+        a million-item problem's evaluation took 0.84 times as long), and at
+        least :data:`LANES` of them."""
         if compiled not in self._slices:
             p = self.n_edges
             f = self.distortion_function
@@ -385,8 +402,10 @@ class MDE(Diagnostics):
             # on a GPU the caching allocator reuses large buffers and each
             # chunk costs kernel launches: one pass over all edges is faster
             step = p
-            if sliceable and self.device.type == "cpu":
-                step = CHUNK_EDGES if compiled else max(CHUNK_EDGES, self.n_items)
+            if sliceable and self.device.type == "cpu" and compiled:
+                step = min(CHUNK_EDGES, max(1, -(-p // LANES)))  # a chunk a lane
+            elif sliceable and self.device.type == "cpu":
+                step = max(CHUNK_EDGES, self.n_items)
             self._slices[compiled] = [
                 (start, min(p, start + step), f._slice(start, min(p, start + step)))
                 if step < p
@@ -426,25 +445,7 @@ class MDE(Diagnostics):
                 total += chunk_total
                 G += incidence @ self._signed(diff, ratio.mul_(1.0 / p))
         else:
-            chunks = self._function_chunks(compiled=True)
-            rows = max(stop - start for start, stop, _ in chunks)
-            scratch = self._scratch(rows, X.shape[1], X.dtype, X.device)
-            for start, stop, function in chunks:
-                tail, head = self._tail[start:stop], self._head[start:stop]
-                diff, distances = kernels.differences(X, tail, head, scratch)
-                parts = _kernel_parts(function, X.dtype)
-                if parts is None:
-                    chunk_total, ratio = self._sum_and_ratio(function, distances)
-                    ratio.mul_(1.0 / p)
-                else:  # values and f'(d) / (p d) by the compiled loops
-                    buffers = self._penalty_buffers(rows, X.dtype)
-                    for a, b, name, weights, exponent in parts:
-                        d, out = distances[a:b], buffers[:, a:b]
-                        kernels.penalty(name, d, weights, exponent, 1.0 / p, out)
-                    values, ratio = buffers[:2, : stop - start]
-                    chunk_total = fixed_order_sum(values)
-                total += chunk_total
-                kernels.accumulate(G, diff, ratio, tail, head)
+            total, G = self._compiled_objective(X, kernels)
         value = total / p
         v = float(value)
         if math.isnan(v) or v == -math.inf:
@@ -461,6 +462,72 @@ class MDE(Diagnostics):
             )
         return value, G
 
+    def _compiled_objective(self, X, kernels):
+        """``(total distortion, gradient)`` by the compiled loops, in
+        :data:`LANES` runs of chunks (see :func:`~skmde._utils.run_lanes`):
+        in parallel where the compiled penalties evaluate every chunk."""
+        p = self.n_edges
+        chunks = self._function_chunks(compiled=True)
+        parts = [_kernel_parts(f, X.dtype) for _, _, f in chunks]
+        rows = max(stop - start for start, stop, _ in chunks)
+        lanes = _lanes(len(chunks))
+        scratch = self._lane_scratch(len(lanes), rows, X)
+        totals = [None] * len(chunks)
+
+        def lane(number):
+            G, diff_buffer, buffers = scratch[number]
+            G.zero_()
+            for c in lanes[number]:
+                start, stop, function = chunks[c]
+                tail, head = self._tail[start:stop], self._head[start:stop]
+                diff, distances = kernels.differences(X, tail, head, diff_buffer)
+                if parts[c] is None:
+                    totals[c], ratio = self._sum_and_ratio(function, distances)
+                    ratio.mul_(1.0 / p)
+                else:  # values and f'(d) / (p d) by the compiled loops
+                    for a, b, name, weights, exponent in parts[c]:
+                        d, out = distances[a:b], buffers[:, a:b]
+                        kernels.penalty(name, d, weights, exponent, 1.0 / p, out)
+                    values, ratio = buffers[:2, : stop - start]
+                    totals[c] = fixed_order_sum(values)
+                kernels.accumulate(G, diff, ratio, tail, head)
+
+        run_lanes(lane, len(lanes), parallel=None not in parts)
+        G = scratch[0][0].clone()
+        for other, _, _ in scratch[1:]:
+            G += other
+        total = torch.zeros((), dtype=X.dtype)
+        for chunk_total in totals:
+            total += chunk_total
+        return total, G
+
+    def _parallel_lanes(self, X, iterations):
+        """Whether an evaluation for a solve of ``iterations`` iterations
+        runs the compiled loops' lanes in parallel (see
+        :meth:`_compiled_objective`)."""
+        if self._kernels(X, iterations) is None:
+            return False
+        chunks = self._function_chunks(compiled=True)
+        return all(_kernel_parts(f, X.dtype) is not None for _, _, f in chunks)
+
+    def _lane_scratch(self, count, rows, X):
+        """Per lane, kept between evaluations: a gradient, a buffer of
+        differences and the compiled penalties' buffers (three rows: values,
+        ratios, powers)."""
+        n, m = X.shape
+        key = (count, rows, n, m, X.dtype)
+        if self._lane_buffers is None or self._lane_buffers[0] != key:
+            buffers = [
+                (
+                    torch.empty((n, m), dtype=X.dtype),
+                    torch.empty((rows, m), dtype=X.dtype),
+                    torch.empty((3, rows), dtype=X.dtype),
+                )
+                for _ in range(count)
+            ]
+            self._lane_buffers = (key, buffers)
+        return self._lane_buffers[1]
+
     def _kernels(self, X, iterations=1):
         """The compiled loops of ``_kernels`` if they serve ``X`` in a solve of
         ``iterations`` iterations, else None."""
@@ -473,15 +540,6 @@ class MDE(Diagnostics):
         ):
             return None
         return load_kernels()
-
-    def _penalty_buffers(self, length, dtype):
-        """Three rows of at least ``length`` values (a CPU tensor), kept
-        between evaluations, for the compiled penalties' values, ratios and
-        powers."""
-        buffers = self._penalty_scratch
-        if buffers is None or buffers.shape[1] < length or buffers.dtype != dtype:
-            buffers = self._penalty_scratch = torch.empty((3, length), dtype=dtype)
-        return buffers
 
     def _scratch(self, rows, m, dtype, device):
         """A buffer of at least ``rows`` rows of ``m`` values, kept between
@@ -620,8 +678,11 @@ class MDE(Diagnostics):
             # are the same for any count), the rest of the solver on one
             # thread: the iterates do not depend on the count. Below
             # ONE_THREAD_BELOW edges a second thread gains little and, beside
-            # a busy process, loses much: one thread unless n_jobs says
+            # a busy process, loses much: one thread unless n_jobs says (but
+            # the compiled loops' lanes are handed out to free threads, and
+            # the governor's timing decides)
             small = self.n_edges < ONE_THREAD_BELOW and self.device.type == "cpu"
+            small = small and not self._parallel_lanes(X, max_iter)
             governor = ThreadGovernor(between=1, prefer=1 if small else None)
 
             def objective(Y):

@@ -273,6 +273,43 @@ def parallel_blocks(function, n, block, torch_inside=False, blas_inside=False):
 
 
 @functools.cache
+def _lane_pool():
+    """The threads that run lanes beside the main thread (see :func:`run_lanes`),
+    started once."""
+    return concurrent.futures.ThreadPoolExecutor(
+        max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="skmde-lane"
+    )
+
+
+def run_lanes(function, n, parallel=True):
+    """Call ``function(lane)`` for ``lane`` in ``range(n)``: on torch's
+    current number of threads with ``parallel`` (from the main thread; the
+    main thread and the threads of a pool kept between calls, each taking
+    the next lane when done with its last, so a thread slowed by a busy
+    core takes fewer), else one after another. For compiled loops that
+    release the GIL, lanes that write to memory of their own: the results do
+    not depend on the thread count. A lane's error is raised (in parallel,
+    once the other threads are done)."""
+    threads = min(torch.get_num_threads(), n) if parallel else 1
+    if threads <= 1 or threading.current_thread() is not threading.main_thread():
+        for lane in range(n):
+            function(lane)
+        return
+    todo = iter(range(n))  # shared: each next() hands out one lane
+
+    def work():
+        for lane in todo:
+            function(lane)
+
+    helpers = [_lane_pool().submit(work) for _ in range(threads - 1)]
+    try:
+        work()
+    finally:
+        for helper in helpers:
+            helper.result()
+
+
+@functools.cache
 def _blas_controller():
     from threadpoolctl import ThreadpoolController
 

@@ -566,7 +566,9 @@ def test_the_compiled_penalties_serve_float32_default_penalties_only(monkeypatch
         skmde._kernels, "penalty", lambda *a: calls.append(a[0]) or real(*a)
     )
     mde._objective(torch.randn(200, 2))
-    assert calls == ["log1p", "log"]
+    # every chunk (one a lane) by the loops, the pull's before the push's
+    assert len(calls) >= problem_module.LANES and calls[0] == "log1p"
+    assert calls == sorted(calls, key=["log1p", "log"].index) and "log" in calls
     # float64, a subclass (its formula may differ), a loss: torch computes
 
     class Softer(skmde.penalties.Log):
@@ -595,3 +597,66 @@ def test_coincident_repelled_items_give_an_infinite_objective(monkeypatch):
         results.append(mde._objective(Y))
     assert results[0][0] == results[1][0] == math.inf
     assert results[0][1] is None and results[1][1] is None
+
+
+def test_lanes_split_the_chunks_in_order():
+    assert problem_module._lanes(1) == [[0]]
+    assert problem_module._lanes(3) == [[0], [1], [2]]
+    lanes = problem_module._lanes(10)
+    assert len(lanes) == problem_module.LANES
+    assert [c for lane in lanes for c in lane] == list(range(10))
+    assert max(map(len, lanes)) - min(map(len, lanes)) <= 1
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_run_lanes_runs_each_lane_once_and_raises_an_error(parallel):
+    threads = torch.get_num_threads()
+    seen = []
+    try:
+        torch.set_num_threads(2)
+        utils_module.run_lanes(seen.append, 7, parallel=parallel)
+        assert sorted(seen) == list(range(7))
+
+        def fails(lane):
+            if lane == 3:
+                raise ValueError("lane 3")
+            seen.append(lane)
+
+        seen.clear()
+        with pytest.raises(ValueError, match="lane 3"):
+            utils_module.run_lanes(fails, 7, parallel=parallel)
+        assert 3 not in seen
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_lanes_run_in_parallel_with_the_compiled_penalties_only(monkeypatch):
+    with_kernels(monkeypatch, True)
+    X = torch.randn(200, 2)
+    names = []
+    real = utils_module.run_lanes
+
+    def spy(function, n, parallel=True):
+        names.append((n, parallel))
+        return real(function, n, parallel)
+
+    monkeypatch.setattr(problem_module, "run_lanes", spy)
+    compiled = problem(200, 2, "pushpull", torch.float32)
+    assert compiled._parallel_lanes(X, iterations=1)
+    compiled._objective(X)
+    loss = problem(200, 2, "loss", torch.float32)
+    assert not loss._parallel_lanes(X, iterations=1)
+    loss._objective(X)
+    assert names == [(problem_module.LANES, True), (problem_module.LANES, False)]
+    # the lanes' gradients and values are added in order: one thread or two,
+    # the same numbers
+    threads = torch.get_num_threads()
+    try:
+        results = []
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            results.append(compiled._objective(X))
+    finally:
+        torch.set_num_threads(threads)
+    assert results[0][0] == results[1][0]
+    assert torch.equal(results[0][1], results[1][1])
