@@ -18,8 +18,10 @@ numba (a dependency of pynndescent) compiles them on first use and caches the
 machine code on disk; importing it and loading that code costs a process about
 0.7 s once (0.25-0.3 s the import, 0.4-0.5 s the first call; compiling, the
 first time, about 1 s), so only solves of at least
-``_problem.KERNEL_MIN_WORK`` edge evaluations use the loops. The loops run on one
-thread and add in edge order, so results do not depend on the thread count.
+``_problem.KERNEL_MIN_WORK`` edge evaluations use the loops. Each call runs
+on one thread and adds in edge order; the objective runs several calls at
+once on runs of edges with gradients of their own, added in a fixed order
+(``_problem.LANES``), so results do not depend on the thread count.
 
 :func:`smallest_rows` keeps the ``k`` smallest entries of each row of a block
 of scores in a max-heap: after the first few hundred entries nearly every
