@@ -1,5 +1,5 @@
 """Compiled loops on the CPU: the objective's gathers and scatters, its
-default penalties in float32 (:func:`penalty`), and the neighbour search's
+default penalties in float32 (:func:`evaluate`), and the neighbour search's
 selection of the smallest scores of each row.
 
 An evaluation of the objective gathers the two ends of every edge, takes their
@@ -61,7 +61,8 @@ def _differences_2d(X, tail, head, diff, distances):
         i, j = tail[k], head[k]
         u, v = X[i, 0] - X[j, 0], X[i, 1] - X[j, 1]
         diff[k, 0], diff[k, 1] = u, v
-        u, v = float(u), float(v)  # squares in float64: no overflow
+        # squares in float64 (numba's float() of a float32 stays float32)
+        u, v = np.float64(u), np.float64(v)
         distances[k] = math.sqrt(u * u + v * v)
 
 
@@ -73,7 +74,7 @@ def _differences_any(X, tail, head, diff, distances):
         for q in range(X.shape[1]):
             v = X[i, q] - X[j, q]
             diff[k, q] = v
-            total += float(v) * float(v)
+            total += np.float64(v) * np.float64(v)
         distances[k] = math.sqrt(total)
 
 
@@ -319,18 +320,59 @@ def _log1p_penalty(d, de, w, exponent, scale, values, ratio):
         ratio[k] = r if abs(r) < _INF else _F(0.0)
 
 
-_PENALTIES = {"log": _log_penalty, "log1p": _log1p_penalty}
+#: the penalties the loops evaluate, by name: their codes in :func:`evaluate`
+PENALTIES = ("log", "log1p")
 
 
-def penalty(name, distances, weights, exponent, scale, buffers):
-    """The penalty ``name`` ("log" or "log1p") of float32 distances, with
-    float32 per-edge ``weights`` and ``exponent``: ``(values, scale f'(d) /
-    d)``, written into the first two rows of ``buffers`` (3 rows, at least
-    as long as the distances)."""
-    p = distances.shape[0]
-    d, (values, ratio, powers) = distances.numpy(), buffers[:, :p].numpy()
-    if exponent != 1.0:
-        _powers(d, _F(exponent), powers)
-    de = d if exponent == 1.0 else powers
-    _PENALTIES[name](d, de, weights.numpy(), _F(exponent), _F(scale), values, ratio)
-    return buffers[0, :p], buffers[1, :p]
+@functools.partial(_compile, **_FASTMATH)
+def _evaluate(
+    X,
+    tail,
+    head,
+    parts,
+    weights,
+    exponents,
+    scale,
+    G,
+    diff,
+    distances,
+    values,
+    ratio,
+    powers,
+):
+    """One chunk of the objective: differences and distances, the penalties
+    of the ``parts`` (rows ``(start, stop, code)``, code an index in
+    :data:`PENALTIES`) with their ``weights`` and ``exponents``, and the
+    scatter of ``scale f'(d) / d`` times the differences into ``G``. (Every
+    array C-contiguous: the compiler vectorizes the penalties' loops over
+    contiguous arrays only.)"""
+    if X.shape[1] == 2:
+        _differences_2d(X, tail, head, diff, distances)
+    else:
+        _differences_any(X, tail, head, diff, distances)
+    for part in range(parts.shape[0]):
+        a, b, code = parts[part, 0], parts[part, 1], parts[part, 2]
+        e, d = exponents[part], distances[a:b]
+        de = d
+        if e != _F(1.0):
+            _powers(d, e, powers[a:b])
+            de = powers[a:b]
+        if code == 0:
+            _log_penalty(d, de, weights[a:b], e, scale, values[a:b], ratio[a:b])
+        else:
+            _log1p_penalty(d, de, weights[a:b], e, scale, values[a:b], ratio[a:b])
+    if X.shape[1] == 2:
+        _accumulate_2d(G, diff, ratio, tail, head)
+    else:
+        _accumulate_any(G, diff, ratio, tail, head)
+
+
+def evaluate(X, tail, head, parts, weights, exponents, scale, G, diff, buffers):
+    """Evaluate a chunk of float32 pairs whose distortion function the loops
+    compute (see :func:`_evaluate`; numpy arrays, ``buffers`` at least as
+    long as the chunk, rows ``diff`` as many): adds to ``G`` and returns the
+    sum of the values (float64, NumPy's pairwise sum)."""
+    p = tail.shape[0]
+    rows = [row[:p] for row in buffers]  # distances, values, ratios, powers
+    _evaluate(X, tail, head, parts, weights, exponents, _F(scale), G, diff, *rows)
+    return rows[1].sum(dtype=np.float64)

@@ -8,7 +8,7 @@ import torch
 
 from . import constraints
 from ._diagnostics import Diagnostics
-from ._distortion import DistortionFunction, fixed_order_sum, safe_ratio
+from ._distortion import DistortionFunction, safe_ratio
 from ._inputs import (
     as_float_tensor,
     check_dtype,
@@ -465,41 +465,65 @@ class MDE(Diagnostics):
     def _compiled_objective(self, X, kernels):
         """``(total distortion, gradient)`` by the compiled loops, in
         :data:`LANES` runs of chunks (see :func:`~skmde._utils.run_lanes`):
-        in parallel where the compiled penalties evaluate every chunk."""
+        in parallel where the loops evaluate every chunk's penalty too."""
         p = self.n_edges
         chunks = self._function_chunks(compiled=True)
-        parts = [_kernel_parts(f, X.dtype) for _, _, f in chunks]
+        plan = self._compiled_plan(X.dtype)
         rows = max(stop - start for start, stop, _ in chunks)
         lanes = _lanes(len(chunks))
         scratch = self._lane_scratch(len(lanes), rows, X)
         totals = [None] * len(chunks)
+        X_array = X.numpy()
 
         def lane(number):
-            G, diff_buffer, buffers = scratch[number]
+            (G, diff, _), arrays = scratch[number]
             G.zero_()
             for c in lanes[number]:
+                if plan[c] is not None:  # the whole chunk in one compiled call
+                    totals[c] = kernels.evaluate(X_array, *plan[c], 1.0 / p, *arrays)
+                    continue
                 start, stop, function = chunks[c]
                 tail, head = self._tail[start:stop], self._head[start:stop]
-                diff, distances = kernels.differences(X, tail, head, diff_buffer)
-                if parts[c] is None:
-                    totals[c], ratio = self._sum_and_ratio(function, distances)
-                    ratio.mul_(1.0 / p)
-                else:  # values and f'(d) / (p d) by the compiled loops
-                    for a, b, name, weights, exponent in parts[c]:
-                        d, out = distances[a:b], buffers[:, a:b]
-                        kernels.penalty(name, d, weights, exponent, 1.0 / p, out)
-                    values, ratio = buffers[:2, : stop - start]
-                    totals[c] = fixed_order_sum(values)
-                kernels.accumulate(G, diff, ratio, tail, head)
+                d, distances = kernels.differences(X, tail, head, diff)
+                totals[c], ratio = self._sum_and_ratio(function, distances)
+                kernels.accumulate(G, d, ratio.mul_(1.0 / p), tail, head)
 
-        run_lanes(lane, len(lanes), parallel=None not in parts)
-        G = scratch[0][0].clone()
-        for other, _, _ in scratch[1:]:
+        run_lanes(lane, len(lanes), parallel=None not in plan)
+        G = scratch[0][0][0].clone()
+        for (other, _, _), _ in scratch[1:]:
             G += other
         total = torch.zeros((), dtype=X.dtype)
         for chunk_total in totals:
             total += chunk_total
         return total, G
+
+    def _compiled_plan(self, dtype):
+        """Per compiled chunk, built once: the arguments of
+        :func:`skmde._kernels.evaluate` that describe it (its pairs, the
+        table of its penalties' parts, their weights and exponents, as
+        numpy arrays), or None where torch computes its function."""
+        key = ("plan", dtype)
+        if key not in self._slices:
+            names = load_kernels().PENALTIES
+            plan = []
+            for start, stop, function in self._function_chunks(compiled=True):
+                parts = _kernel_parts(function, dtype)
+                if parts is None:
+                    plan.append(None)
+                    continue
+                table = [(a, b, names.index(name)) for a, b, name, _, _ in parts]
+                weights = [w.numpy() for *_, w, _ in parts]
+                plan.append(
+                    (
+                        self._tail[start:stop].numpy(),
+                        self._head[start:stop].numpy(),
+                        np.array(table, dtype=np.int64).reshape(-1, 3),
+                        np.concatenate(weights).astype(np.float32, copy=False),
+                        np.array([e for *_, e in parts], dtype=np.float32),
+                    )
+                )
+            self._slices[key] = plan
+        return self._slices[key]
 
     def _parallel_lanes(self, X, iterations):
         """Whether an evaluation for a solve of ``iterations`` iterations
@@ -507,25 +531,24 @@ class MDE(Diagnostics):
         :meth:`_compiled_objective`)."""
         if self._kernels(X, iterations) is None:
             return False
-        chunks = self._function_chunks(compiled=True)
-        return all(_kernel_parts(f, X.dtype) is not None for _, _, f in chunks)
+        return None not in self._compiled_plan(X.dtype)
 
     def _lane_scratch(self, count, rows, X):
         """Per lane, kept between evaluations: a gradient, a buffer of
-        differences and the compiled penalties' buffers (three rows: values,
-        ratios, powers)."""
+        differences and four rows for the compiled loops (distances, values,
+        ratios, powers), as tensors and as the numpy arrays they share."""
         n, m = X.shape
         key = (count, rows, n, m, X.dtype)
         if self._lane_buffers is None or self._lane_buffers[0] != key:
-            buffers = [
-                (
+            lanes = []
+            for _ in range(count):
+                tensors = (
                     torch.empty((n, m), dtype=X.dtype),
                     torch.empty((rows, m), dtype=X.dtype),
-                    torch.empty((3, rows), dtype=X.dtype),
+                    torch.empty((4, rows), dtype=X.dtype),
                 )
-                for _ in range(count)
-            ]
-            self._lane_buffers = (key, buffers)
+                lanes.append((tensors, tuple(t.numpy() for t in tensors)))
+            self._lane_buffers = (key, lanes)
         return self._lane_buffers[1]
 
     def _kernels(self, X, iterations=1):

@@ -463,6 +463,32 @@ def _elementwise(function):
     return apply
 
 
+def compiled_penalty(name, d, w, exponent, scale=1.0):
+    """``(values, ratios, sum)`` of the penalty ``name`` at the distances
+    ``d`` by the compiled loops (one chunk of ``_kernels.evaluate``, pairs
+    from item 0 at 0 to items at ``d`` on a line)."""
+    from skmde import _kernels
+
+    n = len(d)
+    X = np.concatenate([[0.0], np.asarray(d, dtype=np.float32)])[:, None]
+    X = X.astype(np.float32)
+    parts = np.array([[0, n, _kernels.PENALTIES.index(name)]])
+    buffers = np.full((4, n + 3), np.nan, dtype=np.float32)
+    total = _kernels.evaluate(
+        X,
+        np.zeros(n, dtype=np.int64),
+        np.arange(1, n + 1),
+        parts,
+        np.asarray(w, dtype=np.float32),
+        np.array([exponent], dtype=np.float32),
+        scale,
+        np.zeros_like(X),
+        np.empty((n, 1), dtype=np.float32),
+        buffers,
+    )
+    return torch.from_numpy(buffers[1, :n]), torch.from_numpy(buffers[2, :n]), total
+
+
 def test_the_compiled_exp_and_log_are_within_a_few_ulps():
     from skmde import _kernels
 
@@ -503,16 +529,14 @@ def test_the_compiled_exp_and_log_are_within_a_few_ulps():
     ],
 )
 def test_the_compiled_penalties_match_torch(cls, exponent, weight):
-    from skmde import _kernels
-
     rng = np.random.default_rng(1)
     d = np.concatenate([rng.uniform(0, 8, 3000), 10.0 ** rng.uniform(-6, 1.5, 3000)])
     d = torch.tensor(d, dtype=torch.float32)
     w = torch.full_like(d, weight)
     function = cls(w, exponent=exponent)
     assert function._kernel_parts() == [(0, len(d), cls._kernel, w, exponent)]
-    buffers = torch.empty((3, len(d) + 5))
-    values, ratio = _kernels.penalty(cls._kernel, d, w, exponent, 0.25, buffers)
+    values, ratio, total = compiled_penalty(cls._kernel, d, w, exponent, 0.25)
+    assert total == pytest.approx(float(values.double().sum()), rel=1e-12)
     # against float64 torch: as close as float32 torch gets, or closer
     exact = cls(w.double(), exponent=exponent)
     exact_values, exact_ratio = exact._value_and_ratio(d.double())
@@ -532,19 +556,16 @@ def test_the_compiled_penalties_match_torch(cls, exponent, weight):
 
 
 def test_the_compiled_penalties_at_zero_inf_and_nan():
-    from skmde import _kernels
-
     d = torch.tensor([0.0, 1e-30, 1e20, float("inf"), float("nan")])
     w = torch.tensor([-1.0, -1.0, -1.0, -1.0, -1.0])
-    buffers = torch.empty((3, 5))
-    values, ratio = _kernels.penalty("log", d, w, 1.0, 1.0, buffers)
+    values, ratio, _ = compiled_penalty("log", d.numpy(), w.numpy(), 1.0)
     reference, _ = skmde.penalties.Log(w)._value_and_ratio(d)
     # +inf where two repelled items coincide, 0 far away, NaN kept; the
     # ratio 0 where not finite (as the torch path's)
     assert values[0] == math.inf and values[2] == 0 and torch.isnan(values[4])
     torch.testing.assert_close(values[:4], reference[:4])
     assert ratio[0] == 0 and ratio[3] == 0 and ratio[4] == 0
-    values, ratio = _kernels.penalty("log1p", d, -w, 1.5, 1.0, buffers)
+    values, ratio, _ = compiled_penalty("log1p", d.numpy(), -w.numpy(), 1.5)
     assert values[0] == 0 and values[3] == math.inf and torch.isnan(values[4])
     assert ratio[0] == 0 and bool(torch.isfinite(ratio).all())
 
@@ -560,15 +581,19 @@ def test_the_compiled_penalties_serve_float32_default_penalties_only(monkeypatch
         (pull[0].start, pull[0].stop, "log1p"),
         (push[0].start, push[0].stop, "log"),
     ]
+    plan = mde._compiled_plan(torch.float32)
+    assert len(plan) >= problem_module.LANES
+    # every chunk in one call; each chunk's table: the pull's part before the
+    # push's, as the function's
+    names = [[skmde._kernels.PENALTIES[row[2]] for row in chunk[2]] for chunk in plan]
+    assert names[0][0] == "log1p" and names[-1][-1] == "log"
     calls = []
-    real = skmde._kernels.penalty
+    real = skmde._kernels.evaluate
     monkeypatch.setattr(
-        skmde._kernels, "penalty", lambda *a: calls.append(a[0]) or real(*a)
+        skmde._kernels, "evaluate", lambda *a: calls.append(a[3]) or real(*a)
     )
     mde._objective(torch.randn(200, 2))
-    # every chunk (one a lane) by the loops, the pull's before the push's
-    assert len(calls) >= problem_module.LANES and calls[0] == "log1p"
-    assert calls == sorted(calls, key=["log1p", "log"].index) and "log" in calls
+    assert len(calls) == len(plan)
     # float64, a subclass (its formula may differ), a loss: torch computes
 
     class Softer(skmde.penalties.Log):
@@ -577,10 +602,9 @@ def test_the_compiled_penalties_serve_float32_default_penalties_only(monkeypatch
     assert Softer(torch.tensor([-1.0]))._kernel_parts() is None
     assert losses.Huber(torch.tensor([1.0]))._kernel_parts() is None
     calls.clear()
-    problem(200, 2, "pushpull", torch.float64)._objective(
-        torch.randn(200, 2, dtype=torch.float64)
-    )
-    assert calls == []
+    double = problem(200, 2, "pushpull", torch.float64)
+    double._objective(torch.randn(200, 2, dtype=torch.float64))
+    assert calls == [] and set(double._compiled_plan(torch.float64)) == {None}
 
 
 def test_coincident_repelled_items_give_an_infinite_objective(monkeypatch):
@@ -660,3 +684,17 @@ def test_the_lanes_run_in_parallel_with_the_compiled_penalties_only(monkeypatch)
         torch.set_num_threads(threads)
     assert results[0][0] == results[1][0]
     assert torch.equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_compiled_distances_square_in_float64(m):
+    # float32 squares vanish below ~1e-19 and overflow above ~1.8e19
+    from skmde import _kernels
+
+    lengths = [1e-30, 1e-20, 3.0, 3e19, 1e30]
+    X = torch.zeros((len(lengths) + 1, m))
+    X[1:, 0] = torch.tensor(lengths)
+    tail = torch.zeros(len(lengths), dtype=torch.int64)
+    head = torch.arange(1, len(lengths) + 1)
+    _, distances = _kernels.differences(X, tail, head, torch.empty((len(lengths), m)))
+    torch.testing.assert_close(distances, X[1:, 0], rtol=1e-7, atol=0)
