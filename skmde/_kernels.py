@@ -194,7 +194,7 @@ _INF = _F(math.inf)
 #: 6th down (x / 5040 the 7th)
 _EXPM1_SERIES = tuple(_F(1.0 / math.factorial(k)) for k in range(6, 0, -1))
 _SMALLEST_NORMAL = _F(1.1754943508222875e-38)
-_FASTMATH = {"error_model": "numpy"}  # x / 0 gives inf or NaN, no exception
+_NUMPY_ERRORS = {"error_model": "numpy"}  # x / 0 gives inf or NaN, no exception
 
 
 @intrinsic
@@ -217,7 +217,7 @@ def _float(typingctx, x):
     return types.float32(types.int32), codegen
 
 
-@numba.njit(inline="always", **_FASTMATH)
+@numba.njit(inline="always", **_NUMPY_ERRORS)
 def _exp(x):
     """``exp(x)``: ``exp(-86)`` below -86, inf above 88.7, NaN for NaN."""
     x = _F(x)
@@ -238,7 +238,7 @@ def _exp(x):
     return (p * half) * _F(2.0)
 
 
-@numba.njit(inline="always", **_FASTMATH)
+@numba.njit(inline="always", **_NUMPY_ERRORS)
 def _log(y):
     """``log(y)`` for ``y >= 0`` (-inf at 0; inf, NaN unchanged)."""
     y = _F(y)
@@ -262,7 +262,7 @@ def _log(y):
     return result if y < _INF else y  # inf and NaN
 
 
-@numba.njit(inline="always", **_FASTMATH)
+@numba.njit(inline="always", **_NUMPY_ERRORS)
 def _power(d, e):
     """``d ** e`` for ``d >= 0``, ``e > 0``; square roots for the common ``e``."""
     if e == _F(1.0):
@@ -276,7 +276,7 @@ def _power(d, e):
     return _F(0.0) if d == _F(0.0) else _exp(e * _log(d))
 
 
-@functools.partial(_compile, **_FASTMATH)
+@functools.partial(_compile, **_NUMPY_ERRORS)
 def _powers(d, exponent, out):
     """``d ** exponent`` into ``out``."""
     for k in range(d.shape[0]):
@@ -287,7 +287,7 @@ def _powers(d, exponent, out):
 # arrays, or the compiler's check for overlap sends them to a scalar loop)
 
 
-@functools.partial(_compile, **_FASTMATH)
+@functools.partial(_compile, **_NUMPY_ERRORS)
 def _log_penalty(d, de, w, exponent, scale, values, ratio):
     """:class:`~skmde.penalties.Log`: values ``w log(1 - exp(-d^e))``,
     ratio ``scale f'(d) / d`` (0 where not finite), ``de = d^e``."""
@@ -305,7 +305,7 @@ def _log_penalty(d, de, w, exponent, scale, values, ratio):
         ratio[k] = r if abs(r) < _INF else _F(0.0)
 
 
-@functools.partial(_compile, **_FASTMATH)
+@functools.partial(_compile, **_NUMPY_ERRORS)
 def _log1p_penalty(d, de, w, exponent, scale, values, ratio):
     """:class:`~skmde.penalties.Log1p`: values ``w log(1 + d^e)``, ratio
     ``scale f'(d) / d`` (0 where not finite), ``de = d^e``."""
@@ -324,7 +324,7 @@ def _log1p_penalty(d, de, w, exponent, scale, values, ratio):
 PENALTIES = ("log", "log1p")
 
 
-@functools.partial(_compile, **_FASTMATH)
+@functools.partial(_compile, **_NUMPY_ERRORS)
 def _evaluate(
     X,
     tail,
@@ -357,7 +357,7 @@ def _evaluate(
         if e != _F(1.0):
             _powers(d, e, powers[a:b])
             de = powers[a:b]
-        if code == 0:
+        if code == 0:  # PENALTIES[0], "log"
             _log_penalty(d, de, weights[a:b], e, scale, values[a:b], ratio[a:b])
         else:
             _log1p_penalty(d, de, weights[a:b], e, scale, values[a:b], ratio[a:b])
