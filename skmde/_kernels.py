@@ -21,7 +21,7 @@ first time, about 1 s), so only solves of at least
 ``_problem.KERNEL_MIN_WORK`` edge evaluations use the loops. Each call runs
 on one thread and adds in edge order; the objective runs several calls at
 once on runs of edges with gradients of their own, added in a fixed order
-(``_problem.LANES``), so results do not depend on the thread count.
+(``_compiled.LANES``), so results do not depend on the thread count.
 
 :func:`smallest_rows` keeps the ``k`` smallest entries of each row of a block
 of scores in a max-heap: after the first few hundred entries nearly every

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import torch
 
-from . import constraints
+from . import _compiled, constraints
 from ._diagnostics import Diagnostics
 from ._distortion import DistortionFunction, safe_ratio
 from ._inputs import (
@@ -24,7 +24,6 @@ from ._utils import (
     make_generator,
     reporting,
     resolve_device,
-    run_lanes,
     sparse_csr,
 )
 from .constraints import Centered
@@ -46,29 +45,6 @@ CHUNK_EDGES = 1 << 18
 #: in the process gains. MDENeighbors' phases of 100 iterations use them
 #: from 200,000 edges
 KERNEL_MIN_WORK = 20_000_000
-#: the compiled objective cuts its pairs into this many runs of consecutive
-#: chunks, each summing into a gradient of its own: the runs are evaluated
-#: on the governed threads, in any order, and their gradients and values
-#: added up in order, so that the results are the same for any thread count
-LANES = 4
-
-
-def _kernel_parts(function, dtype):
-    """The parts of a float32 ``function`` the compiled loops evaluate whole
-    (see :meth:`~skmde.penalties.Penalty._kernel_parts`), or None."""
-    if dtype != torch.float32 or not isinstance(function, DistortionFunction):
-        return None
-    return function._kernel_parts()
-
-
-def _lanes(n_chunks):
-    """The chunks of each of the :data:`LANES` lanes (runs of consecutive
-    chunks, as even in count as can be; fewer lanes for fewer chunks)."""
-    count = min(LANES, n_chunks)
-    return [
-        list(range(lane * n_chunks // count, (lane + 1) * n_chunks // count))
-        for lane in range(count)
-    ]
 
 
 class MDE(Diagnostics):
@@ -162,7 +138,7 @@ class MDE(Diagnostics):
         self._incidences = {}  # (start, stop) -> incidence, across functions
         self._ones = None  # the values of every incidence matrix (views)
         self._operand = None  # scratch for the objective (see _scratch)
-        self._lane_buffers = None  # ... and for the compiled loops' lanes
+        self._lane_buffers = None  # ... and the compiled loops' (see _compiled)
         self.distortion_function = distortion_function
         self.constraint = constraint.to(self.device, self.dtype)
         self.X = None
@@ -394,7 +370,7 @@ class MDE(Diagnostics):
         compiled loops, :data:`CHUNK_EDGES` long whatever ``n_items`` (the
         floor is for the sparse products, which visit every row: without it
         a million-item problem's evaluation took 0.84 times as long), and at
-        least :data:`LANES` of them."""
+        least :data:`~skmde._compiled.LANES` of them (a chunk a lane)."""
         if compiled not in self._slices:
             p = self.n_edges
             f = self.distortion_function
@@ -403,7 +379,7 @@ class MDE(Diagnostics):
             # chunk costs kernel launches: one pass over all edges is faster
             step = p
             if sliceable and self.device.type == "cpu" and compiled:
-                step = min(CHUNK_EDGES, max(1, -(-p // LANES)))  # a chunk a lane
+                step = min(CHUNK_EDGES, max(1, -(-p // _compiled.LANES)))
             elif sliceable and self.device.type == "cpu":
                 step = max(CHUNK_EDGES, self.n_items)
             self._slices[compiled] = [
@@ -445,7 +421,7 @@ class MDE(Diagnostics):
                 total += chunk_total
                 G += incidence @ self._signed(diff, ratio.mul_(1.0 / p))
         else:
-            total, G = self._compiled_objective(X, kernels)
+            total, G = _compiled.objective(self, X, kernels)
         value = total / p
         v = float(value)
         if math.isnan(v) or v == -math.inf:
@@ -461,95 +437,6 @@ class MDE(Diagnostics):
                 self._describe_bad(distances, ratio, "derivative of the distortion")
             )
         return value, G
-
-    def _compiled_objective(self, X, kernels):
-        """``(total distortion, gradient)`` by the compiled loops, in
-        :data:`LANES` runs of chunks (see :func:`~skmde._utils.run_lanes`):
-        in parallel where the loops evaluate every chunk's penalty too."""
-        p = self.n_edges
-        chunks = self._function_chunks(compiled=True)
-        plan = self._compiled_plan(X.dtype)
-        rows = max(stop - start for start, stop, _ in chunks)
-        lanes = _lanes(len(chunks))
-        scratch = self._lane_scratch(len(lanes), rows, X)
-        totals = [None] * len(chunks)
-        X_array = X.numpy()
-
-        def lane(number):
-            (G, diff, _), arrays = scratch[number]
-            G.zero_()
-            for c in lanes[number]:
-                if plan[c] is not None:  # the whole chunk in one compiled call
-                    totals[c] = kernels.evaluate(X_array, *plan[c], 1.0 / p, *arrays)
-                    continue
-                start, stop, function = chunks[c]
-                tail, head = self._tail[start:stop], self._head[start:stop]
-                d, distances = kernels.differences(X, tail, head, diff)
-                totals[c], ratio = self._sum_and_ratio(function, distances)
-                kernels.accumulate(G, d, ratio.mul_(1.0 / p), tail, head)
-
-        run_lanes(lane, len(lanes), parallel=None not in plan)
-        G = scratch[0][0][0].clone()
-        for (other, _, _), _ in scratch[1:]:
-            G += other
-        total = torch.zeros((), dtype=X.dtype)
-        for chunk_total in totals:
-            total += chunk_total
-        return total, G
-
-    def _compiled_plan(self, dtype):
-        """Per compiled chunk, built once: the arguments of
-        :func:`skmde._kernels.evaluate` that describe it (its pairs, the
-        table of its penalties' parts, their weights and exponents, as
-        numpy arrays), or None where torch computes its function."""
-        key = ("plan", dtype)
-        if key not in self._slices:
-            names = load_kernels().PENALTIES
-            plan = []
-            for start, stop, function in self._function_chunks(compiled=True):
-                parts = _kernel_parts(function, dtype)
-                if parts is None:
-                    plan.append(None)
-                    continue
-                table = [(a, b, names.index(name)) for a, b, name, _, _ in parts]
-                weights = [w.numpy() for *_, w, _ in parts]
-                plan.append(
-                    (
-                        self._tail[start:stop].numpy(),
-                        self._head[start:stop].numpy(),
-                        np.array(table, dtype=np.int64).reshape(-1, 3),
-                        np.concatenate(weights).astype(np.float32, copy=False),
-                        np.array([e for *_, e in parts], dtype=np.float32),
-                    )
-                )
-            self._slices[key] = plan
-        return self._slices[key]
-
-    def _parallel_lanes(self, X, iterations):
-        """Whether an evaluation for a solve of ``iterations`` iterations
-        runs the compiled loops' lanes in parallel (see
-        :meth:`_compiled_objective`)."""
-        if self._kernels(X, iterations) is None:
-            return False
-        return None not in self._compiled_plan(X.dtype)
-
-    def _lane_scratch(self, count, rows, X):
-        """Per lane, kept between evaluations: a gradient, a buffer of
-        differences and four rows for the compiled loops (distances, values,
-        ratios, powers), as tensors and as the numpy arrays they share."""
-        n, m = X.shape
-        key = (count, rows, n, m, X.dtype)
-        if self._lane_buffers is None or self._lane_buffers[0] != key:
-            lanes = []
-            for _ in range(count):
-                tensors = (
-                    torch.empty((n, m), dtype=X.dtype),
-                    torch.empty((rows, m), dtype=X.dtype),
-                    torch.empty((4, rows), dtype=X.dtype),
-                )
-                lanes.append((tensors, tuple(t.numpy() for t in tensors)))
-            self._lane_buffers = (key, lanes)
-        return self._lane_buffers[1]
 
     def _kernels(self, X, iterations=1):
         """The compiled loops of ``_kernels`` if they serve ``X`` in a solve of
@@ -705,7 +592,7 @@ class MDE(Diagnostics):
             # the compiled loops' lanes are handed out to free threads, and
             # the governor's timing decides)
             small = self.n_edges < ONE_THREAD_BELOW and self.device.type == "cpu"
-            small = small and not self._parallel_lanes(X, max_iter)
+            small = small and not _compiled.runs_in_parallel(self, X, max_iter)
             governor = ThreadGovernor(between=1, prefer=1 if small else None)
 
             def objective(Y):

@@ -240,7 +240,7 @@ def parallel_blocks(function, n, block, torch_inside=False, blas_inside=False):
     """Call ``function(start, stop)`` on blocks of ``block`` indices covering
     ``range(n)`` (rows or columns of an array), on torch's current number of
     threads, each thread taking the next block when done with its last (a
-    thread slowed by a busy core takes fewer).
+    thread slowed by a busy core takes fewer; see :func:`run_lanes`).
 
     For numpy work (numpy releases the GIL in its loops) or compiled loops
     whose blocks are independent: each block computes what a serial loop
@@ -256,42 +256,42 @@ def parallel_blocks(function, n, block, torch_inside=False, blas_inside=False):
     bounds = [(start, min(n, start + block)) for start in range(0, n, block)]
     workers = min(torch.get_num_threads(), len(bounds))
     main = threading.current_thread() is threading.main_thread()
+    if torch_inside and not main:
+        workers = 1
     with one_blas_thread() if blas_inside else contextlib.nullcontext():
-        if workers <= 1 or (torch_inside and not main):
-            for start, stop in bounds:
-                function(start, stop)
-            return
         before = torch.get_num_threads()
-        if torch_inside:
+        if torch_inside and workers > 1:
             torch.set_num_threads(1)
         try:
-            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-                for future in [pool.submit(function, *bound) for bound in bounds]:
-                    future.result()  # re-raises a block's error
+            run_lanes(lambda i: function(*bounds[i]), len(bounds), workers)
         finally:
             torch.set_num_threads(before)
 
 
+_LANE_THREADS = "skmde-lane"
+
+
 @functools.cache
 def _lane_pool():
-    """The threads that run lanes beside the main thread (see :func:`run_lanes`),
-    started once."""
+    """The threads that run lanes beside the calling thread (see
+    :func:`run_lanes`), started once."""
     return concurrent.futures.ThreadPoolExecutor(
-        max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="skmde-lane"
+        max(1, (os.cpu_count() or 1) - 1), thread_name_prefix=_LANE_THREADS
     )
 
 
-def run_lanes(function, n, parallel=True):
-    """Call ``function(lane)`` for ``lane`` in ``range(n)``: on torch's
-    current number of threads with ``parallel`` (from the main thread; the
-    main thread and the threads of a pool kept between calls, each taking
-    the next lane when done with its last, so a thread slowed by a busy
-    core takes fewer), else one after another. For compiled loops that
-    release the GIL, lanes that write to memory of their own: the results do
-    not depend on the thread count. A lane's error is raised (in parallel,
-    once the other threads are done)."""
-    threads = min(torch.get_num_threads(), n) if parallel else 1
-    if threads <= 1 or threading.current_thread() is not threading.main_thread():
+def run_lanes(function, n, threads):
+    """Call ``function(lane)`` for ``lane`` in ``range(n)`` on up to
+    ``threads`` threads: the calling thread and the threads of a pool kept
+    between calls (no pool to start per call), each taking the next lane
+    when done with its last, so that a thread slowed by a busy core takes
+    fewer. For numpy work or compiled loops that release the GIL, lanes
+    that write to memory of their own: the results do not depend on the
+    thread count. A lane's error is raised once the other threads are done.
+    From a thread of the pool itself the lanes run one after another (its
+    helpers could wait in the queue behind the very thread waiting for them)."""
+    threads = min(threads, n)
+    if threads <= 1 or threading.current_thread().name.startswith(_LANE_THREADS):
         for lane in range(n):
             function(lane)
         return

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import skmde
+import skmde._compiled as compiled_module
 import skmde._problem as problem_module
 import skmde._utils as utils_module
 from skmde import MDE, losses
@@ -581,8 +582,8 @@ def test_the_compiled_penalties_serve_float32_default_penalties_only(monkeypatch
         (pull[0].start, pull[0].stop, "log1p"),
         (push[0].start, push[0].stop, "log"),
     ]
-    plan = mde._compiled_plan(torch.float32)
-    assert len(plan) >= problem_module.LANES
+    plan = compiled_module.plan(mde, torch.float32)
+    assert len(plan) >= compiled_module.LANES
     # every chunk in one call; each chunk's table: the pull's part before the
     # push's, as the function's
     names = [[skmde._kernels.PENALTIES[row[2]] for row in chunk[2]] for chunk in plan]
@@ -604,7 +605,7 @@ def test_the_compiled_penalties_serve_float32_default_penalties_only(monkeypatch
     calls.clear()
     double = problem(200, 2, "pushpull", torch.float64)
     double._objective(torch.randn(200, 2, dtype=torch.float64))
-    assert calls == [] and set(double._compiled_plan(torch.float64)) == {None}
+    assert calls == [] and set(compiled_module.plan(double, torch.float64)) == {None}
 
 
 def test_coincident_repelled_items_give_an_infinite_objective(monkeypatch):
@@ -624,34 +625,41 @@ def test_coincident_repelled_items_give_an_infinite_objective(monkeypatch):
 
 
 def test_lanes_split_the_chunks_in_order():
-    assert problem_module._lanes(1) == [[0]]
-    assert problem_module._lanes(3) == [[0], [1], [2]]
-    lanes = problem_module._lanes(10)
-    assert len(lanes) == problem_module.LANES
+    assert compiled_module.lanes(1) == [[0]]
+    assert compiled_module.lanes(3) == [[0], [1], [2]]
+    lanes = compiled_module.lanes(10)
+    assert len(lanes) == compiled_module.LANES
     assert [c for lane in lanes for c in lane] == list(range(10))
     assert max(map(len, lanes)) - min(map(len, lanes)) <= 1
 
 
-@pytest.mark.parametrize("parallel", [True, False])
-def test_run_lanes_runs_each_lane_once_and_raises_an_error(parallel):
-    threads = torch.get_num_threads()
+@pytest.mark.parametrize("threads", [1, 2])
+def test_run_lanes_runs_each_lane_once_and_raises_an_error(threads):
     seen = []
-    try:
-        torch.set_num_threads(2)
-        utils_module.run_lanes(seen.append, 7, parallel=parallel)
-        assert sorted(seen) == list(range(7))
+    utils_module.run_lanes(seen.append, 7, threads)
+    assert sorted(seen) == list(range(7))
 
-        def fails(lane):
-            if lane == 3:
-                raise ValueError("lane 3")
-            seen.append(lane)
+    def fails(lane):
+        if lane == 3:
+            raise ValueError("lane 3")
+        seen.append(lane)
 
-        seen.clear()
-        with pytest.raises(ValueError, match="lane 3"):
-            utils_module.run_lanes(fails, 7, parallel=parallel)
-        assert 3 not in seen
-    finally:
-        torch.set_num_threads(threads)
+    seen.clear()
+    with pytest.raises(ValueError, match="lane 3"):
+        utils_module.run_lanes(fails, 7, threads)
+    assert 3 not in seen
+
+
+def test_run_lanes_inside_a_lane_runs_them_in_turn():
+    # lanes of lanes (parallel_blocks inside a lane) finish: from a thread
+    # of the pool, the inner lanes do not wait for helpers queued behind it
+    seen = []
+
+    def outer(lane):
+        utils_module.run_lanes(lambda inner: seen.append((lane, inner)), 3, 2)
+
+    utils_module.run_lanes(outer, 4, 2)
+    assert sorted(seen) == [(a, b) for a in range(4) for b in range(3)]
 
 
 def test_the_lanes_run_in_parallel_with_the_compiled_penalties_only(monkeypatch):
@@ -660,22 +668,23 @@ def test_the_lanes_run_in_parallel_with_the_compiled_penalties_only(monkeypatch)
     names = []
     real = utils_module.run_lanes
 
-    def spy(function, n, parallel=True):
-        names.append((n, parallel))
-        return real(function, n, parallel)
+    def spy(function, n, threads):
+        names.append((n, threads))
+        return real(function, n, threads)
 
-    monkeypatch.setattr(problem_module, "run_lanes", spy)
+    monkeypatch.setattr(compiled_module, "run_lanes", spy)
     compiled = problem(200, 2, "pushpull", torch.float32)
-    assert compiled._parallel_lanes(X, iterations=1)
-    compiled._objective(X)
+    assert compiled_module.runs_in_parallel(compiled, X, iterations=1)
     loss = problem(200, 2, "loss", torch.float32)
-    assert not loss._parallel_lanes(X, iterations=1)
-    loss._objective(X)
-    assert names == [(problem_module.LANES, True), (problem_module.LANES, False)]
-    # the lanes' gradients and values are added in order: one thread or two,
-    # the same numbers
+    assert not compiled_module.runs_in_parallel(loss, X, iterations=1)
     threads = torch.get_num_threads()
     try:
+        torch.set_num_threads(2)
+        compiled._objective(X)
+        loss._objective(X)
+        assert names == [(compiled_module.LANES, 2), (compiled_module.LANES, 1)]
+        # the lanes' gradients and values are added in order: one thread or
+        # two, the same numbers
         results = []
         for count in (1, 2):
             torch.set_num_threads(count)
