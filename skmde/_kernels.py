@@ -141,33 +141,60 @@ def _sift_down(values, indices, k, value, index):
     values[p], indices[p] = value, index
 
 
+#: :func:`_smallest_rows` checks the entries of a row this many at a time: one
+#: loop the compiler vectorizes finds whether any of them enters the heap
+_SCAN = 64
+
+
 @_compile
-def _smallest_rows(scores, k, values, indices):
+def _entering(chunk, shift, top):
+    """How many of ``chunk + shift`` (equal lengths) are below ``top``."""
+    count = 0
+    for t in range(chunk.shape[0]):
+        count += chunk[t] + shift[t] < top
+    return count
+
+
+@_compile
+def _smallest_rows(scores, shift, k, values, indices):
     for r in range(scores.shape[0]):
         row, best, where = scores[r], values[r], indices[r]
         for t in range(k):  # a max-heap of the first k entries, sifted up
-            p, value = t, row[t]
+            p, value = t, row[t] + shift[t]
             while p > 0 and _after(value, t, best[(p - 1) // 2], where[(p - 1) // 2]):
                 best[p], where[p] = best[(p - 1) // 2], where[(p - 1) // 2]
                 p = (p - 1) // 2
             best[p], where[p] = value, t
         # later columns tie after earlier ones: only a smaller value enters
-        top = best[0]
-        for j in range(k, row.shape[0]):
-            if row[j] < top:
-                _sift_down(best, where, k, row[j], j)
-                top = best[0]
+        top, n = best[0], row.shape[0]
+        for start in range(k, n, _SCAN):
+            stop = min(start + _SCAN, n)
+            if _entering(row[start:stop], shift[start:stop], top) == 0:
+                continue
+            for j in range(start, stop):
+                value = row[j] + shift[j]
+                if value < top:
+                    _sift_down(best, where, k, value, j)
+                    top = best[0]
 
 
-def smallest_rows(scores, k):
+def smallest_rows(scores, k, shift=None):
     """The ``k`` smallest entries of each row of a C-contiguous CPU tensor,
-    ``1 <= k <= scores.shape[1]``, in no order: ``(values, column indices)``.
+    ``1 <= k <= scores.shape[1]``, in no order: ``(values, column indices)``;
+    with ``shift`` (a tensor of one value per column, the scores' dtype), of
+    ``scores + shift``, computed entry by entry as the selection reads them
+    (the same values as adding it first, without a pass over the block).
     Ties go to the earlier columns: the result is the first ``k`` entries of
     the row sorted by value, then column, whatever the algorithm. On one
     thread (the searches run blocks of rows in parallel)."""
     values = torch.empty((scores.shape[0], k), dtype=scores.dtype)
     indices = torch.empty((scores.shape[0], k), dtype=torch.int64)
-    _smallest_rows(scores.numpy(), k, values.numpy(), indices.numpy())
+    shift = (
+        np.zeros(scores.shape[1], dtype=values.numpy().dtype)
+        if shift is None
+        else np.ascontiguousarray(shift.numpy())
+    )
+    _smallest_rows(scores.numpy(), shift, k, values.numpy(), indices.numpy())
     return values, indices
 
 

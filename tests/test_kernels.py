@@ -215,6 +215,53 @@ def test_smallest_rows_finds_the_k_smallest_of_each_row(dtype, k):
     assert empty[0].shape == (0, k) and empty[1].shape == (0, k)
 
 
+@pytest.mark.parametrize("width", [70, 1000])
+def test_smallest_rows_adds_the_shift_as_it_reads(width):
+    # the entries that enter late (past the scan's first chunks) are found,
+    # and with a shift the values are those of scores + shift, bit for bit
+    from skmde import _kernels
+
+    rng = np.random.default_rng(width)
+    scores = torch.from_numpy(rng.normal(size=(9, width)).astype(np.float32))
+    scores[0, -3:] = -10.0  # the smallest entries last
+    scores[1, : width // 2] = float("inf")
+    scores[2] = torch.from_numpy(rng.integers(0, 3, width).astype(np.float32))
+    shift = torch.from_numpy(rng.normal(size=width).astype(np.float32))
+    shift[-1] = -20.0
+    for given in (None, shift):
+        total = scores if given is None else scores + given
+        expected = np.argsort(total.numpy(), axis=1, kind="stable")[:, :7]
+        values, indices = _kernels.smallest_rows(scores, 7, given)
+        np.testing.assert_array_equal(np.sort(indices.numpy(), 1), np.sort(expected, 1))
+        np.testing.assert_array_equal(
+            np.take_along_axis(total.numpy(), indices.numpy(), 1), values.numpy()
+        )
+
+
+def test_nearest_scores_with_numpy_products_are_the_scores_selected():
+    # NumPy's products of -2 Q, shifted inside the selection: the values of
+    # the product scaled after, shifted, then selected, bit for bit
+    from skmde.neighbors import _blocks
+
+    rng = np.random.default_rng(8)
+    R = torch.from_numpy(rng.normal(size=(500, 13)).astype(np.float32))
+    Q = R[40:90]
+    sq = (R * R).sum(dim=1)
+    skip = torch.arange(40, 90)
+    full = (Q.numpy() @ R.numpy().T) * np.float32(-2.0) + sq.numpy()
+    scores = _blocks.scores_of(sq, Q, R, numpy=True)
+    assert torch.equal(scores, torch.from_numpy(full))
+    full[np.arange(50), skip.numpy()] = np.inf
+    expected = _blocks.smallest(torch.from_numpy(full), 9, compiled=True)
+    for numpy in (True, False):
+        best, idx = _blocks.nearest_scores(sq, Q, R, 9, True, numpy, skip)
+        assert not (idx == skip.unsqueeze(1)).any()
+        if numpy:
+            assert torch.equal(best, expected[0]) and torch.equal(idx, expected[1])
+        else:  # torch's product rounds its own way: the same neighbours
+            np.testing.assert_allclose(best.numpy(), expected[0].numpy(), atol=1e-4)
+
+
 def test_smallest_uses_the_compiled_selection_only_when_asked(monkeypatch):
     from skmde import _kernels
     from skmde.neighbors import _blocks

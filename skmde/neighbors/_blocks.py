@@ -76,10 +76,34 @@ def scores_of(sq_r, Q, R, numpy=False):
     ``numpy``, by NumPy's product (see :func:`numpy_products`)."""
     if not numpy:
         return torch.addmm(sq_r.unsqueeze(0), Q, R.T, alpha=-2.0)
-    out = Q.numpy() @ R.numpy().T
-    out *= -2.0
-    out += sq_r.numpy()
-    return torch.from_numpy(out)
+    out = torch.from_numpy(_scaled_products(Q, R))
+    out += sq_r
+    return out
+
+
+def _scaled_products(Q, R):
+    """``-2 Q R^T`` by NumPy's product of ``-2 Q`` and ``R^T``: the same
+    numbers as scaling the product (by a power of two, exactly), without a
+    pass over it."""
+    return (Q.numpy() * Q.numpy().dtype.type(-2.0)) @ R.numpy().T
+
+
+def nearest_scores(sq_r, Q, R, k, compiled=False, numpy=False, skip=None):
+    """The ``k`` smallest entries of each row of ``scores_of(sq_r, Q, R,
+    numpy)``, in no order: ``(values, column indices)``; with ``skip`` (a
+    column per row), that column left out (the row itself). See
+    :func:`smallest`. NumPy's products (which the compiled searches alone
+    use) go to the compiled selection unshifted, which adds ``sq_r`` as it
+    reads them: two passes over each block fewer, the same values."""
+    if numpy:
+        scores = torch.from_numpy(_scaled_products(Q, R))
+    else:
+        scores = scores_of(sq_r, Q, R)
+    if skip is not None:
+        scores[torch.arange(scores.shape[0]), skip] = math.inf
+    if numpy:
+        return smallest(scores, k, compiled, shift=sq_r)
+    return smallest(scores, k, compiled)
 
 
 def rows_per_block(n_columns, bytes_per_value=4):
@@ -223,11 +247,10 @@ def block_topk(Zq, Zr, k, exclude_self):
 
     def search(start, stop):
         # ||z_j||^2 - 2 z_i.z_j: adding ||z_i||^2 does not change the ranking
-        scores = scores_of(sq_r, Zq[start:stop], Zr, products)
-        if exclude_self:
-            rows = torch.arange(stop - start)
-            scores[rows, rows + start] = math.inf
-        best, idx = smallest(scores, k, compiled)
+        skip = torch.arange(start, stop) if exclude_self else None
+        best, idx = nearest_scores(
+            sq_r, Zq[start:stop], Zr, k, compiled, products, skip
+        )
         indices[start:stop] = idx
         d2[start:stop] = best + sq_q[start:stop].unsqueeze(1)
 
@@ -243,9 +266,10 @@ def block_topk(Zq, Zr, k, exclude_self):
     return refine(Zq, Zr, indices, k)  # distances independent of the threads
 
 
-def smallest(scores, k, compiled=False):
+def smallest(scores, k, compiled=False, shift=None):
     """The ``k`` smallest entries of each row of a CPU tensor, in no order:
     ``(values, column indices)``. Each row's result depends only on that row.
+    ``shift`` (one value per column) is added to the scores first.
 
     With ``compiled`` (searches of at least :data:`COMPILED_MIN_SCORES`
     scores, where numba loads), a compiled heap selection
@@ -258,15 +282,17 @@ def smallest(scores, k, compiled=False):
     rows and splits rows over threads.
     """
     width = scores.shape[1]
-    if k >= width:
-        return scores, torch.arange(width).expand(scores.shape[0], -1)
-    kernels = load_kernels() if compiled else None
+    kernels = load_kernels() if compiled and k < width else None
     if (
         kernels is not None
         and scores.is_contiguous()
         and scores.dtype.is_floating_point
     ):
-        return kernels.smallest_rows(scores, k)
+        return kernels.smallest_rows(scores, k, shift)
+    if shift is not None:
+        scores = scores + shift
+    if k >= width:
+        return scores, torch.arange(width).expand(scores.shape[0], -1)
     if width > NARROW_ROWS or torch.get_num_threads() > 1:
         best, idx = torch.topk(scores, k, dim=1, largest=False, sorted=False)
         return best, idx

@@ -17,6 +17,7 @@ from .._utils import ThreadGovernor, parallel_blocks
 from ._blocks import (
     block_topk,
     compiled_selection,
+    nearest_scores,
     numpy_products,
     refine,
     rows_per_block,
@@ -80,11 +81,11 @@ def _nearest_center(Z, centers):
     products = compiled and numpy_products()
 
     def assign(start, stop):
-        scores = scores_of(sq, Z[start:stop], centers, products)
         if compiled:
-            labels[start:stop] = smallest(scores, 1, compiled)[1][:, 0]
+            found = nearest_scores(sq, Z[start:stop], centers, 1, compiled, products)
+            labels[start:stop] = found[1][:, 0]
         else:
-            labels[start:stop] = scores.argmin(dim=1)
+            labels[start:stop] = scores_of(sq, Z[start:stop], centers).argmin(dim=1)
 
     block = rows_per_block(centers.shape[0])
     if compiled:
@@ -219,10 +220,15 @@ def _probe(Z, k, centers, labels, order, starts, probed, rows=None):
                 stop = min(queries.numel(), start + block)
                 with _timed(governor, (stop - start) * pool.numel()):
                     batch = queries[start:stop]
-                    scores = scores_of(sq_p, Z.index_select(0, batch), Zp, products)
-                    itself = position[start:stop]
-                    scores[torch.arange(stop - start), itself] = math.inf
-                    best, idx = smallest(scores, k, compiled)
+                    best, idx = nearest_scores(
+                        sq_p,
+                        Z.index_select(0, batch),
+                        Zp,
+                        k,
+                        compiled,
+                        products,
+                        skip=position[start:stop],  # itself
+                    )
                     indices[batch] = pool[idx]
                     d2[batch] = best + sq[batch].unsqueeze(1)
 
