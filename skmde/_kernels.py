@@ -78,25 +78,50 @@ def _differences_any(X, tail, head, diff, distances):
         distances[k] = math.sqrt(total)
 
 
+# the scatter sums each run of pairs with the same tail (the pairs of a
+# problem of up to a tile's items are sorted by tail) before adding it to the
+# tail's row: adding to the same row pair after pair waits for each store
+
+
 @_compile
 def _accumulate_2d(G, diff, coefficients, tail, head):
+    if tail.shape[0] == 0:
+        return
+    i, x, y = tail[0], G.dtype.type(0.0), G.dtype.type(0.0)
     for k in range(tail.shape[0]):
-        c, i, j = coefficients[k], tail[k], head[k]
+        if tail[k] != i:
+            G[i, 0] += x
+            G[i, 1] += y
+            i, x, y = tail[k], G.dtype.type(0.0), G.dtype.type(0.0)
+        c, j = coefficients[k], head[k]
         u, v = c * diff[k, 0], c * diff[k, 1]
-        G[i, 0] += u
-        G[i, 1] += v
+        x += u
+        y += v
         G[j, 0] -= u
         G[j, 1] -= v
+    G[i, 0] += x
+    G[i, 1] += y
 
 
 @_compile
 def _accumulate_any(G, diff, coefficients, tail, head):
+    if tail.shape[0] == 0:
+        return
+    run = np.zeros(G.shape[1], dtype=G.dtype)
+    i = tail[0]
     for k in range(tail.shape[0]):
-        c, i, j = coefficients[k], tail[k], head[k]
+        if tail[k] != i:
+            for q in range(G.shape[1]):
+                G[i, q] += run[q]
+                run[q] = 0.0
+            i = tail[k]
+        c, j = coefficients[k], head[k]
         for q in range(G.shape[1]):
             w = c * diff[k, q]
-            G[i, q] += w
+            run[q] += w
             G[j, q] -= w
+    for q in range(G.shape[1]):
+        G[i, q] += run[q]
 
 
 def differences(X, tail, head, diff):

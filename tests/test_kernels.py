@@ -70,6 +70,31 @@ def test_kernels_match_the_torch_path(monkeypatch, function, m, dtype):
     )
 
 
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_the_scatter_adds_each_pair_to_both_ends(m):
+    # runs of pairs with the same tail are summed before they are added: the
+    # sums of every pair's term, whatever the order of the tails
+    from skmde import _kernels
+
+    rng = np.random.default_rng(m)
+    tail = np.sort(rng.integers(0, 30, 500))
+    tail[200:260] = rng.integers(0, 30, 60)  # an unsorted stretch
+    head = rng.integers(0, 30, 500)
+    diff = rng.normal(size=(500, m))
+    coefficients = rng.normal(size=500)
+    G = torch.zeros(30, m, dtype=torch.float64)
+    _kernels.accumulate(G, *map(torch.from_numpy, (diff, coefficients, tail, head)))
+    expected = np.zeros((30, m))
+    np.add.at(expected, tail, coefficients[:, None] * diff)
+    np.add.at(expected, head, -coefficients[:, None] * diff)
+    np.testing.assert_allclose(G.numpy(), expected, rtol=0, atol=1e-12)
+    empty = torch.zeros(30, m, dtype=torch.float64)
+    _kernels.accumulate(
+        empty, *map(torch.from_numpy, (diff[:0], coefficients[:0], tail[:0], head[:0]))
+    )
+    assert not empty.any()
+
+
 def test_kernel_gradient_matches_finite_differences(monkeypatch):
     with_kernels(monkeypatch, True)
     mde = problem(60, 3, "pushpull", torch.float64, seed=4)
