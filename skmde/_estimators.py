@@ -44,7 +44,11 @@ class MDENeighbors(_BaseMDE):
         pair that is not a neighbour pair on fewer than about 320 samples):
         more trustworthy on small data. A value given here is taken as given.
     repulsive_weight : float, default=None
-        Magnitude of the repulsive weights (0.5 by default).
+        Magnitude of the repulsive weights: 0.5 by default, 1 where the
+        default problem is solved in one phase (see ``refine``) under the
+        centered constraint, whose log1p pull (at its default exponent) then
+        has exponent 1.6 instead of 1.5: more trustworthy on every small
+        dataset measured.
     local_scaling : bool, default=True
         Choose neighbours by locally scaled distance (see
         :func:`skmde.preserve_neighbors`).

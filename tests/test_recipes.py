@@ -1,3 +1,4 @@
+import functools
 import warnings
 
 import numpy as np
@@ -50,18 +51,20 @@ class TestPreserveNeighbors:
         assert mde.n_items == 600 and mde.embedding_dim == 2
         assert isinstance(mde.constraint, skmde.Centered)
         assert info.n_neighbors == 10  # max(min(12, 0.005 * 599), 10)
-        # 4 repulsive pairs per neighbour pair at weight 0.5, spread over
-        # MIN_REPULSIVE_PAIRS pairs (600 items: fewer than 50,000 pairs)
+        # 4 repulsive pairs per neighbour pair at weight 1 (solved in one
+        # phase), spread over MIN_REPULSIVE_PAIRS pairs (600 items: fewer
+        # than 50,000 pairs)
         assert info.n_repulsive == 50_000
         weights = mde.distortion_function.weights
         repulsive = weights[info.n_attractive :]
         assert (repulsive == repulsive[0]).all()
         total = float(repulsive.sum(dtype=torch.float64))
-        assert total == pytest.approx(-0.5 * 4 * info.n_attractive, rel=1e-6)
+        assert total == pytest.approx(-1.0 * 4 * info.n_attractive, rel=1e-6)
         assert float(weights[: info.n_attractive].mean()) == pytest.approx(1.0)
         f = mde.distortion_function
         assert isinstance(f, skmde.PushAndPull)
         assert isinstance(f.attractive_penalty, penalties.Log1p)
+        assert f.attractive_penalty.exponent == 1.6
         assert isinstance(f.repulsive_penalty, penalties.Log)
         assert mde.X_init is not None and mde.constraint.is_feasible(mde.X_init)
         X = mde.embed()
@@ -77,17 +80,47 @@ class TestPreserveNeighbors:
         assert len(keys) == mde.n_edges
         repulsive = mde.distortion_function.weights[info.n_attractive :]
         total = float(repulsive.sum(dtype=torch.float64))
-        assert total == pytest.approx(-0.5 * 4 * info.n_attractive, rel=1e-6)
+        assert total == pytest.approx(-1.0 * 4 * info.n_attractive, rel=1e-6)
         # a user's repulsive_fraction or weight is taken as given: with the
         # fraction, exactly that many pairs; the weight alone is spread
         mde, info = neighbor_problem(digits, repulsive_fraction=4, random_state=0)
         assert info.n_repulsive == 4 * info.n_attractive
         assert (mde.distortion_function.weights[info.n_attractive :] == -0.5).all()
-        mde, info = neighbor_problem(digits, repulsive_weight=1.0, random_state=0)
+        mde, info = neighbor_problem(digits, repulsive_weight=0.25, random_state=0)
         repulsive = mde.distortion_function.weights[info.n_attractive :]
         assert info.n_repulsive == 50_000
         total = float(repulsive.sum(dtype=torch.float64))
-        assert total == pytest.approx(-4 * info.n_attractive, rel=1e-6)
+        assert total == pytest.approx(-0.25 * 4 * info.n_attractive, rel=1e-6)
+
+    @staticmethod
+    def _penalties(problem):
+        mde, info = problem
+        f = mde.distortion_function
+        exponent = f.attractive_penalty.exponent
+        return exponent, float(f.weights[info.n_attractive :].sum()) / info.n_attractive
+
+    def test_one_phase_defaults(self, digits):
+        # the default problem solved in one phase under Centered repels twice
+        # as hard (total 4 x 1 per neighbour pair) and pulls with d^1.6
+        default = self._penalties(neighbor_problem(digits, random_state=0))
+        assert default == (1.6, pytest.approx(-4.0, rel=1e-5))
+        # what the user gives is taken as given
+        weight = neighbor_problem(digits, repulsive_weight=0.5, random_state=0)
+        assert self._penalties(weight) == (1.6, pytest.approx(-2.0, rel=1e-5))
+        pull = functools.partial(penalties.Log1p, exponent=1.5)
+        given = neighbor_problem(digits, attractive_penalty=pull, random_state=0)
+        assert self._penalties(given) == (1.5, pytest.approx(-4.0, rel=1e-5))
+        fraction = neighbor_problem(digits, repulsive_fraction=4, random_state=0)
+        assert self._penalties(fraction) == (1.5, pytest.approx(-2.0, rel=1e-5))
+        # two phases, or Standardized: the penalties as built before
+        refined = neighbor_problem(digits, refine=True, random_state=0)
+        assert self._penalties(refined) == (1.5, pytest.approx(-2.0, rel=1e-5))
+        standard = neighbor_problem(digits, constraint="standardized", random_state=0)
+        assert self._penalties(standard) == (1.5, pytest.approx(-0.5, rel=1e-5))
+        # new rows are embedded with the fit's penalties
+        mde, info = neighbor_problem(digits, random_state=0)
+        assert info.transform.repulsive_weight == pytest.approx(4.0)
+        assert info.transform.attractive(torch.ones(1)).exponent == 1.6
 
     def test_refined_problems_keep_the_repulsive_sample(self, digits):
         mde, info = neighbor_problem(digits, refine=True, random_state=0)

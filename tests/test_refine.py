@@ -171,13 +171,14 @@ class TestEstimator:
         assert pull.exponent == pytest.approx(1.25)
         assert big.n_iter_ == 20
         small = skmde.MDENeighbors(random_state=0, max_iter=20).fit(digits[:500])
-        assert small.problem().distortion_function.attractive_penalty.exponent == 1.5
+        # solved in one phase: the one-phase pull (recipes ONE_PHASE_EXPONENT)
+        assert small.problem().distortion_function.attractive_penalty.exponent == 1.6
         forced = skmde.MDENeighbors(random_state=0, max_iter=20, refine=True)
         forced.fit(digits[:500])
         pull = forced.problem().distortion_function.attractive_penalty
         assert pull.exponent == pytest.approx(1.25)
         off = skmde.MDENeighbors(random_state=0, max_iter=20, refine=False).fit(digits)
-        assert off.problem().distortion_function.attractive_penalty.exponent == 1.5
+        assert off.problem().distortion_function.attractive_penalty.exponent == 1.6
 
     def test_the_fitted_problem_is_the_refined_one(self, digits):
         model = skmde.MDENeighbors(random_state=0, max_iter=30).fit(digits)
