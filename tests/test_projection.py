@@ -78,6 +78,33 @@ def test_the_axes_do_not_depend_on_torchs_thread_count():
     assert one.explained == two.explained
 
 
+def test_the_axes_do_not_depend_on_numpys_blas_threads(monkeypatch):
+    # NumPy's BLAS runs on as many threads as the machine has cores, which
+    # n_jobs does not set: the axes are computed on one, so that they are the
+    # same on any machine (two threads rounded MNIST-10k's differently)
+    from threadpoolctl import threadpool_limits
+
+    from ._checks import blas_threads
+
+    X = clusters(n=1000, d=400, seed=1)
+    fits, seen = [], []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            fits.append(Projection.fit(X, 50))
+    real = np.linalg.eigh
+
+    def spying(a):
+        seen.append(blas_threads())
+        return real(a)
+
+    monkeypatch.setattr(np.linalg, "eigh", spying)
+    with threadpool_limits(2, user_api="blas"):
+        Projection.fit(X, 50)
+    assert seen and all(count == 1 for count in seen[0])
+    np.testing.assert_array_equal(fits[0].axes, fits[1].axes)
+    assert fits[0].explained == fits[1].explained
+
+
 @pytest.mark.parametrize(
     "count, error, message",
     [
