@@ -182,10 +182,12 @@ def leading_axes(centered, count):
     eigenvalues (the trace). Computed by NumPy, whose threads ``n_jobs`` does
     not set (torch's eigensolver rounds differently on one and two threads);
     NumPy computes ``A^T A`` as a symmetric rank-k update, half the work of a
-    general product. On one BLAS thread: on MNIST-10k (784 features) two
-    gained nothing in the eigensolver and little in the product when the
-    machine was quiet, and with another process busy on one of two cores
-    their spinning threads took the eigensolver from 0.08 to 0.26-0.29 s."""
+    general product. On one BLAS thread (from the main thread, see
+    :func:`one_blas_thread`), so that the axes are the same on any machine
+    (two threads round them differently): on MNIST-10k (784 features) two
+    threads took 0.10 s against one's 0.15 s when the machine was quiet, and
+    0.39 s against 0.21 s beside a process busy on one of two cores (their
+    spinning took the eigensolver alone from 0.08 to 0.26-0.29 s)."""
     with one_blas_thread():
         gram = (centered.T @ centered).astype(np.float64)
         values, vectors = np.linalg.eigh(gram)
