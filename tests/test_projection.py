@@ -27,7 +27,7 @@ from skmde.recipes._neighbors import (
     search_projection,
 )
 
-from ._checks import on_one_and_two_threads
+from ._checks import blas_threads, on_one_and_two_threads
 
 
 def clusters(n=400, d=120, seed=0):
@@ -83,8 +83,6 @@ def test_the_axes_do_not_depend_on_numpys_blas_threads(monkeypatch):
     # n_jobs does not set: the axes are computed on one, so that they are the
     # same on any machine (two threads rounded MNIST-10k's differently)
     from threadpoolctl import threadpool_limits
-
-    from ._checks import blas_threads
 
     X = clusters(n=1000, d=400, seed=1)
     fits, seen = [], []
