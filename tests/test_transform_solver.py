@@ -1,6 +1,8 @@
 """The per-row Newton solver behind ``transform``, on problems with known
 minimizers."""
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -67,6 +69,31 @@ def test_rows_do_not_depend_on_their_batch(rng):
     np.testing.assert_array_equal(
         solve_rows(x0[rows], part).numpy(), whole[rows].numpy()
     )
+
+
+@pytest.mark.parametrize("factory", [penalties.Log1p, penalties.Log])
+def test_rows_of_large_batches_do_not_depend_on_their_batch(rng, factory):
+    # 3,001 rows of 13 edges: torch splits the penalties' 39,013 elements
+    # between threads, and computes pow for the last few of each thread's
+    # range without vector instructions (rounded differently): a row's
+    # terms must round alike in any batch all the same
+    B, K = 3_001, 13
+    anchors = torch.from_numpy(rng.normal(size=(B, K, 2)))
+    weights = torch.from_numpy(rng.uniform(0.5, 2.0, size=(B, K)))
+    if factory is penalties.Log:
+        weights = -weights
+    mask = torch.ones((B, K), dtype=torch.bool)
+    pull = functools.partial(factory, exponent=1.3)  # torch.pow, not sqrt
+    whole_problem = RowProblem(anchors, weights, mask, [(slice(0, K), pull)])
+    x = anchors.mean(1) + torch.from_numpy(rng.normal(scale=0.5, size=(B, 2)))
+    whole = _row_terms(x, whole_problem, None, 2)
+    for start in range(0, B, 7):  # batches of 7 rows (the last of 5)
+        rows = torch.arange(start, min(B, start + 7))
+        part = RowProblem(
+            anchors[rows], weights[rows], mask[rows], [(slice(0, K), pull)]
+        )
+        for got, expected in zip(_row_terms(x[rows], part, None, 2), whole):
+            np.testing.assert_array_equal(got.numpy(), expected[rows].numpy())
 
 
 def test_a_row_at_its_minimum_stays_there(rng):
