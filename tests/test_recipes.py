@@ -122,27 +122,47 @@ class TestPreserveNeighbors:
         assert info.transform.repulsive_weight == pytest.approx(4.0)
         assert info.transform.attractive(torch.ones(1)).exponent == 1.6
 
-    def test_refined_problems_keep_the_repulsive_sample(self, digits):
+    def test_refined_problems_spread_their_sample(self, digits):
         mde, info = neighbor_problem(digits, refine=True, random_state=0)
         assert info.refined is not None
+        # 4 pairs per neighbour pair at weight 0.5, spread over at least
+        # MIN_REPULSIVE_PAIRS (600 items: 6 per neighbour pair are fewer)
+        assert info.n_repulsive == 50_000
+        repulsive = mde.distortion_function.weights[info.n_attractive :]
+        assert (repulsive == repulsive[0]).all()
+        total = float(repulsive.sum(dtype=torch.float64))
+        assert total == pytest.approx(-0.5 * 4 * info.n_attractive, rel=1e-6)
+
+    def test_a_given_repulsive_fraction_is_sampled_as_given(self, digits):
+        mde, info = neighbor_problem(
+            digits, refine=True, repulsive_fraction=4, random_state=0
+        )
         assert info.n_repulsive == 4 * info.n_attractive
         assert (mde.distortion_function.weights[info.n_attractive :] == -0.5).all()
 
-    def test_spreading_leaves_larger_samples_alone(self, monkeypatch):
+    def test_spreading_rule(self, monkeypatch):
         from skmde import _pairs
 
         monkeypatch.setattr(_pairs, "MIN_REPULSIVE_PAIRS", 1_000)
+        monkeypatch.setattr(_pairs, "MAX_SPREAD_PAIRS", 3_000)
         edges = np.array([[0, 1], [1, 2]])
-        assert _pairs.spread_repulsion(100, 1_000, edges, 0.5) == (1_000, 0.5)
-        assert _pairs.spread_repulsion(100, 4_000, edges, 0.5) == (4_000, 0.5)
-        assert _pairs.spread_repulsion(100, 0, edges, 0.5) == (0, 0.5)
-        assert _pairs.spread_repulsion(100, 250, edges, 0.5) == (1_000, 0.125)
-        # all 45 - 2 available pairs of 10 items, not more: asked for fewer
-        # or more, the total weight is kept
+        spread = _pairs.spread_repulsion
+        assert spread(100, 0, edges, 0.5) == (0, 0.5)
+        assert spread(100, 250, edges, 0.5) == (1_000, 0.125)  # the floor
+        # REPULSIVE_SPREAD (1.5) times the sample, up to MAX_SPREAD_PAIRS
+        assert spread(100, 1_000, edges, 0.5) == (1_500, pytest.approx(0.5 / 1.5))
+        assert spread(100, 2_500, edges, 0.5) == (3_000, pytest.approx(0.5 * 2.5 / 3))
+        assert spread(100, 3_000, edges, 0.5) == (3_000, 0.5)
+        assert spread(100, 4_000, edges, 0.5) == (4_000, 0.5)  # left alone
+        # all 45 - 2 available pairs of 10 items, not more (a repeated pair
+        # excluded once): asked for fewer or more, the total weight is kept
+        repeated = np.array([[0, 1], [1, 2], [0, 1]])
         for count in (20, 50):
-            spread = _pairs.spread_repulsion(10, count, edges, 0.5)
-            assert spread == (43, pytest.approx(0.5 * count / 43))
-        assert _pairs.spread_repulsion(2, 5, edges[:1], 0.5) == (5, 0.5)  # none
+            assert spread(10, count, repeated, 0.5) == (
+                43,
+                pytest.approx(0.5 * count / 43),
+            )
+        assert spread(2, 5, edges[:1], 0.5) == (5, 0.5)  # none available
 
     def test_neighbours_end_up_close(self, digits):
         mde = skmde.preserve_neighbors(digits, n_neighbors=10, random_state=0)

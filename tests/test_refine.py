@@ -184,7 +184,12 @@ class TestEstimator:
         model = skmde.MDENeighbors(random_state=0, max_iter=30).fit(digits)
         f = model.problem().distortion_function
         w = f.weights
-        assert float(w[w < 0].max()) == pytest.approx(-1.5)  # 0.5, tripled
+        # the default's total repulsive weight (0.5 for each of 4 pairs per
+        # neighbour pair, spread over more pairs), tripled
+        repulsive = w[w < 0]
+        assert (repulsive == repulsive[0]).all()
+        total = float(repulsive.sum(dtype=torch.float64))
+        assert total == pytest.approx(-0.5 * 4 * 3 * int((w > 0).sum()), rel=1e-6)
         assert model.average_distortion_ == pytest.approx(
             float(model.problem().average_distortion(model.embedding_)), rel=1e-4
         )

@@ -118,8 +118,10 @@ def search_projection(pca_components, data, kind, metric):
     return Projection.of_index(full, count), full
 
 
-#: the repulsive sample: many light edges approximate all pairs' repulsion
-#: better than few heavy ones; Standardized spreads the items: half as much.
+#: the repulsive sample, in pairs per neighbour pair: many light edges
+#: approximate all pairs' repulsion better than few heavy ones (the default's
+#: is spread over more pairs still, see _pairs.spread_repulsion);
+#: Standardized spreads the items itself: a quarter as many.
 REPULSIVE_FRACTION = {"centered": 4.0, "standardized": 1.0}
 REPULSIVE_WEIGHT = 0.5
 #: the default problem solved in one phase (no refine) under Centered: its
@@ -186,16 +188,20 @@ def neighbor_problem(
     check_dimension(m, n)
     constraint.check(n, m)
     standardized = isinstance(constraint, Standardized)
-    spread = repulsive_fraction is None  # the default spreads on small data
+    spread = repulsive_fraction is None  # the default's sample is spread
     if spread:
         repulsive_fraction = REPULSIVE_FRACTION[
             "standardized" if standardized else "centered"
         ]
     repulsive_fraction = check_float(repulsive_fraction, "repulsive_fraction", low=0.0)
-    # the default problem solved in one phase spreads its repulsion (see
-    # MIN_REPULSIVE_PAIRS); under Centered, with the ONE_PHASE_ penalties
-    spread = spread and not _refine.wanted(refine, n)
-    one_phase = spread and not standardized and repulsive is not None
+    # the default problem solved in one phase under Centered has the
+    # ONE_PHASE_ penalties
+    one_phase = (
+        spread
+        and not _refine.wanted(refine, n)
+        and not standardized
+        and repulsive is not None
+    )
     if repulsive_weight is None:
         repulsive_weight = ONE_PHASE_REPULSIVE_WEIGHT if one_phase else REPULSIVE_WEIGHT
     if one_phase and attractive is penalties.Log1p:
@@ -422,8 +428,9 @@ def preserve_neighbors(
     differ as they measurably improve the embeddings (trustworthiness and
     k-NN accuracy, see the benchmarks): neighbours chosen by locally scaled
     distance (``local_scaling``), fuzzy weights (``edge_weights``), a
-    larger repulsive sample (four pairs per neighbour pair, spread over at
-    least 50,000 pairs, with a log1p pull of exponent 1.6), and, for data
+    larger repulsive sample (four pairs per neighbour pair, their weight
+    spread over six, or over at least 50,000 pairs; with a log1p pull of
+    exponent 1.6 when solved in one phase), and, for data
     of more than 100 features, neighbours found in its first 50 principal
     components (``pca_components``). PyMDE's problem: ``local_scaling=False,
     edge_weights="binary", n_neighbors=15, repulsive_fraction=1,
@@ -448,9 +455,10 @@ def preserve_neighbors(
         Default ``max(min(12, 0.005 (n - 1)), 10)``; clipped to n - 1 (warning).
     repulsive_fraction : float, optional
         Repulsive edges per attractive edge: 4 by default, 1 with Standardized.
-        On small data the default's repulsion is spread over at least 50,000
-        pairs (or every non-neighbour pair, when fewer) with the same total
-        weight: more trustworthy. A value given here is taken as given.
+        The default's repulsion is spread with the same total weight over 1.5
+        times as many pairs, up to 2,000,000, and over at least 50,000 (or
+        every non-neighbour pair, when fewer): more trustworthy. A value given
+        here is sampled as given.
     max_distance : float, optional
         Drop neighbour pairs farther apart than this.
     init : {"spectral", "quadratic", "pca", "random"} or array of shape \
