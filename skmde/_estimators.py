@@ -40,12 +40,13 @@ class MDENeighbors(_BaseMDE):
     repulsive_fraction : float, default=None
         Repulsive pairs per neighbour pair (4 by default, 1 when standardized).
         The default's repulsion is spread, with the same total weight, over
-        1.5 times as many pairs (6 per neighbour pair under the centered
-        constraint) up to 2,000,000 pairs, and over at least 50,000 (every
-        pair that is not a neighbour pair on fewer than about 320 samples):
-        many light pairs stand for the repulsion of all pairs better than few
-        heavy ones (trustworthiness on digits 0.9872 to 0.9889, MNIST-10k
-        0.9667 to 0.9683). A value given here is sampled as given.
+        at least 50,000 pairs (every pair that is not a neighbour pair on
+        fewer than about 320 samples) and, when solved in two phases (see
+        ``refine``), over 1.5 times as many pairs (6 per neighbour pair under
+        the centered constraint) up to 2,000,000: many light pairs stand for
+        the repulsion of all pairs better than few heavy ones
+        (trustworthiness on digits 0.9872 to 0.9889, MNIST-10k 0.9667 to
+        0.9683). A value given here is sampled as given.
     repulsive_weight : float, default=None
         Magnitude of the repulsive weights: 0.5 by default, 1 where the
         default problem is solved in one phase (see ``refine``) under the
@@ -420,8 +421,8 @@ class MDEEmbedder(_BaseMDE):
         ``pca_components``).
     repulsive_fraction : float, default=None
         With "neighbors": repulsive pairs per neighbour pair (the default's
-        repulsion spread over more pairs, as in :class:`MDENeighbors`; this
-        problem is solved in one phase).
+        repulsion spread over at least 50,000 pairs, as in
+        :class:`MDENeighbors`; this problem is solved in one phase).
     target_weight : float in [0, 1], default=0.0
         With "neighbors": as in :class:`MDENeighbors` (labels reshape
         neighbour pairs; other relationships refuse them).

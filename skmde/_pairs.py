@@ -20,12 +20,15 @@ from .neighbors._blocks import BLOCK_BYTES, unit_rows
 #: 0.9368 -> 0.9454, 500 digits 0.9771 -> 0.9816, 1,000 MNIST images 0.9523
 #: -> 0.9560 (wine 0.9475 -> 0.9444)
 MIN_REPULSIVE_PAIRS = 50_000
-#: ... and over REPULSIVE_SPREAD times the sample (six pairs per neighbour
-#: pair), up to MAX_SPREAD_PAIRS pairs: trustworthiness on digits 0.9872 ->
-#: 0.9889, 2,000 / 5,000 MNIST images 0.9478 -> 0.9521 / 0.9636 -> 0.9655,
-#: MNIST-10k 0.9667 -> 0.9683 (with MDENeighbors' 150 iterations, as fast
-#: as the sample at 200). A million rows gained 0.0005 for 0.7 GB more
-#: memory: past MAX_SPREAD_PAIRS the sample stays as drawn
+#: ... and, in a problem solved in two phases (see ``_refine``), over
+#: REPULSIVE_SPREAD times the sample (six pairs per neighbour pair), up to
+#: MAX_SPREAD_PAIRS pairs: trustworthiness on digits 0.9872 -> 0.9889,
+#: 2,000 / 5,000 MNIST images 0.9478 -> 0.9521 / 0.9636 -> 0.9655, MNIST-10k
+#: 0.9667 -> 0.9683 (with MDENeighbors' 150 iterations, as fast as the
+#: sample at 200). A million rows gained 0.0005 for 0.7 GB more memory: past
+#: MAX_SPREAD_PAIRS the sample stays as drawn. The one-phase problem of
+#: MDEEmbedder (300 iterations) gained 0.001 on MNIST-10k for 28% more time:
+#: one-phase problems keep the floor alone
 REPULSIVE_SPREAD = 1.5
 MAX_SPREAD_PAIRS = 2_000_000
 
@@ -36,17 +39,17 @@ TILE_BYTES = 1 << 18
 CONTAINS_CHUNK = 1 << 22
 
 
-def spread_repulsion(n_items, count, exclude, weight):
+def spread_repulsion(n_items, count, exclude, weight, refined=False):
     """``(count, weight)``: ``count`` repulsive pairs of ``weight`` each
     (sampled by :func:`sample_non_edges` away from ``exclude``), spread with
     the same total weight ``count * weight`` over more pairs when ``count``
-    is less than :data:`MIN_REPULSIVE_PAIRS` or ``REPULSIVE_SPREAD * count``
-    (at most :data:`MAX_SPREAD_PAIRS`): over that many, or over all the
-    available pairs when fewer (more than the available pairs: those, each
-    weighing more)."""
-    target = max(
-        MIN_REPULSIVE_PAIRS, min(int(REPULSIVE_SPREAD * count), MAX_SPREAD_PAIRS)
-    )
+    is less than :data:`MIN_REPULSIVE_PAIRS` or, for a ``refined`` problem,
+    ``REPULSIVE_SPREAD * count`` (at most :data:`MAX_SPREAD_PAIRS`): over
+    that many, or over all the available pairs when fewer (more than the
+    available pairs: those, each weighing more)."""
+    target = MIN_REPULSIVE_PAIRS
+    if refined:
+        target = max(target, min(int(REPULSIVE_SPREAD * count), MAX_SPREAD_PAIRS))
     if count <= 0 or count >= target:
         return count, weight
     available = n_items * (n_items - 1) // 2 - len(exclude)

@@ -133,6 +133,20 @@ class TestPreserveNeighbors:
         total = float(repulsive.sum(dtype=torch.float64))
         assert total == pytest.approx(-0.5 * 4 * info.n_attractive, rel=1e-6)
 
+    def test_only_refined_problems_spread_over_more_than_their_sample(
+        self, digits, monkeypatch
+    ):
+        from skmde import _pairs
+
+        monkeypatch.setattr(_pairs, "MIN_REPULSIVE_PAIRS", 1_000)
+        for refine, per_pair in ((True, 6), (False, 4)):
+            mde, info = neighbor_problem(digits, refine=refine, random_state=0)
+            assert info.n_repulsive == int(per_pair * info.n_attractive)
+            repulsive = mde.distortion_function.weights[info.n_attractive :]
+            total = float(repulsive.sum(dtype=torch.float64))
+            weight = 0.5 if refine else 1.0  # ONE_PHASE_REPULSIVE_WEIGHT
+            assert total == pytest.approx(-weight * 4 * info.n_attractive, rel=1e-6)
+
     def test_a_given_repulsive_fraction_is_sampled_as_given(self, digits):
         mde, info = neighbor_problem(
             digits, refine=True, repulsive_fraction=4, random_state=0
@@ -146,23 +160,28 @@ class TestPreserveNeighbors:
         monkeypatch.setattr(_pairs, "MIN_REPULSIVE_PAIRS", 1_000)
         monkeypatch.setattr(_pairs, "MAX_SPREAD_PAIRS", 3_000)
         edges = np.array([[0, 1], [1, 2]])
-        spread = _pairs.spread_repulsion
-        assert spread(100, 0, edges, 0.5) == (0, 0.5)
-        assert spread(100, 250, edges, 0.5) == (1_000, 0.125)  # the floor
-        # REPULSIVE_SPREAD (1.5) times the sample, up to MAX_SPREAD_PAIRS
-        assert spread(100, 1_000, edges, 0.5) == (1_500, pytest.approx(0.5 / 1.5))
-        assert spread(100, 2_500, edges, 0.5) == (3_000, pytest.approx(0.5 * 2.5 / 3))
-        assert spread(100, 3_000, edges, 0.5) == (3_000, 0.5)
-        assert spread(100, 4_000, edges, 0.5) == (4_000, 0.5)  # left alone
+
+        def spread(n, count, exclude=edges, refined=False):
+            return _pairs.spread_repulsion(n, count, exclude, 0.5, refined=refined)
+
+        for refined in (False, True):
+            assert spread(100, 0, refined=refined) == (0, 0.5)
+            assert spread(100, 250, refined=refined) == (1_000, 0.125)  # the floor
+            assert spread(100, 4_000, refined=refined) == (4_000, 0.5)  # left alone
+        # a one-phase problem's larger sample is left alone ...
+        assert spread(100, 1_000) == (1_000, 0.5)
+        assert spread(100, 2_500) == (2_500, 0.5)
+        # ... a refined one's spread over REPULSIVE_SPREAD (1.5) times as many
+        # pairs, up to MAX_SPREAD_PAIRS
+        assert spread(100, 1_000, refined=True) == (1_500, pytest.approx(0.5 / 1.5))
+        assert spread(100, 2_500, refined=True) == (3_000, pytest.approx(0.5 * 2.5 / 3))
+        assert spread(100, 3_000, refined=True) == (3_000, 0.5)
         # all 45 - 2 available pairs of 10 items, not more (a repeated pair
         # excluded once): asked for fewer or more, the total weight is kept
         repeated = np.array([[0, 1], [1, 2], [0, 1]])
         for count in (20, 50):
-            assert spread(10, count, repeated, 0.5) == (
-                43,
-                pytest.approx(0.5 * count / 43),
-            )
-        assert spread(2, 5, edges[:1], 0.5) == (5, 0.5)  # none available
+            assert spread(10, count, repeated) == (43, pytest.approx(0.5 * count / 43))
+        assert spread(2, 5, edges[:1]) == (5, 0.5)  # none available
 
     def test_neighbours_end_up_close(self, digits):
         mde = skmde.preserve_neighbors(digits, n_neighbors=10, random_state=0)

@@ -332,7 +332,9 @@ def neighbor_problem(
         count = int(repulsive_fraction * min(len(edges), n_graph_edges))
         each = repulsive_weight
         if spread:
-            count, each = spread_repulsion(n, count, edges, repulsive_weight)
+            count, each = spread_repulsion(
+                n, count, edges, repulsive_weight, refined=_refine.wanted(refine, n)
+            )
         negative = sample_non_edges(n, count, edges, rng, tile)
         negative, _ = drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
         repelling = _labels.repel(
@@ -429,8 +431,8 @@ def preserve_neighbors(
     k-NN accuracy, see the benchmarks): neighbours chosen by locally scaled
     distance (``local_scaling``), fuzzy weights (``edge_weights``), a
     larger repulsive sample (four pairs per neighbour pair, their weight
-    spread over six, or over at least 50,000 pairs; with a log1p pull of
-    exponent 1.6 when solved in one phase), and, for data
+    spread over at least 50,000 pairs; with a log1p pull of exponent 1.6
+    when solved in one phase), and, for data
     of more than 100 features, neighbours found in its first 50 principal
     components (``pca_components``). PyMDE's problem: ``local_scaling=False,
     edge_weights="binary", n_neighbors=15, repulsive_fraction=1,
@@ -455,10 +457,11 @@ def preserve_neighbors(
         Default ``max(min(12, 0.005 (n - 1)), 10)``; clipped to n - 1 (warning).
     repulsive_fraction : float, optional
         Repulsive edges per attractive edge: 4 by default, 1 with Standardized.
-        The default's repulsion is spread with the same total weight over 1.5
-        times as many pairs, up to 2,000,000, and over at least 50,000 (or
-        every non-neighbour pair, when fewer): more trustworthy. A value given
-        here is sampled as given.
+        The default's repulsion is spread with the same total weight over at
+        least 50,000 pairs (or every non-neighbour pair, when fewer), and, in
+        a problem solved in two phases (``refine``), over 1.5 times as many
+        pairs up to 2,000,000: more trustworthy. A value given here is sampled
+        as given.
     max_distance : float, optional
         Drop neighbour pairs farther apart than this.
     init : {"spectral", "quadratic", "pca", "random"} or array of shape \
