@@ -196,12 +196,8 @@ def neighbor_problem(
     repulsive_fraction = check_float(repulsive_fraction, "repulsive_fraction", low=0.0)
     # the default problem solved in one phase under Centered has the
     # ONE_PHASE_ penalties
-    one_phase = (
-        spread
-        and not _refine.wanted(refine, n)
-        and not standardized
-        and repulsive is not None
-    )
+    refined = _refine.wanted(refine, n)
+    one_phase = spread and not refined and not standardized and repulsive is not None
     if repulsive_weight is None:
         repulsive_weight = ONE_PHASE_REPULSIVE_WEIGHT if one_phase else REPULSIVE_WEIGHT
     if one_phase and attractive is penalties.Log1p:
@@ -333,7 +329,7 @@ def neighbor_problem(
         each = repulsive_weight
         if spread:
             count, each = spread_repulsion(
-                n, count, edges, repulsive_weight, refined=_refine.wanted(refine, n)
+                n, count, edges, repulsive_weight, refined=refined
             )
         negative = sample_non_edges(n, count, edges, rng, tile)
         negative, _ = drop_anchor_pairs(negative, np.zeros(len(negative)), constraint)
