@@ -52,9 +52,10 @@ def spread_repulsion(n_items, count, exclude, weight, refined=False):
         target = max(target, min(int(REPULSIVE_SPREAD * count), MAX_SPREAD_PAIRS))
     if count <= 0 or count >= target:
         return count, weight
-    available = n_items * (n_items - 1) // 2 - len(exclude)
+    total = n_items * (n_items - 1) // 2
+    available = total - len(exclude)
     if available < target:  # exclude may repeat pairs: count them once
-        available = n_items * (n_items - 1) // 2 - len(_pair_keys(exclude, n_items))
+        available = total - len(_pair_keys(exclude, n_items))
     spread = min(available, target)
     if spread in (0, count):
         return count, weight

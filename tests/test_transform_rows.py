@@ -11,6 +11,7 @@ import torch
 from scipy.optimize import minimize
 
 from skmde import MDEDistances, MDENeighbors, losses, penalties
+from skmde import _row_solver as S
 from skmde import _transform as T
 from skmde.constraints import Centered, Constraint
 
@@ -54,7 +55,7 @@ def row_problem(rng, parts, B=6, K=7, m=2, signs=None):
         values = values * torch.tensor(signs, dtype=torch.float64)
     mask = torch.from_numpy(rng.random((B, K)) < 0.85)
     mask[:, 0] = True
-    return T.RowProblem(anchors, values, mask, parts), anchors, values, mask
+    return S.RowProblem(anchors, values, mask, parts), anchors, values, mask
 
 
 PART_SETS = {
@@ -77,8 +78,8 @@ def test_row_terms_are_the_objective_and_its_derivatives(name, m):
     parts = PART_SETS[name]
     problem, anchors, values, mask = row_problem(rng, parts, m=m, signs=SIGNS.get(name))
     x = torch.from_numpy(rng.normal(size=(6, m))) * 2.0
-    value, grad, hess = T._row_terms(x, problem, None, order=2)
-    only_value, none, _ = T._row_terms(x, problem, None, order=0)
+    value, grad, hess = S._row_terms(x, problem, None, order=2)
+    only_value, none, _ = S._row_terms(x, problem, None, order=0)
     assert none is None
     torch.testing.assert_close(only_value, value, rtol=1e-12, atol=1e-12)
     for b in range(6):
@@ -93,7 +94,7 @@ def test_row_terms_are_the_objective_and_its_derivatives(name, m):
         torch.testing.assert_close(hess[b], h, rtol=1e-6, atol=1e-8)
     # a subset of rows, some repeated, gives those rows' terms
     rows = torch.tensor([4, 1, 1])
-    sub = T._row_terms(x[rows], problem, rows, order=2)
+    sub = S._row_terms(x[rows], problem, rows, order=2)
     for got, whole in zip(sub, (value, grad, hess)):
         torch.testing.assert_close(got, whole[rows], rtol=1e-12, atol=1e-12)
 
@@ -107,7 +108,7 @@ def test_solve_rows_finds_each_rows_minimum(name, m):
         rng, parts, B=8, m=m, signs=SIGNS.get(name)
     )
     x0 = anchors.mean(dim=1) + torch.from_numpy(rng.normal(size=(8, m)))
-    x = T.solve_rows(x0, problem)
+    x = S.solve_rows(x0, problem)
     for b in range(8):
 
         def f(z, b=b):
@@ -125,14 +126,14 @@ def test_solve_rows_stops_at_tol_and_max_iter():
     rng = np.random.default_rng(2)
     problem, anchors, _, _ = row_problem(rng, PART_SETS["log1p"], B=5)
     x0 = anchors.mean(dim=1) + 3.0
-    exact = T.solve_rows(x0, problem)
-    one = T.solve_rows(x0, problem, max_iter=1)
+    exact = S.solve_rows(x0, problem)
+    one = S.solve_rows(x0, problem, max_iter=1)
     assert not torch.allclose(one, exact, atol=1e-6)
-    assert torch.equal(T.solve_rows(x0, problem, max_iter=0), x0)
-    loose = T.solve_rows(x0, problem, tol=1e-2)
+    assert torch.equal(S.solve_rows(x0, problem, max_iter=0), x0)
+    loose = S.solve_rows(x0, problem, tol=1e-2)
     assert (loose - exact).abs().max() < 1e-1
     # from the minimum, it stays there
-    torch.testing.assert_close(T.solve_rows(exact, problem), exact, rtol=0, atol=1e-12)
+    torch.testing.assert_close(S.solve_rows(exact, problem), exact, rtol=0, atol=1e-12)
 
 
 def test_newton_steps_use_absolute_curvature():
@@ -140,7 +141,7 @@ def test_newton_steps_use_absolute_curvature():
     A = torch.tensor([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
     indefinite = torch.diag(torch.tensor([2.0, -4.0, 1e-30]))
     hess = torch.stack([A, indefinite]).double()
-    step = T._newton_step(grad, hess)
+    step = S._newton_step(grad, hess)
     torch.testing.assert_close(step[0], -torch.linalg.solve(A.double(), grad[0]))
     # |H| = diag(2, 4, floor): the floor is 1e-10 of the largest, 4
     expected = -grad[1] / torch.tensor([2.0, 4.0, 4e-10], dtype=torch.float64)
@@ -150,9 +151,9 @@ def test_newton_steps_use_absolute_curvature():
     skew[0, 1] += 0.2
     skew[1, 0] -= 0.2
     torch.testing.assert_close(
-        T._newton_step(grad[:1], skew.unsqueeze(0)), step[:1], rtol=1e-12, atol=0
+        S._newton_step(grad[:1], skew.unsqueeze(0)), step[:1], rtol=1e-12, atol=0
     )
-    two = T._newton_step(grad[:, :2], hess[:, :2, :2])
+    two = S._newton_step(grad[:, :2], hess[:, :2, :2])
     torch.testing.assert_close(
         two[0], -torch.linalg.solve(A[:2, :2].double(), grad[0, :2])
     )
@@ -161,7 +162,7 @@ def test_newton_steps_use_absolute_curvature():
 
 def test_floored_sizes():
     size = torch.tensor([[4.0, 1e-20], [0.0, 0.0]], dtype=torch.float64)
-    floored = T._floored(size)
+    floored = S._floored(size)
     torch.testing.assert_close(
         floored[0], torch.tensor([4.0, 4e-10], dtype=torch.float64)
     )
@@ -171,7 +172,7 @@ def test_floored_sizes():
 def test_backtracking_finds_the_largest_good_halving():
     # f(x) = x^2 from x = 1 along the step -4 (too long): t = 1/2 gives f = 1,
     # not a sufficient decrease; t = 1/4 gives 0; the largest good t is 1/4
-    problem = T.RowProblem(
+    problem = S.RowProblem(
         torch.zeros(1, 1, 1, dtype=torch.float64),
         torch.ones(1, 1, dtype=torch.float64),
         torch.ones(1, 1, dtype=torch.bool),
@@ -179,7 +180,7 @@ def test_backtracking_finds_the_largest_good_halving():
     )
     xa = torch.tensor([[1.0]], dtype=torch.float64)
     step = torch.tensor([[-4.0]], dtype=torch.float64)
-    t = T._backtrack(
+    t = S._backtrack(
         xa,
         torch.tensor([1.0]).double(),
         step,
@@ -189,7 +190,7 @@ def test_backtracking_finds_the_largest_good_halving():
     )
     assert t.tolist() == [0.25]
     # an ascent direction: no step
-    t = T._backtrack(
+    t = S._backtrack(
         xa,
         torch.tensor([1.0]).double(),
         -step,
@@ -199,7 +200,7 @@ def test_backtracking_finds_the_largest_good_halving():
     )
     assert t.tolist() == [0.0]
     # a very long step: found after more than one ladder (4 halvings each)
-    t = T._backtrack(
+    t = S._backtrack(
         xa,
         torch.tensor([1.0]).double(),
         1000 * step,

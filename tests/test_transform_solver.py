@@ -9,7 +9,7 @@ import scipy.sparse
 import torch
 
 from skmde import penalties
-from skmde._transform import (
+from skmde._row_solver import (
     RowProblem,
     _newton_step_2d,
     _newton_step_eigh,
